@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it, on a fresh Debian machine: installs what the tests need
+# (apt packages; later pip packages and servers), then cargo fmt --check, clippy -D warnings, and
+# every test. Usage: scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(skopeo umoci podman runc python3)
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "test.sh: installing ${missing[*]}" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+    uidmap fuse-overlayfs slirp4netns >/dev/null
+fi
+
+echo "test.sh: cargo fmt --check" >&2
+cargo fmt --all -- --check
+echo "test.sh: cargo clippy" >&2
+cargo clippy --locked --all-targets -- -D warnings
+echo "test.sh: cargo test" >&2
+cargo test --locked --all-targets

@@ -1,0 +1,249 @@
+//! `build(plan) -> Image`: the base, then the source layer, then the config (Cmd, Env, labels,
+//! history, created). Layers are written to the cache, keyed by their inputs, so an unchanged source
+//! tree is never re-compressed. Nothing here writes to the output: sinks do that afterwards.
+
+use crate::cache::Cache;
+use crate::config::Plan;
+use crate::layer::{source, EntryKind, LayerWriter, Tree, WrittenLayer};
+use crate::oci::{self, Image, Layer, TransportError};
+use oci_spec::image::{Descriptor, MediaType};
+use serde_json::{json, Value};
+use sha2::{Digest as _, Sha256};
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// gzip level for new layers. Part of every layer's identity: changing it changes digests.
+pub const GZIP_LEVEL: u32 = 6;
+/// Bump when the bytes the writer produces for the same inputs change.
+const WRITER_VERSION: &str = "lamina-layer-v1";
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error("base image {base}")]
+    Base {
+        base: String,
+        source: Box<TransportError>,
+    },
+    #[error("source layer")]
+    Source(#[from] source::SourceError),
+    #[error("source layer: {path}: {source}")]
+    Read { path: PathBuf, source: io::Error },
+    #[error("source layer")]
+    Write(#[from] crate::layer::writer::WriteError),
+    #[error("cache {path}: {source}")]
+    Cache { path: PathBuf, source: io::Error },
+}
+
+impl BuildError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            BuildError::Base { source, .. } => source.hint(),
+            BuildError::Source(e) => e.hint(),
+            BuildError::Read { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
+                Some("make the file readable, or exclude it in .dockerignore".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// What the build did, for the report on stderr.
+#[derive(Debug)]
+pub struct Built {
+    pub image: Image,
+    pub base_layers: usize,
+    /// (name, layer, reused from cache)
+    pub new_layers: Vec<(String, WrittenLayer, bool)>,
+}
+
+/// RFC 3339 UTC time for seconds since the epoch.
+pub fn rfc3339(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+pub fn build(plan: &Plan, cache: &Cache, log: &mut dyn FnMut(String)) -> Result<Built, BuildError> {
+    let base = oci::open(&plan.base, &plan.platform).map_err(|e| BuildError::Base {
+        base: plan.base.to_string(),
+        source: Box::new(e),
+    })?;
+    log(format!(
+        "base {} ({}, {} layer{}, {:?} media types)",
+        plan.base,
+        base.platform(),
+        base.layers.len(),
+        if base.layers.len() == 1 { "" } else { "s" },
+        base.format
+    ));
+    let base_layers = base.layers.len();
+
+    let (crate::oci::reference::ImageRef::Layout { dir: out, .. }
+    | crate::oci::reference::ImageRef::Archive { file: out, .. }) = &plan.output;
+    let skip = vec![out.clone()];
+    let tree = source::plan(&plan.project, &plan.srcs, &skip)?;
+    let (src_layer, reused) = write_cached(&tree, plan.epoch, cache)?;
+
+    let created = rfc3339(plan.epoch);
+    let copies: Vec<String> = plan
+        .srcs
+        .iter()
+        .map(|s| {
+            if s == "." {
+                "COPY . /var/task/".to_string()
+            } else {
+                format!("COPY {s} /var/task/{s}")
+            }
+        })
+        .collect();
+    let history = json!({"created": created, "created_by": format!("lamina build: {}", copies.join("; ")), "comment": "source layer"});
+    let layer = Layer {
+        descriptor: Descriptor::new(
+            MediaType::ImageLayerGzip,
+            src_layer.size,
+            src_layer.digest.clone(),
+        ),
+        diff_id: src_layer.diff_id.clone(),
+        uncompressed_size: Some(src_layer.uncompressed_size),
+        file_count: Some(src_layer.file_count),
+        blob: Arc::new(cache.blobs()),
+    };
+    let image = base
+        .append_layer(layer, history)
+        .with_config(|c| edit_config(c, plan, &created));
+    Ok(Built {
+        image,
+        base_layers,
+        new_layers: vec![("source".into(), src_layer, reused)],
+    })
+}
+
+/// Sets Cmd to the first handler, merges Env and Labels, sets `created`. Everything else in the
+/// base's config (Entrypoint, WorkingDir, unknown fields) is kept as it was.
+fn edit_config(c: &mut Value, plan: &Plan, created: &str) {
+    if !c["config"].is_object() {
+        c["config"] = json!({});
+    }
+    let cfg = &mut c["config"];
+    cfg["Cmd"] = json!([plan.handlers[0]]);
+    if !plan.env.is_empty() {
+        let mut env: Vec<Value> = cfg["Env"].as_array().cloned().unwrap_or_default();
+        for (k, v) in &plan.env {
+            let entry = Value::String(format!("{k}={v}"));
+            let prefix = format!("{k}=");
+            match env
+                .iter()
+                .position(|e| e.as_str().is_some_and(|s| s.starts_with(&prefix)))
+            {
+                Some(i) => env[i] = entry,
+                None => env.push(entry),
+            }
+        }
+        cfg["Env"] = Value::Array(env);
+    }
+    if !plan.labels.is_empty() {
+        if !cfg["Labels"].is_object() {
+            cfg["Labels"] = json!({});
+        }
+        for (k, v) in &plan.labels {
+            cfg["Labels"][k] = Value::String(v.clone());
+        }
+    }
+    c["created"] = Value::String(created.into());
+}
+
+/// The input key of a layer: everything that determines its bytes, including file contents.
+fn input_key(tree: &Tree<PathBuf>, epoch: u64) -> Result<String, BuildError> {
+    let mut h = Sha256::new();
+    h.update(format!("{WRITER_VERSION}\0gzip{GZIP_LEVEL}\0{epoch}\0"));
+    let mut buf = vec![0u8; 256 * 1024];
+    for (path, kind) in tree.iter() {
+        h.update(path.as_bytes());
+        match kind {
+            EntryKind::Dir => h.update(b"\0d\0"),
+            EntryKind::Symlink(t) => h.update(format!("\0l\0{t}\0")),
+            EntryKind::File {
+                source,
+                size,
+                executable,
+            } => {
+                h.update(format!("\0f\0{size}\0{executable}\0"));
+                let mut f = File::open(source).map_err(|e| BuildError::Read {
+                    path: source.clone(),
+                    source: e,
+                })?;
+                let mut left = *size;
+                while left > 0 {
+                    let want = buf.len().min(left as usize);
+                    let n = f.read(&mut buf[..want]).map_err(|e| BuildError::Read {
+                        path: source.clone(),
+                        source: e,
+                    })?;
+                    if n == 0 {
+                        break;
+                    }
+                    h.update(&buf[..n]);
+                    left -= n as u64;
+                }
+            }
+        }
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn write_cached(
+    tree: &Tree<PathBuf>,
+    epoch: u64,
+    cache: &Cache,
+) -> Result<(WrittenLayer, bool), BuildError> {
+    let key = input_key(tree, epoch)?;
+    if let Some(hit) = cache.lookup_layer(&key) {
+        return Ok((hit, true));
+    }
+    let mut w = LayerWriter::create(&cache.blobs_dir(), &cache.tmp_dir(), epoch, GZIP_LEVEL)?;
+    tree.write(
+        &mut w,
+        |_, path: &PathBuf| -> Result<Box<dyn Read + 'static>, BuildError> {
+            let f = File::open(path).map_err(|e| BuildError::Read {
+                path: path.clone(),
+                source: e,
+            })?;
+            Ok(Box::new(io::BufReader::with_capacity(256 * 1024, f)))
+        },
+    )?;
+    let written = w.finish()?;
+    cache
+        .record_layer(&key, &written)
+        .map_err(|e| BuildError::Cache {
+            path: cache.tmp_dir(),
+            source: e,
+        })?;
+    Ok((written, false))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn rfc3339_known_values() {
+        assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

@@ -1,0 +1,91 @@
+//! lamina's local cache: content-addressed blobs (`blobs/sha256/<hex>`, OCI-layout shaped) and an
+//! index from a layer's input key to the layer that those inputs produce, so an unchanged layer is
+//! never re-gzipped. Every write goes through a temporary file and a rename, so a crashed build can
+//! leave garbage in `tmp/` but never a blob or index entry whose bytes are wrong.
+
+use crate::layer::WrittenLayer;
+use crate::oci::{parse_digest, DirBlobs};
+use serde_json::json;
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug)]
+pub struct Cache {
+    root: PathBuf,
+}
+
+impl Cache {
+    /// `$LAMINA_CACHE_DIR`, else `$XDG_CACHE_HOME/lamina`, else `~/.cache/lamina`; versioned inside.
+    pub fn default_location() -> PathBuf {
+        if let Some(d) = std::env::var_os("LAMINA_CACHE_DIR") {
+            return PathBuf::from(d);
+        }
+        if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+            return PathBuf::from(d).join("lamina");
+        }
+        match std::env::var_os("HOME") {
+            Some(h) => PathBuf::from(h).join(".cache").join("lamina"),
+            None => std::env::temp_dir().join("lamina-cache"),
+        }
+    }
+
+    pub fn open(root: &Path) -> io::Result<Cache> {
+        let root = root.join("v1");
+        fs::create_dir_all(root.join("blobs").join("sha256"))?;
+        fs::create_dir_all(root.join("tmp"))?;
+        fs::create_dir_all(root.join("layers"))?;
+        Ok(Cache { root })
+    }
+
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.root.join("blobs")
+    }
+
+    pub fn tmp_dir(&self) -> PathBuf {
+        self.root.join("tmp")
+    }
+
+    pub fn blobs(&self) -> DirBlobs {
+        DirBlobs {
+            dir: self.blobs_dir(),
+            label: format!("cache {}", self.root.display()),
+        }
+    }
+
+    /// The layer recorded for `key`, if its blob is still present with the recorded size.
+    pub fn lookup_layer(&self, key: &str) -> Option<WrittenLayer> {
+        let text = fs::read(self.root.join("layers").join(key)).ok()?;
+        let v: serde_json::Value = serde_json::from_slice(&text).ok()?;
+        let digest = parse_digest(v["digest"].as_str()?)?;
+        let path = self.blobs_dir().join("sha256").join(digest.digest());
+        let size = v["size"].as_u64()?;
+        if fs::metadata(&path).ok()?.len() != size {
+            return None;
+        }
+        Some(WrittenLayer {
+            path,
+            digest,
+            size,
+            diff_id: parse_digest(v["diff_id"].as_str()?)?,
+            uncompressed_size: v["uncompressed_size"].as_u64()?,
+            file_count: v["file_count"].as_u64()?,
+        })
+    }
+
+    /// Remembers that `key` produces `layer` (whose blob is already in the cache).
+    pub fn record_layer(&self, key: &str, layer: &WrittenLayer) -> io::Result<()> {
+        let v = json!({
+            "digest": layer.digest.to_string(),
+            "size": layer.size,
+            "diff_id": layer.diff_id.to_string(),
+            "uncompressed_size": layer.uncompressed_size,
+            "file_count": layer.file_count,
+        });
+        let dir = self.root.join("layers");
+        let mut tmp = tempfile::NamedTempFile::new_in(self.tmp_dir())?;
+        tmp.write_all(&crate::oci::canonical_json(&v))?;
+        tmp.persist(dir.join(key)).map_err(|e| e.error)?;
+        Ok(())
+    }
+}

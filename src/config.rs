@@ -1,0 +1,296 @@
+//! `lamina.toml` and the flags that override it, validated into a `Plan`. Unknown keys are errors
+//! (a typo must not silently change an image). Flags mirror keys: `--base` ↔ `base`, `--src` ↔
+//! `src`, `--handler` ↔ `handler`, `--env` ↔ `[env]`, `--label` ↔ `[label]`, `--platform` ↔
+//! `platform`, `--output` ↔ `output`. Repeated flags replace a list key; `--env`/`--label` are merged
+//! over the file's tables.
+
+use crate::oci::reference::{ImageRef, RefError};
+use crate::oci::Platform;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub const FILE_NAME: &str = "lamina.toml";
+pub const DEFAULT_OUTPUT: &str = "oci:build/image:latest";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: {message}")]
+    Toml { path: PathBuf, message: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{field}: {reason}")]
+    Invalid { field: String, reason: String },
+    #[error("{field}: {source}")]
+    Ref { field: String, source: RefError },
+}
+
+impl ConfigError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::Toml { .. } => Some(format!(
+                "valid keys: base, src, handler, env, label, platform, output (see README, \"{FILE_NAME} reference\")"
+            )),
+            ConfigError::Invalid { field, .. } if field.starts_with("base") => {
+                Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
+            }
+            ConfigError::Invalid { field, .. } if field.starts_with("handler") => Some(
+                "a handler is module.function, e.g. src.functions.campaign.orchestrator.handler".into(),
+            ),
+            ConfigError::Invalid { field, .. } if field.starts_with("src") => {
+                Some("set src = [\"src\"] in lamina.toml or pass --src DIR".into())
+            }
+            ConfigError::Ref { source, .. } => source.hint(),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn into_vec(self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s],
+            OneOrMany::Many(v) => v,
+        }
+    }
+}
+
+/// `lamina.toml` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    base: Option<String>,
+    src: Option<OneOrMany>,
+    #[serde(alias = "handlers")]
+    handler: Option<OneOrMany>,
+    env: Option<BTreeMap<String, String>>,
+    #[serde(alias = "labels")]
+    label: Option<BTreeMap<String, String>>,
+    platform: Option<String>,
+    output: Option<String>,
+}
+
+/// Command-line values, already syntax-checked by the CLI.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub base: Option<String>,
+    pub src: Vec<String>,
+    pub handler: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub label: Vec<(String, String)>,
+    pub platform: Option<Platform>,
+    pub output: Option<String>,
+}
+
+/// Everything a build needs, validated.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub project: PathBuf,
+    pub base: ImageRef,
+    pub srcs: Vec<String>,
+    pub handlers: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub labels: BTreeMap<String, String>,
+    pub platform: Platform,
+    pub output: ImageRef,
+    /// Seconds since the epoch for every mtime and `created` (`SOURCE_DATE_EPOCH`, else 0).
+    pub epoch: u64,
+}
+
+pub fn load_file(project: &Path) -> Result<FileConfig, ConfigError> {
+    let path = project.join(FILE_NAME);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Toml {
+            path,
+            message: one_line(&e.to_string()),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
+        Err(e) => Err(ConfigError::Io { path, source: e }),
+    }
+}
+
+fn one_line(s: &str) -> String {
+    // toml's messages draw the offending line with a caret; keep the first and last lines.
+    let lines: Vec<&str> = s
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.ends_with('|'))
+        .collect();
+    lines.join(" ").replace("  ", " ")
+}
+
+/// Checks a handler string as the Lambda runtime will split it (full resolution comes later).
+pub fn check_handler(h: &str) -> Result<(), String> {
+    if h.is_empty() {
+        return Err("is empty".into());
+    }
+    if h.chars().any(char::is_whitespace) {
+        return Err(format!("'{h}' contains whitespace"));
+    }
+    match h.rsplit_once('.') {
+        Some((m, f)) if !m.is_empty() && !f.is_empty() => Ok(()),
+        _ => Err(format!(
+            "'{h}' is not module.function (Lambda fails with Runtime.MalformedHandlerName)"
+        )),
+    }
+}
+
+/// Parses `K=V` for `--env` and `--label`.
+pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.is_empty() && !k.chars().any(char::is_whitespace) => {
+            Ok((k.into(), v.into()))
+        }
+        _ => Err(format!("'{s}' is not KEY=VALUE")),
+    }
+}
+
+pub fn source_date_epoch() -> Result<u64, ConfigError> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| ConfigError::Invalid {
+            field: "SOURCE_DATE_EPOCH".into(),
+            reason: format!("'{v}' is not a whole number of seconds"),
+        }),
+        _ => Ok(0),
+    }
+}
+
+impl Plan {
+    pub fn resolve(
+        project: &Path,
+        file: FileConfig,
+        o: Overrides,
+        epoch: u64,
+    ) -> Result<Plan, ConfigError> {
+        let invalid = |field: &str, reason: String| ConfigError::Invalid {
+            field: field.into(),
+            reason,
+        };
+        let base_str = o
+            .base
+            .or(file.base)
+            .ok_or_else(|| invalid("base", "no base image given".into()))?;
+        let base = ImageRef::parse(&base_str, project).map_err(|e| ConfigError::Ref {
+            field: "base".into(),
+            source: e,
+        })?;
+        let srcs = if o.src.is_empty() {
+            file.src.map(OneOrMany::into_vec).unwrap_or_default()
+        } else {
+            o.src
+        };
+        if srcs.is_empty() {
+            return Err(invalid("src", "no source directory given".into()));
+        }
+        let handlers = if o.handler.is_empty() {
+            file.handler.map(OneOrMany::into_vec).unwrap_or_default()
+        } else {
+            o.handler
+        };
+        if handlers.is_empty() {
+            return Err(invalid(
+                "handler",
+                "no handler given; Lambda needs Cmd = [handler]".into(),
+            ));
+        }
+        for (i, h) in handlers.iter().enumerate() {
+            check_handler(h).map_err(|r| invalid(&format!("handler[{i}]"), r))?;
+        }
+        let mut env = file.env.unwrap_or_default();
+        for (k, v) in env.iter() {
+            if k.is_empty() || k.contains('=') || k.chars().any(char::is_whitespace) {
+                return Err(invalid(
+                    &format!("env.{k}"),
+                    "not a valid environment variable name".into(),
+                ));
+            }
+            let _ = v;
+        }
+        env.extend(o.env);
+        let mut labels = file.label.unwrap_or_default();
+        labels.extend(o.label);
+        let platform = match (o.platform, file.platform) {
+            (Some(p), _) => p,
+            (None, Some(s)) => s.parse().map_err(|e| invalid("platform", e))?,
+            (None, None) => Platform::linux_amd64(),
+        };
+        let out_str = o
+            .output
+            .or(file.output)
+            .unwrap_or_else(|| DEFAULT_OUTPUT.into());
+        let output = ImageRef::parse(&out_str, project).map_err(|e| ConfigError::Ref {
+            field: "output".into(),
+            source: e,
+        })?;
+        Ok(Plan {
+            project: project.into(),
+            base,
+            srcs,
+            handlers,
+            env,
+            labels,
+            platform,
+            output,
+            epoch,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let e = toml::from_str::<FileConfig>("base = \"oci:x\"\nhandlr = \"a.b\"\n").unwrap_err();
+        assert!(
+            one_line(&e.to_string()).contains("unknown field `handlr`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn flags_override_file() {
+        let file: FileConfig = toml::from_str(
+            "base = \"oci:b:t\"\nsrc = \"src\"\nhandler = [\"a.h\", \"b.h\"]\n[env]\nA = \"1\"\nB = \"2\"\n",
+        )
+        .unwrap();
+        let o = Overrides {
+            handler: vec!["c.h".into()],
+            env: vec![("B".into(), "3".into())],
+            ..Default::default()
+        };
+        let p = Plan::resolve(Path::new("/p"), file, o, 7).unwrap();
+        assert_eq!(p.handlers, ["c.h"]);
+        assert_eq!(p.srcs, ["src"]);
+        assert_eq!(p.env.get("B").unwrap(), "3");
+        assert_eq!(p.env.get("A").unwrap(), "1");
+        assert_eq!(
+            p.output,
+            ImageRef::Layout {
+                dir: "/p/build/image".into(),
+                tag: Some("latest".into())
+            }
+        );
+    }
+
+    #[test]
+    fn handler_rules() {
+        assert!(check_handler("src.functions.x.handler").is_ok());
+        assert!(check_handler("src/functions/x.handler").is_ok());
+        assert!(check_handler("").is_err());
+        assert!(check_handler("a.b c").is_err());
+        assert!(check_handler("nodot").is_err());
+        assert!(check_handler("mod.").is_err());
+    }
+}

@@ -1,0 +1,10 @@
+//! Layers lamina writes: the one deterministic tar→gzip writer (`writer`), the tree of entries a layer
+//! is made from (`tree`), the project source walk (`source`) and Docker's ignore rules (`ignore`).
+
+pub mod ignore;
+pub mod source;
+pub mod tree;
+pub mod writer;
+
+pub use tree::{Entry, EntryKind, Tree};
+pub use writer::{LayerWriter, WrittenLayer};

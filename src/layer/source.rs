@@ -1,0 +1,240 @@
+//! The source layer's plan: each `--src DIR` is copied to `/var/task/DIR` (`--src .` copies the
+//! project's contents into `/var/task`), as the old Dockerfile's `COPY src ${LAMBDA_TASK_ROOT}/src`
+//! did. `.dockerignore` at the project root applies with Docker's rules; `__pycache__/`, `*.pyc` and
+//! `.git/` are always skipped. Symlinks that stay inside the copied tree are kept as symlinks; one
+//! that points outside it (or is absolute) is an error. This module plans; the writer writes.
+
+use super::ignore::{clean, Ignore};
+use super::tree::{EntryKind, Tree};
+use std::fs;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+pub const TASK_ROOT: &str = "var/task";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("--src {src}: {path}: no such file or directory")]
+    Missing { src: String, path: PathBuf },
+    #[error("--src {src}: must be a path inside the project directory {project}")]
+    OutsideProject { src: String, project: PathBuf },
+    #[error("{path}: symlink to '{target}' points outside {root}")]
+    SymlinkEscapes {
+        path: PathBuf,
+        target: String,
+        root: PathBuf,
+    },
+    #[error("{path}: {reason}")]
+    BadName { path: PathBuf, reason: String },
+    #[error("{path}: {what} files cannot go into an image")]
+    Unsupported { path: PathBuf, what: &'static str },
+    #[error("{path}: copied twice with different contents (overlapping --src)")]
+    Conflict { path: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Ignore(#[from] super::ignore::IgnoreError),
+}
+
+impl SourceError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            SourceError::SymlinkEscapes { .. } => Some(
+                "copy the file into the tree, or make the link relative to a file inside it".into(),
+            ),
+            SourceError::Missing { .. } => {
+                Some("--src paths are relative to the project directory (-C)".into())
+            }
+            SourceError::OutsideProject { .. } => {
+                Some("move the directory into the project, as Docker's COPY requires".into())
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Always skipped, whatever `.dockerignore` says.
+fn always_skipped(name: &str, is_dir: bool) -> bool {
+    if is_dir {
+        name == "__pycache__" || name == ".git"
+    } else {
+        name.ends_with(".pyc")
+    }
+}
+
+/// Plans the source layer. `skip` lists absolute paths never to copy (the build output, caches).
+pub fn plan(
+    project: &Path,
+    srcs: &[String],
+    skip: &[PathBuf],
+) -> Result<Tree<PathBuf>, SourceError> {
+    let ignore = Ignore::load(project)?;
+    let mut tree: Tree<PathBuf> = Tree::new();
+    tree.insert(TASK_ROOT, EntryKind::Dir)
+        .expect("valid path")
+        .ok();
+    for src in srcs {
+        let rel = clean(src);
+        if rel.starts_with('/') || rel == ".." || rel.starts_with("../") {
+            return Err(SourceError::OutsideProject {
+                src: src.clone(),
+                project: project.into(),
+            });
+        }
+        let root = if rel == "." {
+            project.to_path_buf()
+        } else {
+            project.join(&rel)
+        };
+        let meta = fs::symlink_metadata(&root).map_err(|_| SourceError::Missing {
+            src: src.clone(),
+            path: root.clone(),
+        })?;
+        let dest_root = if rel == "." {
+            TASK_ROOT.to_string()
+        } else {
+            format!("{TASK_ROOT}/{rel}")
+        };
+        if !meta.is_dir() {
+            add(&mut tree, &root, &root, &dest_root, &meta)?;
+            continue;
+        }
+        let mut walk = walkdir::WalkDir::new(&root).follow_links(false).into_iter();
+        while let Some(item) = walk.next() {
+            let item = item.map_err(|e| {
+                let path = e
+                    .path()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| root.clone());
+                SourceError::Io {
+                    path,
+                    source: e.into(),
+                }
+            })?;
+            let path = item.path();
+            let is_dir = item.file_type().is_dir();
+            if item.depth() > 0 {
+                let name = item.file_name().to_string_lossy();
+                if always_skipped(&name, is_dir) || skip.iter().any(|s| s == path) {
+                    if is_dir {
+                        walk.skip_current_dir();
+                    }
+                    continue;
+                }
+            }
+            let within_project = path
+                .strip_prefix(project)
+                .expect("walk stays under the project");
+            let project_rel = utf8(within_project, path)?;
+            if !project_rel.is_empty() && ignore.is_ignored(&project_rel) {
+                if is_dir && !ignore.has_exceptions() {
+                    walk.skip_current_dir();
+                }
+                continue;
+            }
+            let within_root = utf8(path.strip_prefix(&root).expect("under root"), path)?;
+            let dest = if within_root.is_empty() {
+                dest_root.clone()
+            } else {
+                format!("{dest_root}/{within_root}")
+            };
+            let meta = fs::symlink_metadata(path).map_err(|e| SourceError::Io {
+                path: path.into(),
+                source: e,
+            })?;
+            add(&mut tree, &root, path, &dest, &meta)?;
+        }
+    }
+    Ok(tree)
+}
+
+fn utf8(rel: &Path, full: &Path) -> Result<String, SourceError> {
+    rel.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| SourceError::BadName {
+            path: full.into(),
+            reason: "file name is not UTF-8".into(),
+        })
+}
+
+fn add(
+    tree: &mut Tree<PathBuf>,
+    root: &Path,
+    path: &Path,
+    dest: &str,
+    meta: &fs::Metadata,
+) -> Result<(), SourceError> {
+    let ft = meta.file_type();
+    let kind = if ft.is_dir() {
+        EntryKind::Dir
+    } else if ft.is_file() {
+        EntryKind::File {
+            source: path.to_path_buf(),
+            size: meta.len(),
+            executable: meta.permissions().mode() & 0o111 != 0,
+        }
+    } else if ft.is_symlink() {
+        let target = fs::read_link(path).map_err(|e| SourceError::Io {
+            path: path.into(),
+            source: e,
+        })?;
+        let target = target
+            .to_str()
+            .ok_or_else(|| SourceError::BadName {
+                path: path.into(),
+                reason: "symlink target is not UTF-8".into(),
+            })?
+            .to_string();
+        let link_dir = path
+            .parent()
+            .and_then(|p| p.strip_prefix(root).ok())
+            .map(|p| p.to_string_lossy().into_owned());
+        let joined = match link_dir.as_deref() {
+            None | Some("") => target.clone(),
+            Some(d) => format!("{d}/{target}"),
+        };
+        let resolved = clean(&joined);
+        let escapes = target.starts_with('/')
+            || resolved == ".."
+            || resolved.starts_with("../")
+            || link_dir_outside(path, root);
+        if escapes {
+            return Err(SourceError::SymlinkEscapes {
+                path: path.into(),
+                target,
+                root: root.into(),
+            });
+        }
+        EntryKind::Symlink(target)
+    } else {
+        let what = if ft.is_fifo() {
+            "FIFO"
+        } else if ft.is_socket() {
+            "socket"
+        } else {
+            "device"
+        };
+        return Err(SourceError::Unsupported {
+            path: path.into(),
+            what,
+        });
+    };
+    match tree.insert(dest, kind) {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(SourceError::Conflict {
+            path: format!("/{dest}"),
+        }),
+        Err(e) => Err(SourceError::BadName {
+            path: path.into(),
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// A symlink given directly as `--src` (the root itself) has nothing inside to point to.
+fn link_dir_outside(path: &Path, root: &Path) -> bool {
+    path == root
+}

@@ -1,0 +1,42 @@
+//! lamina: AWS Lambda Python container images, assembled as OCI layers without a Docker daemon.
+//!
+//! ```text
+//! source (oci layout) ──► base Image (manifest + config; layers lazy)
+//! project dir (.dockerignore) ──► source Layer ──► Image::append_layer … with_config(Cmd, Env, labels)
+//!                                                         │
+//!                            sink: oci layout | docker-archive ◄┘
+//! ```
+//! Dependencies point inward: `oci` (the model, sources and sinks) knows nothing of Python or AWS;
+//! `layer` writes deterministic tar+gzip layers; `build` wires a `config::Plan` into an `Image`.
+
+pub mod build;
+pub mod cache;
+pub mod catalog;
+pub mod config;
+pub mod layer;
+pub mod oci;
+
+/// The `hint:` for the first error in a chain that has one.
+pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        let h = if let Some(e) = e.downcast_ref::<build::BuildError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<config::ConfigError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<oci::TransportError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<oci::layout::LayoutError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<layer::source::SourceError>() {
+            e.hint()
+        } else {
+            None
+        };
+        if h.is_some() {
+            return h;
+        }
+        cur = e.source();
+    }
+    None
+}

@@ -1,0 +1,260 @@
+//! `Image` and `Layer` as values. An image is a config (raw bytes, edited losslessly as JSON) plus an
+//! ordered list of layers; each layer knows its descriptor, its diff_id and where its bytes live
+//! (a `BlobSource`), so base layers are only read when a sink needs their bytes. Edits return new
+//! values. Manifest bytes are canonical JSON, so the same image always has the same digest.
+
+use super::{canonical_json, sha256_digest, Format, VerifyingReader};
+use oci_spec::image::{Descriptor, Digest, MediaType};
+use serde_json::{json, Value};
+use std::fmt;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Somewhere blob bytes can be read from: an OCI layout, a local blob store, later a registry.
+pub trait BlobSource: Send + Sync {
+    /// Opens the raw bytes of a blob. Callers verify them against the digest while reading.
+    fn open(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>>;
+    /// Where the bytes come from, for messages (`oci:base-images/standin`).
+    fn describe(&self) -> String;
+}
+
+/// Blobs stored as `<dir>/<algorithm>/<hex>` files (an OCI layout's `blobs/`, lamina's cache).
+#[derive(Debug, Clone)]
+pub struct DirBlobs {
+    pub dir: PathBuf,
+    pub label: String,
+}
+
+impl DirBlobs {
+    pub fn path(&self, digest: &Digest) -> PathBuf {
+        self.dir
+            .join(digest.algorithm().as_ref())
+            .join(digest.digest())
+    }
+}
+
+impl BlobSource for DirBlobs {
+    fn open(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>> {
+        let path = self.path(digest);
+        let f = std::fs::File::open(&path).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("blob {digest} of {}: {}: {e}", self.label, path.display()),
+            )
+        })?;
+        Ok(Box::new(io::BufReader::with_capacity(256 * 1024, f)))
+    }
+    fn describe(&self) -> String {
+        self.label.clone()
+    }
+}
+
+/// Alias kept for readability at call sites.
+pub type Blob = Arc<dyn BlobSource>;
+
+/// One filesystem layer.
+#[derive(Clone)]
+pub struct Layer {
+    /// Media type, digest and size of the compressed blob.
+    pub descriptor: Descriptor,
+    /// sha256 of the uncompressed tar.
+    pub diff_id: Digest,
+    /// Size of the uncompressed tar, when known (always for layers lamina wrote).
+    pub uncompressed_size: Option<u64>,
+    /// Number of entries that are not directories, when known.
+    pub file_count: Option<u64>,
+    pub blob: Blob,
+}
+
+impl fmt::Debug for Layer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Layer")
+            .field("digest", self.descriptor.digest())
+            .field("size", &self.descriptor.size())
+            .field("diff_id", &self.diff_id)
+            .field("from", &self.blob.describe())
+            .finish()
+    }
+}
+
+impl Layer {
+    pub fn digest(&self) -> &Digest {
+        self.descriptor.digest()
+    }
+    pub fn size(&self) -> u64 {
+        self.descriptor.size()
+    }
+    /// The compressed bytes, verified against digest and size as they are read.
+    pub fn open_verified(&self) -> io::Result<impl Read> {
+        let r = self.blob.open(self.digest())?;
+        let what = format!("layer {} from {}", self.digest(), self.blob.describe());
+        Ok(VerifyingReader::new(
+            r,
+            self.digest().clone(),
+            Some(self.size()),
+            what,
+        ))
+    }
+}
+
+/// A single-platform image.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub format: Format,
+    config: Vec<u8>,
+    pub layers: Vec<Layer>,
+    /// Manifest bytes as the source stored them; dropped on any edit.
+    raw_manifest: Option<Vec<u8>>,
+}
+
+impl Image {
+    /// An image read from a source; `raw_manifest` keeps its digest stable when passed through.
+    pub fn from_parts(
+        format: Format,
+        config: Vec<u8>,
+        layers: Vec<Layer>,
+        raw_manifest: Option<Vec<u8>>,
+    ) -> Image {
+        Image {
+            format,
+            config,
+            layers,
+            raw_manifest,
+        }
+    }
+
+    pub fn config_bytes(&self) -> &[u8] {
+        &self.config
+    }
+
+    pub fn config(&self) -> Value {
+        serde_json::from_slice(&self.config).expect("config bytes were validated as JSON when set")
+    }
+
+    pub fn config_descriptor(&self) -> Descriptor {
+        Descriptor::new(
+            MediaType::Other(self.format.config_type().into()),
+            self.config.len() as u64,
+            sha256_digest(&self.config),
+        )
+    }
+
+    /// `os/architecture[/variant]` from the config.
+    pub fn platform(&self) -> String {
+        let c = self.config();
+        let mut p = format!(
+            "{}/{}",
+            c["os"].as_str().unwrap_or("unknown"),
+            c["architecture"].as_str().unwrap_or("unknown")
+        );
+        if let Some(v) = c["variant"].as_str() {
+            p.push('/');
+            p.push_str(v);
+        }
+        p
+    }
+
+    /// The manifest as JSON. Layer media types are the image's family's gzip type.
+    pub fn manifest_value(&self) -> Value {
+        let layers: Vec<Value> = self
+            .layers
+            .iter()
+            .map(|l| {
+                json!({
+                    "mediaType": media_type_str(l.descriptor.media_type()),
+                    "digest": l.digest().to_string(),
+                    "size": l.size(),
+                })
+            })
+            .collect();
+        let cd = self.config_descriptor();
+        json!({
+            "schemaVersion": 2,
+            "mediaType": self.format.manifest_type(),
+            "config": {
+                "mediaType": self.format.config_type(),
+                "digest": cd.digest().to_string(),
+                "size": cd.size(),
+            },
+            "layers": layers,
+        })
+    }
+
+    pub fn manifest_bytes(&self) -> Vec<u8> {
+        match &self.raw_manifest {
+            Some(raw) => raw.clone(),
+            None => canonical_json(&self.manifest_value()),
+        }
+    }
+
+    pub fn digest(&self) -> Digest {
+        sha256_digest(&self.manifest_bytes())
+    }
+
+    /// Total size of the uncompressed layers, when every layer's is known.
+    pub fn uncompressed_size(&self) -> Option<u64> {
+        self.layers.iter().map(|l| l.uncompressed_size).sum()
+    }
+
+    /// A new image with the config replaced by `f(config)`, serialised canonically.
+    pub fn with_config(mut self, f: impl FnOnce(&mut Value)) -> Image {
+        let mut c = self.config();
+        f(&mut c);
+        self.config = canonical_json(&c);
+        self.raw_manifest = None;
+        self
+    }
+
+    /// The same image in another manifest family: only media-type strings change, never blob bytes,
+    /// layer digests or the config digest (this is what `skopeo copy … oci:` does to Docker images).
+    pub fn with_format(mut self, format: Format) -> Image {
+        if self.format == format {
+            return self;
+        }
+        for l in &mut self.layers {
+            let t = media_type_str(l.descriptor.media_type());
+            let converted = match (format, t.as_str()) {
+                (Format::Oci, super::media::DOCKER_LAYER_GZIP) => super::media::OCI_LAYER_GZIP,
+                (Format::Docker, super::media::OCI_LAYER_GZIP) => super::media::DOCKER_LAYER_GZIP,
+                _ => continue,
+            };
+            l.descriptor
+                .set_media_type(MediaType::Other(converted.into()));
+        }
+        self.format = format;
+        self.raw_manifest = None;
+        self
+    }
+
+    /// A new image with `layer` on top: its media type follows the image's family, its diff_id
+    /// goes into `rootfs.diff_ids` and one history entry is appended (a null history is tolerated).
+    pub fn append_layer(mut self, mut layer: Layer, history: Value) -> Image {
+        layer
+            .descriptor
+            .set_media_type(MediaType::Other(self.format.layer_gzip_type().into()));
+        let diff_id = layer.diff_id.to_string();
+        self.layers.push(layer);
+        self.with_config(|c| {
+            if !c["rootfs"].is_object() {
+                c["rootfs"] = json!({"type": "layers", "diff_ids": []});
+            }
+            if !c["rootfs"]["diff_ids"].is_array() {
+                c["rootfs"]["diff_ids"] = json!([]);
+            }
+            c["rootfs"]["diff_ids"]
+                .as_array_mut()
+                .expect("array")
+                .push(Value::String(diff_id));
+            if !c["history"].is_array() {
+                c["history"] = json!([]);
+            }
+            c["history"].as_array_mut().expect("array").push(history);
+        })
+    }
+}
+
+/// The media type string as it appears on the wire.
+pub fn media_type_str(m: &MediaType) -> String {
+    m.to_string()
+}

@@ -1,0 +1,148 @@
+//! Image references on the command line: `oci:DIR[:TAG]` (skopeo's syntax: the path ends at the first
+//! colon) and `docker-archive:FILE[:NAME:TAG]`. Registry references join them in their own module.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ImageRef {
+    /// An OCI image layout directory and an optional tag (`org.opencontainers.image.ref.name`).
+    Layout { dir: PathBuf, tag: Option<String> },
+    /// A `docker save`-style tarball and the `NAME:TAG` it carries.
+    Archive { file: PathBuf, name: Option<String> },
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("'{input}' is not an image reference: {reason}")]
+pub struct RefError {
+    pub input: String,
+    pub reason: String,
+}
+
+impl RefError {
+    pub fn hint(&self) -> Option<String> {
+        Some("use oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]".into())
+    }
+}
+
+impl ImageRef {
+    /// Parses a reference; relative paths are taken relative to `base_dir`.
+    pub fn parse(input: &str, base_dir: &Path) -> Result<ImageRef, RefError> {
+        let err = |reason: &str| RefError {
+            input: input.into(),
+            reason: reason.into(),
+        };
+        let abs = |p: &str| {
+            if Path::new(p).is_absolute() {
+                PathBuf::from(p)
+            } else {
+                base_dir.join(p)
+            }
+        };
+        if let Some(rest) = input.strip_prefix("oci:") {
+            let (dir, tag) = match rest.split_once(':') {
+                Some((d, t)) => (d, Some(t)),
+                None => (rest, None),
+            };
+            if dir.is_empty() {
+                return Err(err("the directory is empty"));
+            }
+            if let Some(t) = tag {
+                if !valid_tag(t) {
+                    return Err(err(
+                        "a tag is 1-128 characters of [A-Za-z0-9_.-], not starting with . or -",
+                    ));
+                }
+            }
+            return Ok(ImageRef::Layout {
+                dir: abs(dir),
+                tag: tag.map(str::to_string),
+            });
+        }
+        if let Some(rest) = input.strip_prefix("docker-archive:") {
+            let (file, name) = match rest.split_once(':') {
+                Some((f, n)) => (f, Some(n)),
+                None => (rest, None),
+            };
+            if file.is_empty() {
+                return Err(err("the file name is empty"));
+            }
+            if let Some(n) = name {
+                let (repo, tag) = n
+                    .rsplit_once(':')
+                    .ok_or_else(|| err("the name must be NAME:TAG"))?;
+                if repo.is_empty()
+                    || !valid_tag(tag)
+                    || repo
+                        .chars()
+                        .any(|c| c.is_ascii_uppercase() || c.is_whitespace())
+                {
+                    return Err(err("the name must be a lowercase NAME:TAG"));
+                }
+            }
+            return Ok(ImageRef::Archive {
+                file: abs(file),
+                name: name.map(str::to_string),
+            });
+        }
+        Err(err("unknown transport"))
+    }
+}
+
+pub fn valid_tag(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 128
+        && !t.starts_with(['.', '-'])
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+impl fmt::Display for ImageRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ImageRef::Layout { dir, tag: Some(t) } => write!(f, "oci:{}:{t}", dir.display()),
+            ImageRef::Layout { dir, tag: None } => write!(f, "oci:{}", dir.display()),
+            ImageRef::Archive {
+                file,
+                name: Some(n),
+            } => write!(f, "docker-archive:{}:{n}", file.display()),
+            ImageRef::Archive { file, name: None } => {
+                write!(f, "docker-archive:{}", file.display())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    #[test]
+    fn parses_transports() {
+        let b = Path::new("/p");
+        assert_eq!(
+            ImageRef::parse("oci:out:v1", b).unwrap(),
+            ImageRef::Layout {
+                dir: "/p/out".into(),
+                tag: Some("v1".into())
+            }
+        );
+        assert_eq!(
+            ImageRef::parse("oci:/abs", b).unwrap(),
+            ImageRef::Layout {
+                dir: "/abs".into(),
+                tag: None
+            }
+        );
+        assert_eq!(
+            ImageRef::parse("docker-archive:a.tar:lambda/app:v1", b).unwrap(),
+            ImageRef::Archive {
+                file: "/p/a.tar".into(),
+                name: Some("lambda/app:v1".into())
+            }
+        );
+        assert!(ImageRef::parse("oci:", b).is_err());
+        assert!(ImageRef::parse("oci:x:bad tag", b).is_err());
+        assert!(ImageRef::parse("docker-archive:a.tar:noTagHere", b).is_err());
+        assert!(ImageRef::parse("zip:x", b).is_err());
+    }
+}
