@@ -20,6 +20,13 @@ if [ ${#missing[@]} -gt 0 ]; then
     uidmap fuse-overlayfs slirp4netns >/dev/null
 fi
 
+# The wheel parity test compares against the real pip.
+if ! python3 -m pip --version >/dev/null 2>&1; then
+  echo "test.sh: installing python3-pip" >&2
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
+fi
+
 echo "test.sh: cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "test.sh: cargo clippy" >&2

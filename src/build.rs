@@ -3,9 +3,13 @@
 //! tree is never re-compressed. Nothing here writes to the output: sinks do that afterwards.
 
 use crate::cache::Cache;
+use crate::catalog;
+use crate::config::DepsConfig;
 use crate::config::Plan;
-use crate::layer::{source, EntryKind, LayerWriter, Tree, WrittenLayer};
+use crate::layer::{source, wheels, EntryKind, LayerWriter, Tree, WrittenLayer};
+use crate::oci::reference::ImageRef;
 use crate::oci::{self, Image, Layer, TransportError};
+use crate::python::tags::Target;
 use oci_spec::image::{Descriptor, MediaType};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
@@ -34,6 +38,12 @@ pub enum BuildError {
     Write(#[from] crate::layer::writer::WriteError),
     #[error("cache {path}: {source}")]
     Cache { path: PathBuf, source: io::Error },
+    #[error("dependency layer")]
+    Wheels(#[from] wheels::WheelsError),
+    #[error("dependency layer: the base's Python is unknown ({base} is not in the catalog)")]
+    UnknownTarget { base: String },
+    #[error("dependency layer: {path}: {source}")]
+    WheelRead { path: PathBuf, source: io::Error },
 }
 
 impl BuildError {
@@ -41,6 +51,10 @@ impl BuildError {
         match self {
             BuildError::Base { source, .. } => source.hint(),
             BuildError::Source(e) => e.hint(),
+            BuildError::Wheels(e) => e.hint(),
+            BuildError::UnknownTarget { .. } => Some(
+                "say what the base runs: --python 3.12 --glibc 2.34 (or python/glibc in lamina.toml)".into(),
+            ),
             BuildError::Read { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
                 Some("make the file readable, or exclude it in .dockerignore".into())
             }
@@ -98,6 +112,18 @@ pub fn build(plan: &Plan, cache: &Cache, log: &mut dyn FnMut(String)) -> Result<
     let (crate::oci::reference::ImageRef::Layout { dir: out, .. }
     | crate::oci::reference::ImageRef::Archive { file: out, .. }) = &plan.output;
     let skip = vec![out.clone()];
+    let mut image = base;
+    let mut new_layers = Vec::new();
+    if let Some(deps) = &plan.deps {
+        let (layer, count, reused) = deps_layer(plan, deps, cache, log)?;
+        let history = json!({
+            "created": rfc3339(plan.epoch),
+            "created_by": format!("lamina build: pip install --no-deps --target /var/task ({count} wheels)"),
+            "comment": "dependency layer",
+        });
+        image = image.append_layer(cache_layer(&layer, cache), history);
+        new_layers.push(("dependency".to_string(), layer, reused));
+    }
     let tree = source::plan(&plan.project, &plan.srcs, &skip)?;
     let (src_layer, reused) = write_cached(&tree, plan.epoch, cache)?;
 
@@ -114,25 +140,130 @@ pub fn build(plan: &Plan, cache: &Cache, log: &mut dyn FnMut(String)) -> Result<
         })
         .collect();
     let history = json!({"created": created, "created_by": format!("lamina build: {}", copies.join("; ")), "comment": "source layer"});
-    let layer = Layer {
-        descriptor: Descriptor::new(
-            MediaType::ImageLayerGzip,
-            src_layer.size,
-            src_layer.digest.clone(),
-        ),
-        diff_id: src_layer.diff_id.clone(),
-        uncompressed_size: Some(src_layer.uncompressed_size),
-        file_count: Some(src_layer.file_count),
-        blob: Arc::new(cache.blobs()),
-    };
-    let image = base
-        .append_layer(layer, history)
+    let image = image
+        .append_layer(cache_layer(&src_layer, cache), history)
         .with_config(|c| edit_config(c, plan, &created));
+    new_layers.push(("source".into(), src_layer, reused));
     Ok(Built {
         image,
         base_layers,
-        new_layers: vec![("source".into(), src_layer, reused)],
+        new_layers,
     })
+}
+
+fn cache_layer(l: &WrittenLayer, cache: &Cache) -> Layer {
+    Layer {
+        descriptor: Descriptor::new(MediaType::ImageLayerGzip, l.size, l.digest.clone()),
+        diff_id: l.diff_id.clone(),
+        uncompressed_size: Some(l.uncompressed_size),
+        file_count: Some(l.file_count),
+        blob: Arc::new(cache.blobs()),
+    }
+}
+
+/// The wheel target: explicit python/glibc first, else the catalog entry the base names
+/// (`oci:DIR:python3.12`; a registry reference once registries are sources).
+pub fn target_for(plan: &Plan, deps: &DepsConfig) -> Result<(Target, String), BuildError> {
+    let known = match &plan.base {
+        ImageRef::Layout { tag: Some(t), .. } => {
+            catalog::lookup(t).or_else(|| t.split('-').next().and_then(catalog::lookup))
+        }
+        _ => None,
+    };
+    let unknown = || BuildError::UnknownTarget {
+        base: plan.base.to_string(),
+    };
+    let minor = match (deps.python, &known) {
+        (Some(m), _) => m,
+        (None, Some(k)) => crate::config::parse_python(&k.python).expect("catalog is valid"),
+        (None, None) => return Err(unknown()),
+    };
+    let glibc = match (deps.glibc, &known) {
+        (Some(g), _) => g,
+        (None, Some(k)) => crate::config::parse_glibc(&k.glibc).expect("catalog is valid"),
+        (None, None) => return Err(unknown()),
+    };
+    let interpreter = match &known {
+        Some(k) if k.python == format!("3.{minor}") => k.interpreter.clone(),
+        _ => format!("/var/lang/bin/python3.{minor}"),
+    };
+    let target = Target {
+        minor,
+        arch: plan.platform.python_machine().to_string(),
+        glibc,
+        allow_linux: false,
+    };
+    Ok((target, interpreter))
+}
+
+fn deps_layer(
+    plan: &Plan,
+    deps: &DepsConfig,
+    cache: &Cache,
+    log: &mut dyn FnMut(String),
+) -> Result<(WrittenLayer, usize, bool), BuildError> {
+    let (target, interpreter) = target_for(plan, deps)?;
+    let ranking = target.ranking();
+    let (chosen, warnings) = wheels::select(&deps.dir, &ranking, &target)?;
+    for w in &warnings {
+        log(format!("warning: {w}"));
+    }
+    let opts = wheels::WheelsOptions {
+        target: target.clone(),
+        interpreter,
+        allow_bad_record: deps.allow_bad_record.clone(),
+        max_unpacked: deps.max_unpacked,
+    };
+    // The input key: the wheels' bytes and everything that shapes the layout.
+    let mut h = Sha256::new();
+    h.update(format!(
+        "{WRITER_VERSION}\0deps\0gzip{GZIP_LEVEL}\0{}\0{:?}\0",
+        plan.epoch, opts
+    ));
+    let mut buf = vec![0u8; 1 << 20];
+    for p in &chosen {
+        h.update(
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        let mut f = File::open(p).map_err(|e| BuildError::WheelRead {
+            path: p.clone(),
+            source: e,
+        })?;
+        loop {
+            let n = f.read(&mut buf).map_err(|e| BuildError::WheelRead {
+                path: p.clone(),
+                source: e,
+            })?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+    }
+    let key = format!("deps-{}", hex::encode(h.finalize()));
+    log(format!(
+        "dependency layer: {} wheels for {target}",
+        chosen.len()
+    ));
+    if let Some(hit) = cache.lookup_layer(&key) {
+        return Ok((hit, chosen.len(), true));
+    }
+    let deps_plan = wheels::plan(&chosen, &opts)?;
+    for w in &deps_plan.warnings {
+        log(format!("warning: {w}"));
+    }
+    let mut w = LayerWriter::create(&cache.blobs_dir(), &cache.tmp_dir(), plan.epoch, GZIP_LEVEL)?;
+    wheels::write(&deps_plan, &mut w)?;
+    let written = w.finish()?;
+    cache
+        .record_layer(&key, &written)
+        .map_err(|e| BuildError::Cache {
+            path: cache.tmp_dir(),
+            source: e,
+        })?;
+    Ok((written, chosen.len(), false))
 }
 
 /// Sets Cmd to the first handler, merges Env and Labels, sets `created`. Everything else in the

@@ -69,6 +69,21 @@ pub struct BuildArgs {
     /// Where to write the image: oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG].
     #[arg(short = 'o', long, value_name = "DEST")]
     pub output: Option<String>,
+    /// Directory of vendored wheels to install into /var/task as one dependency layer.
+    #[arg(long, value_name = "DIR")]
+    pub wheels: Option<String>,
+    /// The base's CPython version (when the catalog does not know the base), e.g. 3.12.
+    #[arg(long, value_name = "3.X", value_parser = config::parse_python)]
+    pub python: Option<u32>,
+    /// The base's glibc version (when the catalog does not know the base), e.g. 2.34.
+    #[arg(long, value_name = "2.Y", value_parser = config::parse_glibc)]
+    pub glibc: Option<(u32, u32)>,
+    /// Install this project's wheel even if its RECORD is wrong or incomplete. Repeatable.
+    #[arg(long = "allow-bad-record", value_name = "PROJECT")]
+    pub allow_bad_record: Vec<String>,
+    /// Refuse wheels that unpack to more than this (default 10G, Lambda's image limit).
+    #[arg(long = "max-unpacked-size", value_name = "SIZE", value_parser = config::parse_size)]
+    pub max_unpacked_size: Option<u64>,
 }
 
 fn human(n: u64) -> String {
@@ -107,6 +122,11 @@ fn run_build(args: BuildArgs) -> Result<()> {
         label: args.label,
         platform: args.platform,
         output: args.output,
+        wheels: args.wheels,
+        python: args.python,
+        glibc: args.glibc,
+        allow_bad_record: args.allow_bad_record,
+        max_unpacked: args.max_unpacked_size,
     };
     let plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
     let cache_root = Cache::default_location();

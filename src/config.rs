@@ -32,7 +32,7 @@ impl ConfigError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ConfigError::Toml { .. } => Some(format!(
-                "valid keys: base, src, handler, env, label, platform, output (see README, \"{FILE_NAME} reference\")"
+                "valid keys: base, src, handler, env, label, platform, output, wheels, python, glibc, allow_bad_record, max_unpacked_size (see README, \"{FILE_NAME} reference\")"
             )),
             ConfigError::Invalid { field, .. } if field.starts_with("base") => {
                 Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
@@ -78,6 +78,68 @@ pub struct FileConfig {
     label: Option<BTreeMap<String, String>>,
     platform: Option<String>,
     output: Option<String>,
+    wheels: Option<String>,
+    python: Option<String>,
+    glibc: Option<String>,
+    allow_bad_record: Option<Vec<String>>,
+    max_unpacked_size: Option<SizeValue>,
+}
+
+#[derive(Debug, Deserialize, PartialEq)]
+#[serde(untagged)]
+enum SizeValue {
+    Bytes(u64),
+    Text(String),
+}
+
+/// Default cap on what the wheels unpack to: Lambda's whole-image limit.
+pub const DEFAULT_MAX_UNPACKED: u64 = 10 * 1000 * 1000 * 1000;
+
+/// `123`, `500M`, `5G`, `5GiB`, `10GB` → bytes (K/M/G are powers of 1000, Ki/Mi/Gi of 1024).
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size (e.g. 500M, 5G)"))?;
+    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" => 1000,
+        "m" | "mb" => 1000 * 1000,
+        "g" | "gb" => 1000 * 1000 * 1000,
+        "ki" | "kib" => 1 << 10,
+        "mi" | "mib" => 1 << 20,
+        "gi" | "gib" => 1 << 30,
+        _ => return Err(format!("'{s}' is not a size (e.g. 500M, 5G)")),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// `3.12` → 12.
+pub fn parse_python(s: &str) -> Result<u32, String> {
+    match s.trim().strip_prefix("3.").and_then(|m| m.parse().ok()) {
+        Some(m) => Ok(m),
+        None => Err(format!("'{s}' is not a CPython 3 version such as 3.12")),
+    }
+}
+
+/// `2.34` → (2, 34).
+pub fn parse_glibc(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("'{s}' is not a glibc version such as 2.34");
+    let (a, b) = s.trim().split_once('.').ok_or_else(bad)?;
+    Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
+}
+
+/// The dependency layer's inputs.
+#[derive(Debug, Clone)]
+pub struct DepsConfig {
+    pub dir: PathBuf,
+    pub python: Option<u32>,
+    pub glibc: Option<(u32, u32)>,
+    pub allow_bad_record: Vec<String>,
+    pub max_unpacked: u64,
 }
 
 /// Command-line values, already syntax-checked by the CLI.
@@ -90,6 +152,11 @@ pub struct Overrides {
     pub label: Vec<(String, String)>,
     pub platform: Option<Platform>,
     pub output: Option<String>,
+    pub wheels: Option<String>,
+    pub python: Option<u32>,
+    pub glibc: Option<(u32, u32)>,
+    pub allow_bad_record: Vec<String>,
+    pub max_unpacked: Option<u64>,
 }
 
 /// Everything a build needs, validated.
@@ -103,6 +170,8 @@ pub struct Plan {
     pub labels: BTreeMap<String, String>,
     pub platform: Platform,
     pub output: ImageRef,
+    /// Vendored wheels for the dependency layer, if any.
+    pub deps: Option<DepsConfig>,
     /// Seconds since the epoch for every mtime and `created` (`SOURCE_DATE_EPOCH`, else 0).
     pub epoch: u64,
 }
@@ -232,6 +301,41 @@ impl Plan {
             field: "output".into(),
             source: e,
         })?;
+        let python = match (o.python, file.python) {
+            (Some(p), _) => Some(p),
+            (None, Some(s)) => Some(parse_python(&s).map_err(|e| invalid("python", e))?),
+            (None, None) => None,
+        };
+        let glibc = match (o.glibc, file.glibc) {
+            (Some(g), _) => Some(g),
+            (None, Some(s)) => Some(parse_glibc(&s).map_err(|e| invalid("glibc", e))?),
+            (None, None) => None,
+        };
+        let max_unpacked = match (o.max_unpacked, file.max_unpacked_size) {
+            (Some(m), _) => m,
+            (None, Some(SizeValue::Bytes(b))) => b,
+            (None, Some(SizeValue::Text(t))) => {
+                parse_size(&t).map_err(|e| invalid("max_unpacked_size", e))?
+            }
+            (None, None) => DEFAULT_MAX_UNPACKED,
+        };
+        let mut allow_bad_record = o.allow_bad_record;
+        allow_bad_record.extend(file.allow_bad_record.unwrap_or_default());
+        let allow_bad_record: Vec<String> = allow_bad_record
+            .iter()
+            .map(|n| crate::python::normalize_name(n))
+            .collect();
+        let deps = o.wheels.or(file.wheels).map(|w| DepsConfig {
+            dir: if Path::new(&w).is_absolute() {
+                PathBuf::from(&w)
+            } else {
+                project.join(&w)
+            },
+            python,
+            glibc,
+            allow_bad_record,
+            max_unpacked,
+        });
         Ok(Plan {
             project: project.into(),
             base,
@@ -241,6 +345,7 @@ impl Plan {
             labels,
             platform,
             output,
+            deps,
             epoch,
         })
     }
@@ -282,6 +387,17 @@ mod tests {
                 tag: Some("latest".into())
             }
         );
+    }
+
+    #[test]
+    fn sizes_and_versions() {
+        assert_eq!(parse_size("500M").unwrap(), 500_000_000);
+        assert_eq!(parse_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(parse_size("123").unwrap(), 123);
+        assert!(parse_size("lots").is_err());
+        assert_eq!(parse_python("3.12").unwrap(), 12);
+        assert!(parse_python("2.7").is_err());
+        assert_eq!(parse_glibc("2.26").unwrap(), (2, 26));
     }
 
     #[test]

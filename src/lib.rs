@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod config;
 pub mod layer;
 pub mod oci;
+pub mod python;
 
 /// The `hint:` for the first error in a chain that has one.
 pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -29,6 +30,8 @@ pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
         } else if let Some(e) = e.downcast_ref::<oci::layout::LayoutError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<layer::source::SourceError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<layer::wheels::WheelsError>() {
             e.hint()
         } else {
             None

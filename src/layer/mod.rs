@@ -4,6 +4,7 @@
 pub mod ignore;
 pub mod source;
 pub mod tree;
+pub mod wheels;
 pub mod writer;
 
 pub use tree::{Entry, EntryKind, Tree};

@@ -1,0 +1,38 @@
+//! Python packaging knowledge, with no I/O beyond reading wheel files: wheel file names and
+//! compatibility tags (`wheel_name`, `tags`), and a wheel's contents as pip sees them (`wheel`).
+//! It knows nothing of layers or images.
+
+pub mod tags;
+pub mod wheel;
+pub mod wheel_name;
+
+/// PEP 503 name normalisation: lowercase, runs of `-`, `_`, `.` become one `-`.
+pub fn normalize_name(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut sep = false;
+    for c in name.chars() {
+        if matches!(c, '-' | '_' | '.') {
+            sep = true;
+        } else {
+            if sep && !out.is_empty() {
+                out.push('-');
+            }
+            sep = false;
+            out.push(c.to_ascii_lowercase());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn normalizes() {
+        assert_eq!(super::normalize_name("zope.interface"), "zope-interface");
+        assert_eq!(super::normalize_name("MarkupSafe"), "markupsafe");
+        assert_eq!(
+            super::normalize_name("googleapis_common__protos"),
+            "googleapis-common-protos"
+        );
+    }
+}
