@@ -21,7 +21,7 @@ use std::sync::Arc;
 /// gzip level for new layers. Part of every layer's identity: changing it changes digests.
 pub const GZIP_LEVEL: u32 = 6;
 /// Bump when the bytes the writer produces for the same inputs change.
-const WRITER_VERSION: &str = "lamina-layer-v1";
+const WRITER_VERSION: &str = "lamina-layer-v2-pgzip";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {

@@ -2,6 +2,7 @@
 //! is made from (`tree`), the project source walk (`source`) and Docker's ignore rules (`ignore`).
 
 pub mod ignore;
+pub mod pgzip;
 pub mod source;
 pub mod tree;
 pub mod wheels;

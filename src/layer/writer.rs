@@ -7,9 +7,8 @@
 //! mtime, and a gzip header with neither file name nor mtime. Paths that are absolute, contain `..`,
 //! `.` or empty components, or a `.wh.` (OCI whiteout) component are refused.
 
+use super::pgzip::ParallelGz;
 use crate::oci::HashingWriter;
-use flate2::write::GzEncoder;
-use flate2::{Compression, GzBuilder};
 use oci_spec::image::Digest;
 use std::collections::HashSet;
 use std::fs;
@@ -37,7 +36,7 @@ pub enum WriteError {
     Io(#[from] io::Error),
 }
 
-type Sink = HashingWriter<GzEncoder<HashingWriter<BufWriter<NamedTempFile>>>>;
+type Sink = HashingWriter<ParallelGz<HashingWriter<BufWriter<NamedTempFile>>>>;
 
 /// A layer that has been written: its blob is at `path`, named by its digest.
 #[derive(Clone, Debug)]
@@ -105,10 +104,14 @@ impl LayerWriter {
         let file = tempfile::Builder::new()
             .prefix("layer-")
             .tempfile_in(tmp_dir)?;
-        let gz = GzBuilder::new().mtime(0).operating_system(255).write(
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .min(8);
+        let gz = ParallelGz::new(
             HashingWriter::new(BufWriter::with_capacity(1 << 20, file)),
-            Compression::new(level),
-        );
+            level,
+            threads,
+        )?;
         let mut tar = tar::Builder::new(HashingWriter::new(gz));
         tar.follow_symlinks(false);
         Ok(LayerWriter {

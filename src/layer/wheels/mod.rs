@@ -1,0 +1,231 @@
+//! The dependency layer: vendored wheels installed into `/var/task` exactly as
+//! `pip install --no-deps --target /var/task` lays them out, with no Python. Three steps:
+//! `select` chooses the best wheel per project for the target (refusing the rest with reasons),
+//! `plan` maps every wheel entry to its destination (scripts, entry points, headers, data,
+//! namespace packages merged, conflicts settled, RECORD regenerated), and `write` streams zip entries
+//! straight into the layer writer, checking each against RECORD (hash and size) as it goes.
+
+mod plan;
+mod select;
+
+pub use plan::{entry_point_script, plan, DepsPlan};
+pub use select::select;
+
+use super::tree::EntryKind;
+use super::writer::{LayerWriter, WriteError};
+use crate::python::tags::Target;
+use crate::python::wheel::{open_archive, Archive, WheelError};
+use crate::python::wheel_name::WheelName;
+use sha2::{Digest as _, Sha256};
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub use super::source::TASK_ROOT;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WheelsError {
+    #[error("{dir}: {source}")]
+    Dir { dir: PathBuf, source: io::Error },
+    #[error("{dir}: no wheels (*.whl) in it")]
+    Empty { dir: PathBuf },
+    #[error("{file}: a source distribution; lamina installs wheels only")]
+    Sdist { file: String },
+    #[error("{project}: several versions ({versions}); keep one")]
+    Versions { project: String, versions: String },
+    #[error("{project}: no wheel fits {target}: {reasons}")]
+    NoneFits {
+        project: String,
+        target: String,
+        reasons: String,
+        hint: String,
+    },
+    #[error(transparent)]
+    Wheel(#[from] WheelError),
+    #[error("{wheel}: {path}: {problem}")]
+    Record {
+        wheel: String,
+        path: String,
+        problem: String,
+    },
+    #[error("/{path} is installed by both {first} and {second} with different contents")]
+    Conflict {
+        path: String,
+        first: String,
+        second: String,
+    },
+    #[error("the wheels unpack to {total} bytes, over the limit of {max}")]
+    TooLarge { total: u64, max: u64 },
+    #[error(transparent)]
+    Write(#[from] WriteError),
+}
+
+impl WheelsError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            WheelsError::Sdist { .. } => Some(
+                "build a wheel first (pip wheel --no-deps -w WHEELS_DIR PKG), or download one with pip download --only-binary=:all:".into(),
+            ),
+            WheelsError::NoneFits { hint, .. } => Some(hint.clone()),
+            WheelsError::Versions { .. } => Some("delete the wheels of the versions you do not want".into()),
+            WheelsError::Record { wheel, problem, .. } if problem.contains("RECORD") => {
+                let project = WheelName::parse(wheel).map(|w| w.normalized()).unwrap_or_else(|_| wheel.clone());
+                Some(format!("if you trust this wheel anyway, pass --allow-bad-record {project}"))
+            }
+            WheelsError::Conflict { .. } => Some("the two projects overlap; install only one of them".into()),
+            WheelsError::TooLarge { .. } => Some("raise the limit with --max-unpacked-size if this is expected".into()),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct WheelsOptions {
+    pub target: Target,
+    /// Absolute path of the base's interpreter, for `#!python` shebangs and entry points.
+    pub interpreter: String,
+    /// Normalised project names whose RECORD may be wrong or incomplete.
+    pub allow_bad_record: Vec<String>,
+    /// Cap on the sum of uncompressed sizes (zip-bomb guard).
+    pub max_unpacked: u64,
+}
+
+/// What a planned file's bytes come from.
+#[derive(Clone, Debug)]
+pub enum Src {
+    /// Entry `index` of wheel `wheel`, whose sha256 must be `expected`.
+    Zip {
+        wheel: usize,
+        index: usize,
+        expected: [u8; 32],
+    },
+    Bytes(Arc<Vec<u8>>),
+}
+
+impl PartialEq for Src {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (
+                Src::Zip {
+                    wheel: a, index: i, ..
+                },
+                Src::Zip {
+                    wheel: b, index: j, ..
+                },
+            ) => a == b && i == j,
+            (Src::Bytes(a), Src::Bytes(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// Streams a zip entry, failing if it is longer or shorter than declared, fails its CRC, or does
+/// not hash to what RECORD says. The checks run as the last declared byte is read.
+struct Checked<R: Read> {
+    inner: R,
+    hasher: Sha256,
+    count: u64,
+    size: u64,
+    expected: [u8; 32],
+}
+
+impl<R: Read> Read for Checked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let bad = |m: String| io::Error::new(io::ErrorKind::InvalidData, m);
+        if self.count == self.size {
+            return Ok(0);
+        }
+        let want = buf.len().min((self.size - self.count) as usize);
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(bad(format!(
+                "is shorter than its declared {} bytes",
+                self.size
+            )));
+        }
+        self.hasher.update(&buf[..n]);
+        self.count += n as u64;
+        if self.count == self.size {
+            let mut probe = [0u8; 1];
+            // Reading past the declared end also makes the zip reader check the entry's CRC.
+            match self.inner.read(&mut probe) {
+                Ok(0) => {}
+                Ok(_) => {
+                    return Err(bad(format!(
+                        "is longer than its declared {} bytes (zip bomb?)",
+                        self.size
+                    )))
+                }
+                Err(e) if e.to_string().contains("larger than its declared") => {
+                    return Err(bad(format!(
+                        "is longer than its declared {} bytes (zip bomb?)",
+                        self.size
+                    )))
+                }
+                Err(e) => return Err(bad(format!("is damaged: {e}"))),
+            }
+            let got: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+            if got != self.expected {
+                return Err(bad("does not match its RECORD hash".into()));
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// Writes the planned layer.
+pub fn write(plan: &DepsPlan, w: &mut LayerWriter) -> Result<(), WheelsError> {
+    let mut archives: Vec<Archive> = plan
+        .wheels
+        .iter()
+        .map(|wh| open_archive(&wh.path))
+        .collect::<Result<_, _>>()?;
+    for (path, kind) in plan.tree.iter() {
+        match kind {
+            EntryKind::Dir => w.dir(path)?,
+            EntryKind::Symlink(t) => w.symlink(path, t)?,
+            EntryKind::File {
+                source: Src::Bytes(b),
+                size,
+                executable,
+            } => w.file(path, *executable, *size, &mut &b[..])?,
+            EntryKind::File {
+                source:
+                    Src::Zip {
+                        wheel,
+                        index,
+                        expected,
+                    },
+                size,
+                executable,
+            } => {
+                let wh = &plan.wheels[*wheel];
+                let f = archives[*wheel]
+                    .by_index(*index)
+                    .map_err(|e| WheelError::Zip {
+                        wheel: wh.name.filename.clone(),
+                        detail: e.to_string(),
+                    })?;
+                let mut r = Checked {
+                    inner: f,
+                    hasher: Sha256::new(),
+                    count: 0,
+                    size: *size,
+                    expected: *expected,
+                };
+                w.file(path, *executable, *size, &mut r)
+                    .map_err(|e| match e {
+                        WriteError::Io(io) if io.kind() == io::ErrorKind::InvalidData => {
+                            WheelsError::Record {
+                                wheel: wh.name.filename.clone(),
+                                path: path.strip_prefix("var/task/").unwrap_or(path).to_string(),
+                                problem: io.to_string(),
+                            }
+                        }
+                        other => other.into(),
+                    })?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! Choosing wheels for the target: the best wheel per project (lowest tag rank, then highest build
+//! tag); the others are reported; a project with no fitting wheel, two versions of one project, or
+//! a source distribution are errors with a hint.
+
+use super::WheelsError;
+use crate::python::tags::{Ranking, Target};
+use crate::python::wheel::WheelError;
+use crate::python::wheel_name::WheelName;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Lists `dir`, refuses sdists and returns the chosen wheel of each project, plus warnings for the
+/// wheels left out.
+pub fn select(
+    dir: &Path,
+    ranking: &Ranking,
+    target: &Target,
+) -> Result<(Vec<PathBuf>, Vec<String>), WheelsError> {
+    let read = std::fs::read_dir(dir).map_err(|e| WheelsError::Dir {
+        dir: dir.into(),
+        source: e,
+    })?;
+    let mut names = Vec::new();
+    for e in read {
+        let e = e.map_err(|e| WheelsError::Dir {
+            dir: dir.into(),
+            source: e,
+        })?;
+        let n = e.file_name().to_string_lossy().into_owned();
+        if n.ends_with(".tar.gz")
+            || n.ends_with(".tar.bz2")
+            || n.ends_with(".tgz")
+            || (n.ends_with(".zip") && !n.starts_with('.'))
+        {
+            return Err(WheelsError::Sdist {
+                file: dir.join(&n).display().to_string(),
+            });
+        }
+        if n.ends_with(".whl") {
+            names.push(n);
+        }
+    }
+    if names.is_empty() {
+        return Err(WheelsError::Empty { dir: dir.into() });
+    }
+    names.sort();
+    let mut projects: BTreeMap<String, Vec<WheelName>> = BTreeMap::new();
+    for n in names {
+        let w = WheelName::parse(&n).map_err(|e| WheelError::Invalid {
+            wheel: n.clone(),
+            detail: e.0,
+        })?;
+        projects.entry(w.normalized()).or_default().push(w);
+    }
+    let mut chosen = Vec::new();
+    let mut warnings = Vec::new();
+    for (project, wheels) in projects {
+        let mut versions: Vec<&str> = wheels.iter().map(|w| w.version.as_str()).collect();
+        versions.sort();
+        versions.dedup();
+        if versions.len() > 1 {
+            return Err(WheelsError::Versions {
+                project,
+                versions: versions.join(", "),
+            });
+        }
+        let mut fits: Vec<(usize, &WheelName)> = Vec::new();
+        let mut reasons = Vec::new();
+        for w in &wheels {
+            match ranking.rank(w) {
+                Ok(r) => fits.push((r, w)),
+                Err(why) => reasons.push((w, why)),
+            }
+        }
+        fits.sort_by(|(ra, a), (rb, b)| ra.cmp(rb).then_with(|| b.build.cmp(&a.build)));
+        let Some((_, best)) = fits.first() else {
+            let text: Vec<String> = reasons
+                .iter()
+                .map(|(w, why)| format!("{} {why}", w.filename))
+                .collect();
+            let req = format!("{}=={}", wheels[0].name, wheels[0].version);
+            return Err(WheelsError::NoneFits {
+                project,
+                target: target.to_string(),
+                reasons: text.join("; "),
+                hint: format!(
+                    "fetch a wheel for the base: {}",
+                    target.pip_download_hint(&req)
+                ),
+            });
+        };
+        for (w, why) in &reasons {
+            warnings.push(format!(
+                "{} left out: it {why} (using {})",
+                w.filename, best.filename
+            ));
+        }
+        for (_, w) in fits.iter().skip(1) {
+            warnings.push(format!(
+                "{} left out: {} fits better",
+                w.filename, best.filename
+            ));
+        }
+        chosen.push(dir.join(&best.filename));
+    }
+    Ok((chosen, warnings))
+}
