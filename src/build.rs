@@ -7,8 +7,9 @@ use crate::catalog;
 use crate::config::DepsConfig;
 use crate::config::Plan;
 use crate::layer::{source, wheels, EntryKind, LayerWriter, Tree, WrittenLayer};
+use crate::location::Location;
 use crate::oci::reference::ImageRef;
-use crate::oci::{self, Image, Layer, TransportError};
+use crate::oci::{Image, Layer};
 use crate::python::tags::Target;
 use oci_spec::image::{Descriptor, MediaType};
 use serde_json::{json, Value};
@@ -25,11 +26,6 @@ const WRITER_VERSION: &str = "lamina-layer-v2-pgzip";
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
-    #[error("base image {base}")]
-    Base {
-        base: String,
-        source: Box<TransportError>,
-    },
     #[error("source layer")]
     Source(#[from] source::SourceError),
     #[error("source layer: {path}: {source}")]
@@ -49,7 +45,7 @@ pub enum BuildError {
 impl BuildError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            BuildError::Base { source, .. } => source.hint(),
+
             BuildError::Source(e) => e.hint(),
             BuildError::Wheels(e) => e.hint(),
             BuildError::UnknownTarget { .. } => Some(
@@ -94,24 +90,23 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-pub fn build(plan: &Plan, cache: &Cache, log: &mut dyn FnMut(String)) -> Result<Built, BuildError> {
-    let base = oci::open(&plan.base, &plan.platform).map_err(|e| BuildError::Base {
-        base: plan.base.to_string(),
-        source: Box::new(e),
-    })?;
-    log(format!(
-        "base {} ({}, {} layer{}, {:?} media types)",
-        plan.base,
-        base.platform(),
-        base.layers.len(),
-        if base.layers.len() == 1 { "" } else { "s" },
-        base.format
-    ));
+/// Builds on `base` (already opened from `plan.base` by the caller: a layout, a registry, …).
+pub fn build(
+    plan: &Plan,
+    base: Image,
+    cache: &Cache,
+    log: &mut dyn FnMut(String),
+) -> Result<Built, BuildError> {
     let base_layers = base.layers.len();
 
-    let (crate::oci::reference::ImageRef::Layout { dir: out, .. }
-    | crate::oci::reference::ImageRef::Archive { file: out, .. }) = &plan.output;
-    let skip = vec![out.clone()];
+    let skip: Vec<PathBuf> = plan
+        .output
+        .iter()
+        .map(|o| match o {
+            ImageRef::Layout { dir, .. } => dir.clone(),
+            ImageRef::Archive { file, .. } => file.clone(),
+        })
+        .collect();
     let mut image = base;
     let mut new_layers = Vec::new();
     if let Some(deps) = &plan.deps {
@@ -165,9 +160,10 @@ fn cache_layer(l: &WrittenLayer, cache: &Cache) -> Layer {
 /// (`oci:DIR:python3.12`; a registry reference once registries are sources).
 pub fn target_for(plan: &Plan, deps: &DepsConfig) -> Result<(Target, String), BuildError> {
     let known = match &plan.base {
-        ImageRef::Layout { tag: Some(t), .. } => {
+        Location::Local(ImageRef::Layout { tag: Some(t), .. }) => {
             catalog::lookup(t).or_else(|| t.split('-').next().and_then(catalog::lookup))
         }
+        Location::Registry(r) => catalog::lookup(&r.with_tag(r.tag.as_deref()).to_string()),
         _ => None,
     };
     let unknown = || BuildError::UnknownTarget {

@@ -1,13 +1,20 @@
-//! The command line: clap definitions and the wiring from flags to a build and a sink. Data (the
-//! manifest digest) goes to stdout; progress and the report go to stderr.
+//! The command line: clap definitions and the wiring from flags to a base (a layout or a registry),
+//! a build, and the sinks (a local layout or archive, a registry push). Data goes to stdout: the
+//! manifest digest, or `REPO@sha256:…` after a push; progress and the report go to stderr.
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use lamina::build::{self, Built};
 use lamina::cache::Cache;
 use lamina::config::{self, Overrides, Plan};
-use lamina::oci::{self, Platform};
+use lamina::location::Location;
+use lamina::oci::{self, Image, Platform};
+use lamina::registry::auth::Credential;
+use lamina::registry::{self, Client, ClientOptions, Reference};
+use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -22,8 +29,10 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Build the image described by lamina.toml (and flags) and write it to --output.
-    Build(BuildArgs),
+    /// Build the image described by lamina.toml (and flags); write it to --output and/or --push it.
+    Build(Box<BuildArgs>),
+    /// Pull an image (manifest, config and layers) into lamina's cache, for offline builds.
+    Pull(Box<PullArgs>),
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -38,6 +47,50 @@ fn parse_platform(s: &str) -> Result<Platform, String> {
     s.parse()
 }
 
+#[derive(Args, Debug, Clone)]
+pub struct RegistryArgs {
+    /// Credentials for the registry pushed to (or pulled from, for `pull`): USER:PASSWORD.
+    /// Without it, ~/.docker/config.json, $REGISTRY_AUTH_FILE and podman's auth.json are read.
+    #[arg(long, value_name = "USER:PASSWORD", value_parser = Credential::parse)]
+    pub creds: Option<Credential>,
+    /// Allow plain http to this registry (loopback always is). Repeatable.
+    #[arg(long = "insecure-registry", value_name = "HOST")]
+    pub insecure: Vec<String>,
+    /// Send HOST's registry traffic to URL, naming and authenticating it as HOST (e.g. an ECR host
+    /// to http://127.0.0.1:5000). Repeatable; also LAMINA_REGISTRY_ENDPOINTS=HOST=URL,…
+    #[arg(long = "registry-endpoint", value_name = "HOST=URL", value_parser = parse_kv)]
+    pub endpoints: Vec<(String, String)>,
+    /// Upload blobs in PATCH chunks of SIZE instead of one monolithic PUT.
+    #[arg(long = "chunk-size", value_name = "SIZE", value_parser = config::parse_size)]
+    pub chunk_size: Option<u64>,
+    /// Blob uploads in flight at once.
+    #[arg(long, value_name = "N", default_value_t = 4)]
+    pub parallel: usize,
+}
+
+impl RegistryArgs {
+    fn client(&self, creds_host: Option<&str>) -> Result<Arc<Client>> {
+        let mut opts = ClientOptions {
+            insecure: self.insecure.clone(),
+            parallel: self.parallel,
+            chunk_size: self.chunk_size,
+            ..Default::default()
+        };
+        if let Ok(env) = std::env::var("LAMINA_REGISTRY_ENDPOINTS") {
+            for pair in env.split(',').filter(|p| !p.trim().is_empty()) {
+                let (h, u) = config::parse_key_value(pair.trim())
+                    .map_err(|e| anyhow::anyhow!("LAMINA_REGISTRY_ENDPOINTS: {e}"))?;
+                opts.endpoints.insert(h, u);
+            }
+        }
+        opts.endpoints.extend(self.endpoints.iter().cloned());
+        if let (Some(c), Some(h)) = (&self.creds, creds_host) {
+            opts.creds.insert(h.to_string(), c.clone());
+        }
+        Ok(Arc::new(Client::new(opts)?))
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct BuildArgs {
     /// Project directory holding lamina.toml; relative paths are taken from here.
@@ -48,7 +101,7 @@ pub struct BuildArgs {
         default_value = "."
     )]
     pub project: PathBuf,
-    /// Base image, e.g. oci:base-images/standin:python3.12.
+    /// Base image: oci:DIR[:TAG] or a registry reference (public.ecr.aws/lambda/python:3.12).
     #[arg(long, value_name = "REF")]
     pub base: Option<String>,
     /// Directory to copy to /var/task/DIR (`.` copies the project into /var/task). Repeatable.
@@ -69,6 +122,12 @@ pub struct BuildArgs {
     /// Where to write the image: oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG].
     #[arg(short = 'o', long, value_name = "DEST")]
     pub output: Option<String>,
+    /// Push to this registry repository (REPO[:TAG]); stdout is then REPO@sha256:….
+    #[arg(long, value_name = "REPO[:TAG]")]
+    pub push: Option<String>,
+    /// Another tag for the pushed image. Repeatable.
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
     /// Directory of vendored wheels to install into /var/task as one dependency layer.
     #[arg(long, value_name = "DIR")]
     pub wheels: Option<String>,
@@ -84,9 +143,21 @@ pub struct BuildArgs {
     /// Refuse wheels that unpack to more than this (default 10G, Lambda's image limit).
     #[arg(long = "max-unpacked-size", value_name = "SIZE", value_parser = config::parse_size)]
     pub max_unpacked_size: Option<u64>,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
-fn human(n: u64) -> String {
+#[derive(Args, Debug)]
+pub struct PullArgs {
+    /// Registry reference, e.g. public.ecr.aws/lambda/python:3.12.
+    pub reference: String,
+    #[arg(long, value_name = "OS/ARCH", value_parser = parse_platform, default_value = "linux/amd64")]
+    pub platform: Platform,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
+}
+
+pub fn human(n: u64) -> String {
     const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
     let mut v = n as f64;
     let mut u = 0;
@@ -103,8 +174,31 @@ fn human(n: u64) -> String {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Build(args) => run_build(args),
+        Command::Build(args) => run_build(*args),
+        Command::Pull(args) => run_pull(*args),
     }
+}
+
+fn open_cache() -> Result<Cache> {
+    let root = Cache::default_location();
+    Cache::open(&root).with_context(|| format!("cache {}", root.display()))
+}
+
+/// Opens the base wherever it is.
+fn open_base(
+    base: &Location,
+    client: &Arc<Client>,
+    cache: &Cache,
+    platform: &Platform,
+) -> Result<Image> {
+    Ok(match base {
+        Location::Local(r) => oci::open(r, platform).with_context(|| format!("base image {r}"))?,
+        Location::Registry(r) => {
+            registry::pull::pull(client, cache, r, platform)
+                .with_context(|| format!("base image {r}"))?
+                .0
+        }
+    })
 }
 
 fn run_build(args: BuildArgs) -> Result<()> {
@@ -122,6 +216,8 @@ fn run_build(args: BuildArgs) -> Result<()> {
         label: args.label,
         platform: args.platform,
         output: args.output,
+        push: args.push,
+        tags: args.tags,
         wheels: args.wheels,
         python: args.python,
         glibc: args.glibc,
@@ -129,21 +225,77 @@ fn run_build(args: BuildArgs) -> Result<()> {
         max_unpacked: args.max_unpacked_size,
     };
     let plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
-    let cache_root = Cache::default_location();
-    let cache =
-        Cache::open(&cache_root).with_context(|| format!("cache {}", cache_root.display()))?;
+    let cache = open_cache()?;
+    let client = args
+        .registry
+        .client(plan.push.as_ref().map(|(r, _)| r.host.as_str()))?;
+    let base = open_base(&plan.base, &client, &cache, &plan.platform)?;
     let mut log = |m: String| eprintln!("lamina: {m}");
-    let built = build::build(&plan, &cache, &mut log)?;
+    log(format!(
+        "base {} ({}, {} layer{}, {:?} media types)",
+        plan.base,
+        base.platform(),
+        base.layers.len(),
+        if base.layers.len() == 1 { "" } else { "s" },
+        base.format
+    ));
+    let built = build::build(&plan, base, &cache, &mut log)?;
     report(&built);
-    let digest = oci::write(&built.image, &plan.output, plan.epoch)
-        .with_context(|| format!("writing {}", plan.output))?;
-    if digest != built.image.digest() {
-        eprintln!(
-            "lamina: the OCI layout holds the image with OCI media types (same blobs): {digest}"
-        );
+    let mut stdout_line = built.image.digest().to_string();
+    if let Some(out) = &plan.output {
+        let digest =
+            oci::write(&built.image, out, plan.epoch).with_context(|| format!("writing {out}"))?;
+        if digest != built.image.digest() {
+            eprintln!("lamina: the OCI layout holds the image with OCI media types (same blobs): {digest}");
+        }
+        eprintln!("lamina: wrote {out}");
+        stdout_line = digest.to_string();
     }
-    eprintln!("lamina: wrote {}", plan.output);
-    println!("{digest}");
+    if let Some((target, tags)) = &plan.push {
+        let log = |m: String| eprintln!("lamina: {m}");
+        let digest = registry::push::push(&client, &built.image, target, tags, &log)
+            .with_context(|| format!("pushing to {}", target.repo_name()))?;
+        let s = &client.stats;
+        eprintln!(
+            "lamina: pushed {}@{digest}{}: {} blobs uploaded ({}), {} already present, {} mounted, {} retries",
+            target.repo_name(),
+            if tags.is_empty() { String::new() } else { format!(" as {}", tags.join(", ")) },
+            s.blobs_uploaded.load(Ordering::Relaxed),
+            human(s.bytes_uploaded.load(Ordering::Relaxed)),
+            s.blobs_skipped.load(Ordering::Relaxed),
+            s.blobs_mounted.load(Ordering::Relaxed),
+            s.retries.load(Ordering::Relaxed),
+        );
+        stdout_line = format!("{}@{digest}", target.repo_name());
+    }
+    println!("{stdout_line}");
+    Ok(())
+}
+
+fn run_pull(args: PullArgs) -> Result<()> {
+    let r = Reference::parse(
+        args.reference
+            .strip_prefix("docker://")
+            .unwrap_or(&args.reference),
+    )?;
+    let cache = open_cache()?;
+    let client = args.registry.client(Some(&r.host))?;
+    let (image, digest) = registry::pull::pull(&client, &cache, &r, &args.platform)
+        .with_context(|| format!("pulling {r}"))?;
+    for layer in &image.layers {
+        let mut reader = layer
+            .open_verified()
+            .with_context(|| format!("pulling layer {}", layer.digest()))?;
+        let n = io::copy(&mut reader, &mut io::sink())
+            .with_context(|| format!("pulling layer {}", layer.digest()))?;
+        eprintln!("lamina: layer {} ({}) cached", layer.digest(), human(n));
+    }
+    eprintln!(
+        "lamina: {r} ({}) is in the cache; a build with --base {}@{digest} works offline",
+        image.platform(),
+        r.repo_name()
+    );
+    println!("{}@{digest}", r.repo_name());
     Ok(())
 }
 

@@ -4,8 +4,10 @@
 //! `platform`, `--output` ↔ `output`. Repeated flags replace a list key; `--env`/`--label` are merged
 //! over the file's tables.
 
+use crate::location::Location;
 use crate::oci::reference::{ImageRef, RefError};
 use crate::oci::Platform;
+use crate::registry::Reference;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,13 +28,15 @@ pub enum ConfigError {
     Invalid { field: String, reason: String },
     #[error("{field}: {source}")]
     Ref { field: String, source: RefError },
+    #[error("{field}: {reason}")]
+    Reference { field: String, reason: String },
 }
 
 impl ConfigError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ConfigError::Toml { .. } => Some(format!(
-                "valid keys: base, src, handler, env, label, platform, output, wheels, python, glibc, allow_bad_record, max_unpacked_size (see README, \"{FILE_NAME} reference\")"
+                "valid keys: base, src, handler, env, label, platform, output, push, tag, wheels, python, glibc, allow_bad_record, max_unpacked_size (see README, \"{FILE_NAME} reference\")"
             )),
             ConfigError::Invalid { field, .. } if field.starts_with("base") => {
                 Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
@@ -79,6 +83,9 @@ pub struct FileConfig {
     platform: Option<String>,
     output: Option<String>,
     wheels: Option<String>,
+    push: Option<String>,
+    #[serde(alias = "tags")]
+    tag: Option<OneOrMany>,
     python: Option<String>,
     glibc: Option<String>,
     allow_bad_record: Option<Vec<String>>,
@@ -152,6 +159,8 @@ pub struct Overrides {
     pub label: Vec<(String, String)>,
     pub platform: Option<Platform>,
     pub output: Option<String>,
+    pub push: Option<String>,
+    pub tags: Vec<String>,
     pub wheels: Option<String>,
     pub python: Option<u32>,
     pub glibc: Option<(u32, u32)>,
@@ -163,13 +172,16 @@ pub struct Overrides {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub project: PathBuf,
-    pub base: ImageRef,
+    pub base: Location,
     pub srcs: Vec<String>,
     pub handlers: Vec<String>,
     pub env: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub platform: Platform,
-    pub output: ImageRef,
+    /// Local output; `None` when only pushing.
+    pub output: Option<ImageRef>,
+    /// Registry target and the tags to give it (the target's own tag first).
+    pub push: Option<(Reference, Vec<String>)>,
     /// Vendored wheels for the dependency layer, if any.
     pub deps: Option<DepsConfig>,
     /// Seconds since the epoch for every mtime and `created` (`SOURCE_DATE_EPOCH`, else 0).
@@ -249,10 +261,11 @@ impl Plan {
             .base
             .or(file.base)
             .ok_or_else(|| invalid("base", "no base image given".into()))?;
-        let base = ImageRef::parse(&base_str, project).map_err(|e| ConfigError::Ref {
-            field: "base".into(),
-            source: e,
-        })?;
+        let base =
+            Location::parse(&base_str, project).map_err(|reason| ConfigError::Reference {
+                field: "base".into(),
+                reason,
+            })?;
         let srcs = if o.src.is_empty() {
             file.src.map(OneOrMany::into_vec).unwrap_or_default()
         } else {
@@ -293,14 +306,53 @@ impl Plan {
             (None, Some(s)) => s.parse().map_err(|e| invalid("platform", e))?,
             (None, None) => Platform::linux_amd64(),
         };
-        let out_str = o
-            .output
-            .or(file.output)
-            .unwrap_or_else(|| DEFAULT_OUTPUT.into());
-        let output = ImageRef::parse(&out_str, project).map_err(|e| ConfigError::Ref {
-            field: "output".into(),
-            source: e,
-        })?;
+        let push_str = o.push.or(file.push);
+        let push = match push_str {
+            None => None,
+            Some(p) => {
+                let r =
+                    Reference::parse(p.strip_prefix("docker://").unwrap_or(&p)).map_err(|e| {
+                        ConfigError::Reference {
+                            field: "push".into(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                if r.digest.is_some() {
+                    return Err(invalid(
+                        "push",
+                        "push to REPO[:TAG], not to a digest".into(),
+                    ));
+                }
+                let mut tags: Vec<String> = r.tag.iter().cloned().collect();
+                let extra = if o.tags.is_empty() {
+                    file.tag.map(OneOrMany::into_vec).unwrap_or_default()
+                } else {
+                    o.tags
+                };
+                for t in extra {
+                    if !crate::oci::reference::valid_tag(&t) {
+                        return Err(invalid("tag", format!("'{t}' is not a valid tag")));
+                    }
+                    if !tags.contains(&t) {
+                        tags.push(t);
+                    }
+                }
+                Some((r.with_tag(None), tags))
+            }
+        };
+        // With a push and no output asked for, nothing is written locally.
+        let out_str = match (o.output.or(file.output), &push) {
+            (Some(o), _) => Some(o),
+            (None, None) => Some(DEFAULT_OUTPUT.to_string()),
+            (None, Some(_)) => None,
+        };
+        let output = match out_str {
+            None => None,
+            Some(s) => Some(ImageRef::parse(&s, project).map_err(|e| ConfigError::Ref {
+                field: "output".into(),
+                source: e,
+            })?),
+        };
         let python = match (o.python, file.python) {
             (Some(p), _) => Some(p),
             (None, Some(s)) => Some(parse_python(&s).map_err(|e| invalid("python", e))?),
@@ -345,6 +397,7 @@ impl Plan {
             labels,
             platform,
             output,
+            push,
             deps,
             epoch,
         })
@@ -382,10 +435,10 @@ mod tests {
         assert_eq!(p.env.get("A").unwrap(), "1");
         assert_eq!(
             p.output,
-            ImageRef::Layout {
+            Some(ImageRef::Layout {
                 dir: "/p/build/image".into(),
                 tag: Some("latest".into())
-            }
+            })
         );
     }
 

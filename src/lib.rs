@@ -14,8 +14,10 @@ pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod layer;
+pub mod location;
 pub mod oci;
 pub mod python;
+pub mod registry;
 
 /// The `hint:` for the first error in a chain that has one.
 pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
@@ -32,6 +34,8 @@ pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
         } else if let Some(e) = e.downcast_ref::<layer::source::SourceError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<layer::wheels::WheelsError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<registry::RegistryError>() {
             e.hint()
         } else {
             None

@@ -17,6 +17,10 @@ pub trait BlobSource: Send + Sync {
     fn open(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>>;
     /// Where the bytes come from, for messages (`oci:base-images/standin`).
     fn describe(&self) -> String;
+    /// `(registry host, repository)` when the blob lives in a registry (for cross-repo mounts).
+    fn origin(&self) -> Option<(String, String)> {
+        None
+    }
 }
 
 /// Blobs stored as `<dir>/<algorithm>/<hex>` files (an OCI layout's `blobs/`, lamina's cache).

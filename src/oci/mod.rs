@@ -170,6 +170,7 @@ pub struct VerifyingReader<R> {
     expected: Digest,
     expected_size: Option<u64>,
     what: String,
+    done: bool,
 }
 
 impl<R: Read> VerifyingReader<R> {
@@ -181,16 +182,20 @@ impl<R: Read> VerifyingReader<R> {
             expected,
             expected_size,
             what,
+            done: false,
         }
     }
 }
 
 impl<R: Read> Read for VerifyingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.done {
+            return Ok(0);
+        }
         let n = self.inner.read(buf)?;
         if n == 0 && !buf.is_empty() {
             let got = digest_from_hasher(std::mem::take(&mut self.hasher));
-            self.hasher = Sha256::new_with_prefix(b"finished");
+            self.done = true;
             let size_bad = self.expected_size.is_some_and(|s| s != self.count);
             if got != self.expected || size_bad {
                 return Err(io::Error::new(

@@ -54,6 +54,23 @@ pub fn ok(c: &mut Command) -> String {
     stdout(&o)
 }
 
+pub mod http;
+pub mod registry;
+
+/// The full path of a tool (also looked up in /usr/sbin, where Debian puts htpasswd).
+pub fn tool_path(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.extend(["/usr/sbin", "/usr/bin", "/sbin"].map(PathBuf::from));
+    dirs.into_iter()
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| {
+            panic!("{name} is not installed; run the README's test command (it apt-installs it)")
+        })
+}
+
 /// An external tool the tests rely on. Missing tools fail loudly: .ci/run installs them.
 pub fn tool(name: &str) -> Command {
     let found = std::env::var_os("PATH")

@@ -1,0 +1,248 @@
+//! Registry credentials and challenges. `WWW-Authenticate` is parsed into Basic or Bearer
+//! (realm/service/scope). Credentials come from, in order: explicit `--creds` for the push target,
+//! `$REGISTRY_AUTH_FILE`, podman's `$XDG_RUNTIME_DIR/containers/auth.json`, and Docker's
+//! `config.json` (`credHelpers`, `auths`, `credsStore`, running `docker-credential-*` helpers).
+//! Secrets are never printed: `Credential`'s Debug output is redacted.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use std::collections::HashMap;
+use std::fmt;
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credential {
+    pub username: String,
+    pub secret: String,
+}
+
+impl fmt::Debug for Credential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Credential({}, <redacted>)", self.username)
+    }
+}
+
+impl Credential {
+    /// `USER:PASS`.
+    pub fn parse(s: &str) -> Result<Credential, String> {
+        match s.split_once(':') {
+            Some((u, p)) if !u.is_empty() => Ok(Credential {
+                username: u.into(),
+                secret: p.into(),
+            }),
+            _ => Err("credentials must be USER:PASSWORD".into()),
+        }
+    }
+
+    /// The `Authorization: Basic …` value.
+    pub fn basic(&self) -> String {
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", self.username, self.secret))
+        )
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Challenge {
+    Basic,
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
+}
+
+/// Parses `Bearer realm="…",service="…",scope="…"` or `Basic realm="…"`.
+pub fn parse_challenge(header: &str) -> Option<Challenge> {
+    let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
+    let mut params = HashMap::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if key.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.peek() {
+                if *c == ',' {
+                    break;
+                }
+                value.push(*c);
+                chars.next();
+            }
+        }
+        params.insert(key.trim().to_ascii_lowercase(), value.trim().to_string());
+    }
+    match scheme.to_ascii_lowercase().as_str() {
+        "basic" => Some(Challenge::Basic),
+        "bearer" => Some(Challenge::Bearer {
+            realm: params.get("realm")?.clone(),
+            service: params.get("service").cloned(),
+            scope: params.get("scope").cloned(),
+        }),
+        _ => None,
+    }
+}
+
+/// Files that may hold credentials, most specific first.
+fn auth_files() -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    if let Some(f) = std::env::var_os("REGISTRY_AUTH_FILE") {
+        files.push(PathBuf::from(f));
+    }
+    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR") {
+        files.push(PathBuf::from(d).join("containers/auth.json"));
+    }
+    match std::env::var_os("DOCKER_CONFIG") {
+        Some(d) => files.push(PathBuf::from(d).join("config.json")),
+        None => {
+            if let Some(h) = std::env::var_os("HOME") {
+                files.push(PathBuf::from(h).join(".docker/config.json"));
+            }
+        }
+    }
+    files
+}
+
+fn host_keys(host: &str) -> Vec<String> {
+    let mut keys = vec![
+        host.to_string(),
+        format!("https://{host}"),
+        format!("http://{host}"),
+        format!("https://{host}/v1/"),
+    ];
+    if host == super::reference::DOCKER_HUB {
+        keys.extend([
+            "https://index.docker.io/v1/".to_string(),
+            "index.docker.io".to_string(),
+        ]);
+    }
+    keys
+}
+
+/// Runs `docker-credential-<helper> get`.
+fn from_helper(helper: &str, host: &str) -> Option<Credential> {
+    let mut child = Command::new(format!("docker-credential-{helper}"))
+        .arg("get")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    child.stdin.take()?.write_all(host.as_bytes()).ok()?;
+    let out = child.wait_with_output().ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    Some(Credential {
+        username: v["Username"].as_str()?.into(),
+        secret: v["Secret"].as_str()?.into(),
+    })
+}
+
+fn from_auths_entry(v: &serde_json::Value) -> Option<Credential> {
+    if let Some(a) = v["auth"].as_str().filter(|a| !a.is_empty()) {
+        let decoded = String::from_utf8(STANDARD.decode(a).ok()?).ok()?;
+        return Credential::parse(&decoded).ok();
+    }
+    Some(Credential {
+        username: v["username"].as_str()?.into(),
+        secret: v["password"].as_str()?.into(),
+    })
+}
+
+/// Credentials for `host` from the usual files and helpers, if any.
+pub fn lookup(host: &str) -> Option<Credential> {
+    for file in auth_files() {
+        let Ok(bytes) = std::fs::read(&file) else {
+            continue;
+        };
+        let Ok(cfg) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+            continue;
+        };
+        for key in host_keys(host) {
+            if let Some(helper) = cfg["credHelpers"][&key].as_str() {
+                if let Some(c) = from_helper(helper, host) {
+                    return Some(c);
+                }
+            }
+            if let Some(c) = cfg["auths"].get(&key).and_then(from_auths_entry) {
+                return Some(c);
+            }
+        }
+        if let Some(store) = cfg["credsStore"].as_str() {
+            if let Some(c) = from_helper(store, host) {
+                return Some(c);
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn challenges() {
+        assert_eq!(
+            parse_challenge(
+                r#"Bearer realm="https://public.ecr.aws/token/",service="public.ecr.aws",scope="aws""#
+            ),
+            Some(Challenge::Bearer {
+                realm: "https://public.ecr.aws/token/".into(),
+                service: Some("public.ecr.aws".into()),
+                scope: Some("aws".into())
+            })
+        );
+        assert_eq!(
+            parse_challenge(r#"Basic realm="lamina-test""#),
+            Some(Challenge::Basic)
+        );
+        assert_eq!(
+            parse_challenge(r#"Bearer realm="http://127.0.0.1:5002/token",service="reg",scope="repository:a/b:pull,push""#)
+                .map(|c| match c {
+                    Challenge::Bearer { scope, .. } => scope,
+                    _ => None,
+                }),
+            Some(Some("repository:a/b:pull,push".into()))
+        );
+        assert_eq!(parse_challenge("Negotiate"), None);
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let c = Credential::parse("AWS:sup3rsecret").unwrap();
+        assert!(!format!("{c:?}").contains("sup3rsecret"));
+        assert_eq!(c.basic(), "Basic QVdTOnN1cDNyc2VjcmV0");
+    }
+
+    #[test]
+    fn auths_entries() {
+        let v: serde_json::Value = serde_json::json!({"auth": "QVdTOnB3"});
+        assert_eq!(
+            from_auths_entry(&v).unwrap(),
+            Credential {
+                username: "AWS".into(),
+                secret: "pw".into()
+            }
+        );
+    }
+}

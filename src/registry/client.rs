@@ -1,0 +1,433 @@
+//! The HTTP side of the registry client: where a host's API lives (TLS by default; plain http only
+//! for loopback, `--insecure-registry` hosts or `--registry-endpoint` overrides), authentication
+//! (a 401 is answered by fetching a Bearer token for the scope, or by Basic credentials, and a
+//! cached token that stops working mid-push is refreshed once), and retries (exponential backoff
+//! with jitter on 429, 5xx and connection errors, honouring `Retry-After`, a bounded number of
+//! tries, then an error that says what was being done).
+
+use super::auth::{self, Challenge, Credential};
+use super::RegistryError;
+use reqwest::blocking::{Client as Http, RequestBuilder, Response};
+use reqwest::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use reqwest::StatusCode;
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub struct ClientOptions {
+    /// Hosts that may be reached over plain http.
+    pub insecure: Vec<String>,
+    /// Host → base URL (`http://127.0.0.1:5000`): traffic goes there, auth and names stay the host's.
+    pub endpoints: HashMap<String, String>,
+    /// Explicit credentials per host (`--creds` for the push target; ECR tokens).
+    pub creds: HashMap<String, Credential>,
+    pub max_tries: u32,
+    pub retry_base: Duration,
+    /// Blob uploads in flight at once.
+    pub parallel: usize,
+    /// Upload in PATCH chunks of this size instead of one monolithic PUT.
+    pub chunk_size: Option<u64>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            insecure: Vec::new(),
+            endpoints: HashMap::new(),
+            creds: HashMap::new(),
+            max_tries: 5,
+            retry_base: Duration::from_millis(250),
+            parallel: 4,
+            chunk_size: None,
+        }
+    }
+}
+
+/// What a request may do in a repository.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Scope {
+    pub repository: String,
+    pub push: bool,
+    /// Another repository read by a cross-repository mount.
+    pub mount_from: Option<String>,
+}
+
+impl Scope {
+    pub fn pull(repository: &str) -> Scope {
+        Scope {
+            repository: repository.into(),
+            push: false,
+            mount_from: None,
+        }
+    }
+    pub fn push(repository: &str) -> Scope {
+        Scope {
+            repository: repository.into(),
+            push: true,
+            mount_from: None,
+        }
+    }
+    /// The token scopes, space-separated (the cache key).
+    pub fn as_str(&self) -> String {
+        self.scopes().join(" ")
+    }
+    pub fn scopes(&self) -> Vec<String> {
+        let mut v = vec![format!(
+            "repository:{}:{}",
+            self.repository,
+            if self.push { "pull,push" } else { "pull" }
+        )];
+        if let Some(from) = &self.mount_from {
+            v.push(format!("repository:{from}:pull"));
+        }
+        v
+    }
+}
+
+/// Request counters, for reports and tests.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub blobs_uploaded: AtomicU64,
+    pub bytes_uploaded: AtomicU64,
+    pub blobs_skipped: AtomicU64,
+    pub blobs_mounted: AtomicU64,
+    pub retries: AtomicU64,
+}
+
+pub struct Client {
+    http: Http,
+    pub opts: ClientOptions,
+    tokens: Mutex<HashMap<(String, String), String>>,
+    basic_hosts: Mutex<HashSet<String>>,
+    pub stats: Stats,
+}
+
+fn is_loopback(host: &str) -> bool {
+    let h = host.rsplit_once(':').map_or(host, |(h, p)| {
+        if p.chars().all(|c| c.is_ascii_digit()) {
+            h
+        } else {
+            host
+        }
+    });
+    h == "localhost" || h.starts_with("127.") || h == "[::1]"
+}
+
+fn jitter(ms: u64) -> u64 {
+    let seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    ms / 2 + x % (ms.max(1))
+}
+
+impl Client {
+    pub fn new(opts: ClientOptions) -> Result<Client, RegistryError> {
+        let http = Http::builder()
+            .connect_timeout(Duration::from_secs(30))
+            .timeout(None)
+            .user_agent(concat!("lamina/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| RegistryError::Http {
+                what: "starting the HTTP client".into(),
+                detail: e.to_string(),
+            })?;
+        Ok(Client {
+            http,
+            opts,
+            tokens: Mutex::new(HashMap::new()),
+            basic_hosts: Mutex::new(HashSet::new()),
+            stats: Stats::default(),
+        })
+    }
+
+    /// `scheme://address` for a host.
+    pub fn base_url(&self, host: &str) -> String {
+        if let Some(e) = self.opts.endpoints.get(host) {
+            return e.trim_end_matches('/').to_string();
+        }
+        if host == super::reference::DOCKER_HUB {
+            return "https://registry-1.docker.io".into();
+        }
+        if is_loopback(host) || self.opts.insecure.iter().any(|h| h == host) {
+            format!("http://{host}")
+        } else {
+            format!("https://{host}")
+        }
+    }
+
+    pub fn url(&self, host: &str, path: &str) -> String {
+        format!("{}{path}", self.base_url(host))
+    }
+
+    fn creds(&self, host: &str) -> Option<Credential> {
+        self.opts
+            .creds
+            .get(host)
+            .cloned()
+            .or_else(|| auth::lookup(host))
+    }
+
+    /// Adds what we know to authenticate with; says whether Basic credentials were sent.
+    fn authorize(&self, rb: RequestBuilder, host: &str, scope: &Scope) -> (RequestBuilder, bool) {
+        if let Some(t) = self
+            .tokens
+            .lock()
+            .expect("lock")
+            .get(&(host.to_string(), scope.as_str()))
+        {
+            return (rb.header(AUTHORIZATION, format!("Bearer {t}")), false);
+        }
+        if self.basic_hosts.lock().expect("lock").contains(host) {
+            if let Some(c) = self.creds(host) {
+                return (rb.header(AUTHORIZATION, c.basic()), true);
+            }
+        }
+        (rb, false)
+    }
+
+    /// Answers a 401: learns Basic, or fetches a Bearer token for `scope`.
+    fn answer_challenge(
+        &self,
+        what: &str,
+        host: &str,
+        scope: &Scope,
+        header: Option<&str>,
+        sent_basic: bool,
+    ) -> Result<(), RegistryError> {
+        let unauthorized = |detail: String| RegistryError::Unauthorized {
+            what: what.into(),
+            host: host.into(),
+            detail,
+        };
+        let challenge = header.and_then(auth::parse_challenge).ok_or_else(|| {
+            unauthorized("the registry sent no usable WWW-Authenticate challenge".into())
+        })?;
+        match challenge {
+            Challenge::Basic => {
+                if self.creds(host).is_none() {
+                    return Err(unauthorized(
+                        "the registry wants a user name and password and none were found".into(),
+                    ));
+                }
+                if sent_basic {
+                    return Err(unauthorized("the registry refused the credentials".into()));
+                }
+                self.basic_hosts
+                    .lock()
+                    .expect("lock")
+                    .insert(host.to_string());
+                Ok(())
+            }
+            Challenge::Bearer {
+                realm,
+                service,
+                scope: _,
+            } => {
+                let mut rb = self.http.get(&realm);
+                for sc in scope.scopes() {
+                    rb = rb.query(&[("scope", sc)]);
+                }
+                if let Some(s) = service {
+                    rb = rb.query(&[("service", s)]);
+                }
+                if let Some(c) = self.creds(host) {
+                    rb = rb.header(AUTHORIZATION, c.basic());
+                }
+                self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let resp = rb.send().map_err(|e| RegistryError::Http {
+                    what: format!("getting a token from {realm}"),
+                    detail: e.to_string(),
+                })?;
+                if !resp.status().is_success() {
+                    return Err(unauthorized(format!(
+                        "the token service {realm} answered {}",
+                        resp.status()
+                    )));
+                }
+                let mut body = Vec::new();
+                resp.take(1 << 20)
+                    .read_to_end(&mut body)
+                    .map_err(|e| unauthorized(format!("reading the token from {realm}: {e}")))?;
+                let v: serde_json::Value = serde_json::from_slice(&body).map_err(|e| {
+                    unauthorized(format!("the token service {realm} sent no JSON: {e}"))
+                })?;
+                let token = v["token"]
+                    .as_str()
+                    .or_else(|| v["access_token"].as_str())
+                    .ok_or_else(|| {
+                        unauthorized(format!("the token service {realm} sent no token"))
+                    })?;
+                self.tokens
+                    .lock()
+                    .expect("lock")
+                    .insert((host.to_string(), scope.as_str()), token.to_string());
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends a request built by `make` (called again for every try), with auth and retries. Returns
+    /// any response that is not 401/429/5xx; the caller judges the status.
+    pub fn send(
+        &self,
+        what: &str,
+        host: &str,
+        scope: &Scope,
+        make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
+    ) -> Result<Response, RegistryError> {
+        let mut tries = 0;
+        let mut auth_rounds = 0;
+        loop {
+            tries += 1;
+            let (rb, sent_basic) = self.authorize(make(&self.http)?, host, scope);
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let delay = match rb.send() {
+                Err(e) => {
+                    if tries >= self.opts.max_tries {
+                        return Err(RegistryError::Http {
+                            what: format!("{what} (after {tries} tries)"),
+                            detail: error_chain(&e),
+                        });
+                    }
+                    None
+                }
+                Ok(resp) if resp.status() == StatusCode::UNAUTHORIZED => {
+                    auth_rounds += 1;
+                    if auth_rounds > 2 {
+                        return Err(RegistryError::Unauthorized {
+                            what: what.into(),
+                            host: host.into(),
+                            detail: "still unauthorized after authenticating".into(),
+                        });
+                    }
+                    // A token that worked before may have expired: forget it and ask again.
+                    self.tokens
+                        .lock()
+                        .expect("lock")
+                        .remove(&(host.to_string(), scope.as_str()));
+                    let header = resp
+                        .headers()
+                        .get(WWW_AUTHENTICATE)
+                        .and_then(|h| h.to_str().ok())
+                        .map(str::to_string);
+                    self.answer_challenge(what, host, scope, header.as_deref(), sent_basic)?;
+                    tries -= 1;
+                    continue;
+                }
+                Ok(resp)
+                    if resp.status() == StatusCode::TOO_MANY_REQUESTS
+                        || resp.status().is_server_error() =>
+                {
+                    if tries >= self.opts.max_tries {
+                        return Err(RegistryError::from_response(
+                            &format!("{what} (after {tries} tries)"),
+                            resp,
+                        ));
+                    }
+                    resp.headers()
+                        .get(RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|s| s.trim().parse::<u64>().ok())
+                        .map(|s| Duration::from_secs(s.min(120)))
+                }
+                Ok(resp) => return Ok(resp),
+            };
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            let backoff = self.opts.retry_base.as_millis() as u64 * (1u64 << (tries - 1).min(8));
+            std::thread::sleep(delay.unwrap_or(Duration::from_millis(jitter(backoff))));
+        }
+    }
+}
+
+impl Client {
+    /// Like `send`, but a transport error or a 429/5xx is returned at once (auth is still answered):
+    /// for requests whose retry must restart a larger sequence (an upload session).
+    pub fn send_once(
+        &self,
+        what: &str,
+        host: &str,
+        scope: &Scope,
+        make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
+    ) -> Result<Response, RegistryError> {
+        let mut auth_rounds = 0;
+        loop {
+            let (rb, sent_basic) = self.authorize(make(&self.http)?, host, scope);
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let resp = rb.send().map_err(|e| RegistryError::Http {
+                what: what.into(),
+                detail: error_chain(&e),
+            })?;
+            if resp.status() != StatusCode::UNAUTHORIZED {
+                return Ok(resp);
+            }
+            auth_rounds += 1;
+            if auth_rounds > 2 {
+                return Err(RegistryError::Unauthorized {
+                    what: what.into(),
+                    host: host.into(),
+                    detail: "still unauthorized after authenticating".into(),
+                });
+            }
+            self.tokens
+                .lock()
+                .expect("lock")
+                .remove(&(host.to_string(), scope.as_str()));
+            let header = resp
+                .headers()
+                .get(WWW_AUTHENTICATE)
+                .and_then(|h| h.to_str().ok())
+                .map(str::to_string);
+            self.answer_challenge(what, host, scope, header.as_deref(), sent_basic)?;
+        }
+    }
+}
+
+/// A reqwest error with its causes (connection refused, reset, …) on one line, no URLs' secrets.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = c.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_http_only_where_allowed() {
+        let mut opts = ClientOptions::default();
+        opts.insecure.push("registry.internal:5000".into());
+        opts.endpoints.insert(
+            "123.dkr.ecr.us-east-1.amazonaws.com".into(),
+            "http://127.0.0.1:5000/".into(),
+        );
+        let c = Client::new(opts).unwrap();
+        assert_eq!(c.base_url("127.0.0.1:5000"), "http://127.0.0.1:5000");
+        assert_eq!(c.base_url("localhost"), "http://localhost");
+        assert_eq!(
+            c.base_url("registry.internal:5000"),
+            "http://registry.internal:5000"
+        );
+        assert_eq!(c.base_url("public.ecr.aws"), "https://public.ecr.aws");
+        assert_eq!(
+            c.base_url("123.dkr.ecr.us-east-1.amazonaws.com"),
+            "http://127.0.0.1:5000"
+        );
+        assert_eq!(Scope::push("a/b").as_str(), "repository:a/b:pull,push");
+    }
+}

@@ -1,0 +1,93 @@
+//! The registry client (distribution HTTP API): references, credentials and challenges, pulls with
+//! a content-addressed cache, and pushes that never move a tag to an incomplete image. It knows
+//! nothing of AWS or Python; ECR supplies credentials and endpoints through `ClientOptions`.
+
+pub mod auth;
+pub mod client;
+pub mod pull;
+pub mod push;
+pub mod reference;
+
+pub use client::{Client, ClientOptions, Scope};
+pub use reference::Reference;
+
+use reqwest::blocking::Response;
+use std::io::Read;
+use std::path::PathBuf;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("{what}: {detail}")]
+    Http { what: String, detail: String },
+    #[error("{what}: HTTP {status}{}{}", if code.is_empty() { String::new() } else { format!(" {code}") }, if message.is_empty() { String::new() } else { format!(": {message}") })]
+    Status {
+        what: String,
+        status: u16,
+        code: String,
+        message: String,
+    },
+    #[error("{what}: {host} refused access: {detail}")]
+    Unauthorized {
+        what: String,
+        host: String,
+        detail: String,
+    },
+    #[error("{what}: the registry sent bytes whose digest is {got}, not {expected}")]
+    Digest {
+        what: String,
+        expected: String,
+        got: String,
+    },
+    #[error("{what}: {detail}")]
+    Protocol { what: String, detail: String },
+    #[error("{reference}: no image for platform {platform} (it has: {available})")]
+    NoPlatform {
+        reference: String,
+        platform: String,
+        available: String,
+    },
+    #[error("cache {path}: {source}")]
+    Cache {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Reference(#[from] reference::ReferenceError),
+}
+
+impl RegistryError {
+    /// Builds an error from a failed response, reading the spec's `{"errors":[…]}` body if any.
+    pub fn from_response(what: &str, resp: Response) -> RegistryError {
+        let status = resp.status().as_u16();
+        let mut body = String::new();
+        let _ = resp.take(64 * 1024).read_to_string(&mut body);
+        let (code, message) = match serde_json::from_str::<serde_json::Value>(&body) {
+            Ok(v) => (
+                v["errors"][0]["code"].as_str().unwrap_or("").to_string(),
+                v["errors"][0]["message"].as_str().unwrap_or("").to_string(),
+            ),
+            Err(_) => (String::new(), body.trim().chars().take(200).collect()),
+        };
+        RegistryError::Status {
+            what: what.into(),
+            status,
+            code,
+            message,
+        }
+    }
+
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            RegistryError::Unauthorized { host, .. } => Some(format!(
+                "log in to {host} (docker login / podman login write the credentials lamina reads), or pass --creds USER:PASSWORD"
+            )),
+            RegistryError::Status { status: 404, .. } => Some("check the repository and tag".into()),
+            RegistryError::Http { detail, .. } if detail.contains("InvalidContentType") || detail.contains("http") && detail.contains("https") => {
+                Some("a plain-http registry must be named in --insecure-registry".into())
+            }
+            RegistryError::Digest { .. } => Some("the registry or something between us and it altered the bytes; nothing was used".into()),
+            RegistryError::NoPlatform { .. } => Some("choose --platform to match the base, or use a base built for that platform".into()),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,273 @@
+//! Pulling: a manifest by tag or digest (an index resolves to the `--platform` entry; attestation
+//! entries are skipped), every manifest, config and blob checked against its digest, and all of it
+//! kept in lamina's content-addressed cache, so a base pinned by digest builds offline after one
+//! pull. Layers stay lazy: their bytes are fetched only when a sink asks for them.
+
+use super::client::Scope;
+use super::{Client, Reference, RegistryError};
+use crate::cache::Cache;
+use crate::oci::image::DirBlobs;
+use crate::oci::layout::{copy_atomic, select_platform};
+use crate::oci::{
+    media, parse_digest, sha256_digest, BlobSource, Format, Image, Layer, Platform, VerifyingReader,
+};
+use oci_spec::image::{Digest, ImageIndex, ImageManifest};
+use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use serde_json::Value;
+use std::io::{self, Read};
+use std::sync::Arc;
+
+pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json";
+const MAX_MANIFEST: u64 = 8 * 1024 * 1024;
+
+/// Blobs of one repository, fetched on demand into the cache.
+pub struct RegistryBlobs {
+    pub client: Arc<Client>,
+    pub host: String,
+    pub repository: String,
+    pub cache: DirBlobs,
+}
+
+impl RegistryBlobs {
+    /// Makes sure the blob is in the cache (downloading and verifying it if needed).
+    pub fn fetch(&self, digest: &Digest, size: Option<u64>) -> Result<(), RegistryError> {
+        let path = self.cache.path(digest);
+        if path.is_file() {
+            return Ok(());
+        }
+        let what = format!(
+            "downloading {digest} from {}/{}",
+            self.host, self.repository
+        );
+        let url = self.client.url(
+            &self.host,
+            &format!("/v2/{}/blobs/{digest}", self.repository),
+        );
+        let resp = self
+            .client
+            .send(&what, &self.host, &Scope::pull(&self.repository), &|h| {
+                Ok(h.get(&url))
+            })?;
+        if !resp.status().is_success() {
+            return Err(RegistryError::from_response(&what, resp));
+        }
+        let mut verified = VerifyingReader::new(
+            resp,
+            digest.clone(),
+            size,
+            format!("blob {digest} from {}/{}", self.host, self.repository),
+        );
+        copy_atomic(&mut verified, &path).map_err(|e| match e {
+            crate::oci::layout::LayoutError::Corrupt { detail, .. } => RegistryError::Digest {
+                what,
+                expected: digest.to_string(),
+                got: detail,
+            },
+            other => RegistryError::Http {
+                what,
+                detail: other.to_string(),
+            },
+        })
+    }
+}
+
+impl BlobSource for RegistryBlobs {
+    fn open(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>> {
+        self.fetch(digest, None)
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.cache.open(digest)
+    }
+    fn describe(&self) -> String {
+        format!("{}/{}", self.host, self.repository)
+    }
+    fn origin(&self) -> Option<(String, String)> {
+        Some((self.host.clone(), self.repository.clone()))
+    }
+}
+
+fn media_type_of(bytes: &[u8], header: Option<&str>) -> String {
+    let from_body = serde_json::from_slice::<Value>(bytes)
+        .ok()
+        .and_then(|v| v["mediaType"].as_str().map(str::to_string));
+    from_body
+        .or_else(|| header.map(|h| h.split(';').next().unwrap_or(h).trim().to_string()))
+        .unwrap_or_else(|| media::OCI_MANIFEST.into())
+}
+
+/// A manifest (or index) by tag or digest, verified, cached by digest.
+pub fn fetch_manifest(
+    client: &Client,
+    cache: &Cache,
+    r: &Reference,
+    reference: &str,
+) -> Result<(Vec<u8>, String, Digest), RegistryError> {
+    let blobs = cache.blobs();
+    let pinned = parse_digest(reference);
+    if let Some(d) = &pinned {
+        if let Ok(bytes) = std::fs::read(blobs.path(d)) {
+            if sha256_digest(&bytes) == *d {
+                let mt = media_type_of(&bytes, None);
+                return Ok((bytes, mt, d.clone()));
+            }
+        }
+    }
+    let what = format!("getting manifest {}:{reference}", r.repo_name());
+    let url = client.url(
+        &r.host,
+        &format!("/v2/{}/manifests/{reference}", r.repository),
+    );
+    let resp = client.send(&what, &r.host, &Scope::pull(&r.repository), &|h| {
+        Ok(h.get(&url).header(ACCEPT, MANIFEST_ACCEPT))
+    })?;
+    if !resp.status().is_success() {
+        return Err(RegistryError::from_response(&what, resp));
+    }
+    let header_digest = resp
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let content_type = resp
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let mut bytes = Vec::new();
+    resp.take(MAX_MANIFEST + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| RegistryError::Http {
+            what: what.clone(),
+            detail: e.to_string(),
+        })?;
+    if bytes.len() as u64 > MAX_MANIFEST {
+        return Err(RegistryError::Protocol {
+            what,
+            detail: "the manifest is larger than 8 MiB".into(),
+        });
+    }
+    let digest = sha256_digest(&bytes);
+    let expected = pinned
+        .map(|d| d.to_string())
+        .or(header_digest.filter(|h| h.starts_with("sha256:")));
+    if let Some(e) = expected {
+        if e != digest.to_string() {
+            return Err(RegistryError::Digest {
+                what,
+                expected: e,
+                got: digest.to_string(),
+            });
+        }
+    }
+    copy_atomic(&mut &bytes[..], &blobs.path(&digest)).map_err(|e| RegistryError::Cache {
+        path: blobs.path(&digest),
+        source: io::Error::other(e.to_string()),
+    })?;
+    let mt = media_type_of(&bytes, content_type.as_deref());
+    Ok((bytes, mt, digest))
+}
+
+/// Pulls `r` for `platform`: manifest and config now, layers when needed.
+pub fn pull(
+    client: &Arc<Client>,
+    cache: &Cache,
+    r: &Reference,
+    platform: &Platform,
+) -> Result<(Image, Digest), RegistryError> {
+    let (mut bytes, mut mt, mut digest) = fetch_manifest(client, cache, r, &r.reference())?;
+    if mt == media::OCI_INDEX || mt == media::DOCKER_LIST {
+        let index = ImageIndex::from_reader(&bytes[..]).map_err(|e| RegistryError::Protocol {
+            what: format!("reading the index of {r}"),
+            detail: e.to_string(),
+        })?;
+        let chosen = select_platform(index.manifests(), platform).map_err(|available| {
+            RegistryError::NoPlatform {
+                reference: r.to_string(),
+                platform: platform.to_string(),
+                available,
+            }
+        })?;
+        (bytes, mt, digest) = fetch_manifest(client, cache, r, chosen.digest().as_ref())?;
+    }
+    let what = format!("reading the manifest of {r}");
+    let manifest = ImageManifest::from_reader(&bytes[..]).map_err(|e| RegistryError::Protocol {
+        what: what.clone(),
+        detail: e.to_string(),
+    })?;
+    let format = Format::of_manifest(Some(mt.as_str())).ok_or_else(|| RegistryError::Protocol {
+        what: what.clone(),
+        detail: format!("unsupported media type {mt}"),
+    })?;
+    let source = Arc::new(RegistryBlobs {
+        client: client.clone(),
+        host: r.host.clone(),
+        repository: r.repository.clone(),
+        cache: cache.blobs(),
+    });
+    source.fetch(manifest.config().digest(), Some(manifest.config().size()))?;
+    let mut config = Vec::new();
+    let cfg_path = cache.blobs().path(manifest.config().digest());
+    VerifyingReader::new(
+        std::fs::File::open(&cfg_path).map_err(|e| RegistryError::Cache {
+            path: cfg_path.clone(),
+            source: e,
+        })?,
+        manifest.config().digest().clone(),
+        Some(manifest.config().size()),
+        "config".into(),
+    )
+    .read_to_end(&mut config)
+    .map_err(|e| RegistryError::Cache {
+        path: cfg_path,
+        source: e,
+    })?;
+    let cfg: Value = serde_json::from_slice(&config).map_err(|e| RegistryError::Protocol {
+        what: what.clone(),
+        detail: format!("config: {e}"),
+    })?;
+    let (os, arch) = (
+        cfg["os"].as_str().unwrap_or(""),
+        cfg["architecture"].as_str().unwrap_or(""),
+    );
+    if !platform.matches(os, arch, cfg["variant"].as_str()) {
+        return Err(RegistryError::NoPlatform {
+            reference: r.to_string(),
+            platform: platform.to_string(),
+            available: format!("{os}/{arch}"),
+        });
+    }
+    let diff_ids: Vec<Digest> = cfg["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().and_then(parse_digest))
+                .collect()
+        })
+        .unwrap_or_default();
+    if diff_ids.len() != manifest.layers().len() {
+        return Err(RegistryError::Protocol {
+            what,
+            detail: format!(
+                "{} layers but {} rootfs.diff_ids",
+                manifest.layers().len(),
+                diff_ids.len()
+            ),
+        });
+    }
+    let blob: Arc<dyn BlobSource> = source;
+    let layers = manifest
+        .layers()
+        .iter()
+        .zip(diff_ids)
+        .map(|(d, diff_id)| Layer {
+            descriptor: d.clone(),
+            diff_id,
+            uncompressed_size: None,
+            file_count: None,
+            blob: blob.clone(),
+        })
+        .collect();
+    Ok((
+        Image::from_parts(format, config, layers, Some(bytes)),
+        digest,
+    ))
+}
