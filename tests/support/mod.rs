@@ -54,6 +54,7 @@ pub fn ok(c: &mut Command) -> String {
     stdout(&o)
 }
 
+pub mod fake_registry;
 pub mod http;
 pub mod registry;
 
