@@ -27,6 +27,19 @@ if ! python3 -m pip --version >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-pip >/dev/null
 fi
 
+# moto's server (the ECR API) for the ECR tests, in a venv kept between runs.
+export LAMINA_TEST_VENV="${LAMINA_TEST_VENV:-$HOME/.cache/lamina-test/venv}"
+if [ ! -x "$LAMINA_TEST_VENV/bin/moto_server" ]; then
+  echo "test.sh: installing moto[server] into $LAMINA_TEST_VENV" >&2
+  mkdir -p "$(dirname "$LAMINA_TEST_VENV")"
+  if ! python3 -m venv "$LAMINA_TEST_VENV" 2>/dev/null; then
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
+    python3 -m venv "$LAMINA_TEST_VENV"
+  fi
+  "$LAMINA_TEST_VENV/bin/pip" install -q --disable-pip-version-check 'moto[server,ecr]' boto3
+fi
+
 echo "test.sh: cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "test.sh: cargo clippy" >&2

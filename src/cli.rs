@@ -66,10 +66,40 @@ pub struct RegistryArgs {
     /// Blob uploads in flight at once.
     #[arg(long, value_name = "N", default_value_t = 4)]
     pub parallel: usize,
+    /// AWS profile for ECR registries (else AWS_PROFILE, else the default chain).
+    #[arg(long, value_name = "NAME")]
+    pub profile: Option<String>,
+    /// AWS region for ECR (must match the registry host's; by default taken from it).
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
 }
 
 impl RegistryArgs {
+    /// ECR credentials for every ECR host among `hosts`.
+    fn ecr_credentials(&self, hosts: &[&str]) -> Result<Vec<(String, Credential)>> {
+        let mut out = Vec::new();
+        for h in hosts {
+            if let Some(e) = lamina::ecr::parse_host(h) {
+                if out.iter().any(|(o, _)| o == h) {
+                    continue;
+                }
+                let ecr =
+                    lamina::ecr::Ecr::connect(&e, self.profile.as_deref(), self.region.as_deref())?;
+                out.push((h.to_string(), ecr.registry_credential()?));
+            }
+        }
+        Ok(out)
+    }
+
     fn client(&self, creds_host: Option<&str>) -> Result<Arc<Client>> {
+        self.client_with(creds_host, Vec::new())
+    }
+
+    fn client_with(
+        &self,
+        creds_host: Option<&str>,
+        extra: Vec<(String, Credential)>,
+    ) -> Result<Arc<Client>> {
         let mut opts = ClientOptions {
             insecure: self.insecure.clone(),
             parallel: self.parallel,
@@ -84,6 +114,7 @@ impl RegistryArgs {
             }
         }
         opts.endpoints.extend(self.endpoints.iter().cloned());
+        opts.creds.extend(extra);
         if let (Some(c), Some(h)) = (&self.creds, creds_host) {
             opts.creds.insert(h.to_string(), c.clone());
         }
@@ -143,8 +174,34 @@ pub struct BuildArgs {
     /// Refuse wheels that unpack to more than this (default 10G, Lambda's image limit).
     #[arg(long = "max-unpacked-size", value_name = "SIZE", value_parser = config::parse_size)]
     pub max_unpacked_size: Option<u64>,
+    /// Create the ECR repository if it is missing ([ecr] create).
+    #[arg(long = "create-repository")]
+    pub create_repository: bool,
+    /// ECR scan on push for a repository lamina creates ([ecr] scan_on_push).
+    #[arg(long = "scan-on-push", value_name = "BOOL")]
+    pub scan_on_push: Option<bool>,
+    /// MUTABLE or IMMUTABLE tags for a repository lamina creates ([ecr] tag_mutability).
+    #[arg(long = "tag-mutability", value_name = "MUTABLE|IMMUTABLE")]
+    pub tag_mutability: Option<String>,
+    /// Lifecycle policy: keep the last N images ([ecr] keep_last).
+    #[arg(long = "keep-last", value_name = "N")]
+    pub keep_last: Option<u32>,
+    /// Which images the lifecycle policy counts: untagged (safe, default) or any ([ecr] expire).
+    #[arg(long, value_name = "untagged|any", value_parser = parse_expire)]
+    pub expire: Option<lamina::ecr::Expire>,
+    /// Output format on stdout: text (the digest or REPO@sha256:…) or json (digest, tags, sizes, layers).
+    #[arg(long, value_name = "text|json", default_value = "text", value_parser = ["text", "json"])]
+    pub format: String,
     #[command(flatten)]
     pub registry: RegistryArgs,
+}
+
+fn parse_expire(s: &str) -> Result<lamina::ecr::Expire, String> {
+    match s {
+        "any" => Ok(lamina::ecr::Expire::Any),
+        "untagged" => Ok(lamina::ecr::Expire::Untagged),
+        _ => Err(format!("'{s}' is not untagged or any")),
+    }
 }
 
 #[derive(Args, Debug)]
@@ -223,12 +280,55 @@ fn run_build(args: BuildArgs) -> Result<()> {
         glibc: args.glibc,
         allow_bad_record: args.allow_bad_record,
         max_unpacked: args.max_unpacked_size,
+        create_repository: args.create_repository,
+        scan_on_push: args.scan_on_push,
+        tag_mutability: args.tag_mutability,
+        keep_last: args.keep_last,
+        expire: args.expire,
     };
     let plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
     let cache = open_cache()?;
+    // ECR: credentials for ECR hosts, and the repository checked (or created) before any upload.
+    let mut ecr_hosts: Vec<&str> = Vec::new();
+    if let Location::Registry(r) = &plan.base {
+        ecr_hosts.push(&r.host);
+    }
+    let mut immutable_tags = false;
+    let mut repo_uri = None;
+    if let Some((target, _)) = &plan.push {
+        ecr_hosts.push(&target.host);
+        if let Some(host) = lamina::ecr::parse_host(&target.host) {
+            let ecr = lamina::ecr::Ecr::connect(
+                &host,
+                args.registry.profile.as_deref(),
+                args.registry.region.as_deref(),
+            )?;
+            let state = ecr.ensure_repository(&target.repository, &plan.ecr)?;
+            if state.created {
+                eprintln!(
+                    "lamina: created ECR repository {} ({} tags, scan on push {})",
+                    state.uri, plan.ecr.tag_mutability, plan.ecr.scan_on_push
+                );
+            }
+            if state.policy_put {
+                eprintln!(
+                    "lamina: lifecycle policy set: keep the last {} {}",
+                    plan.ecr.keep_last.unwrap_or(0),
+                    if plan.ecr.expire == lamina::ecr::Expire::Any {
+                        "images (any tag status: this can expire an image a deployed function still uses)"
+                    } else {
+                        "untagged images"
+                    }
+                );
+            }
+            immutable_tags = state.immutable;
+            repo_uri = Some(state.uri);
+        }
+    }
+    let ecr_creds = args.registry.ecr_credentials(&ecr_hosts)?;
     let client = args
         .registry
-        .client(plan.push.as_ref().map(|(r, _)| r.host.as_str()))?;
+        .client_with(plan.push.as_ref().map(|(r, _)| r.host.as_str()), ecr_creds)?;
     let base = open_base(&plan.base, &client, &cache, &plan.platform)?;
     let mut log = |m: String| eprintln!("lamina: {m}");
     log(format!(
@@ -242,6 +342,7 @@ fn run_build(args: BuildArgs) -> Result<()> {
     let built = build::build(&plan, base, &cache, &mut log)?;
     report(&built);
     let mut stdout_line = built.image.digest().to_string();
+    let mut pushed = None;
     if let Some(out) = &plan.output {
         let digest =
             oci::write(&built.image, out, plan.epoch).with_context(|| format!("writing {out}"))?;
@@ -253,8 +354,9 @@ fn run_build(args: BuildArgs) -> Result<()> {
     }
     if let Some((target, tags)) = &plan.push {
         let log = |m: String| eprintln!("lamina: {m}");
-        let digest = registry::push::push(&client, &built.image, target, tags, &log)
-            .with_context(|| format!("pushing to {}", target.repo_name()))?;
+        let digest =
+            registry::push::push(&client, &built.image, target, tags, immutable_tags, &log)
+                .with_context(|| format!("pushing to {}", target.repo_name()))?;
         let s = &client.stats;
         eprintln!(
             "lamina: pushed {}@{digest}{}: {} blobs uploaded ({}), {} already present, {} mounted, {} retries",
@@ -267,9 +369,56 @@ fn run_build(args: BuildArgs) -> Result<()> {
             s.retries.load(Ordering::Relaxed),
         );
         stdout_line = format!("{}@{digest}", target.repo_name());
+        pushed = Some((target, tags, digest));
     }
-    println!("{stdout_line}");
+    if args.format == "json" {
+        println!(
+            "{}",
+            json_report(&built, &plan, pushed, repo_uri, &stdout_line)
+        );
+    } else {
+        println!("{stdout_line}");
+    }
     Ok(())
+}
+
+/// `--format json`: what CI needs in one object.
+fn json_report(
+    b: &Built,
+    plan: &Plan,
+    pushed: Option<(&Reference, &Vec<String>, oci_spec::image::Digest)>,
+    repo_uri: Option<String>,
+    image: &str,
+) -> String {
+    let layers: Vec<serde_json::Value> = b
+        .image
+        .layers
+        .iter()
+        .map(|l| {
+            serde_json::json!({
+                "digest": l.digest().to_string(),
+                "size": l.size(),
+                "media_type": l.descriptor.media_type().to_string(),
+                "diff_id": l.diff_id.to_string(),
+                "uncompressed_size": l.uncompressed_size,
+            })
+        })
+        .collect();
+    let compressed: u64 = b.image.layers.iter().map(|l| l.size()).sum();
+    let v = serde_json::json!({
+        "image": image,
+        "digest": pushed.as_ref().map_or_else(|| image.to_string(), |(_, _, d)| d.to_string()),
+        "repository": pushed.as_ref().map(|(r, _, _)| repo_uri.clone().unwrap_or_else(|| r.repo_name())),
+        "tags": pushed.as_ref().map(|(_, t, _)| (*t).clone()).unwrap_or_default(),
+        "output": plan.output.as_ref().map(|o| o.to_string()),
+        "platform": b.image.platform(),
+        "media_type": b.image.format.manifest_type(),
+        "handlers": plan.handlers,
+        "compressed_size": compressed,
+        "uncompressed_size": b.image.uncompressed_size(),
+        "layers": layers,
+    });
+    serde_json::to_string_pretty(&v).expect("json")
 }
 
 fn run_pull(args: PullArgs) -> Result<()> {

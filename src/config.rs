@@ -36,7 +36,7 @@ impl ConfigError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ConfigError::Toml { .. } => Some(format!(
-                "valid keys: base, src, handler, env, label, platform, output, push, tag, wheels, python, glibc, allow_bad_record, max_unpacked_size (see README, \"{FILE_NAME} reference\")"
+                "valid keys: base, src, handler, env, label, platform, output, push, tag, wheels, [ecr], python, glibc, allow_bad_record, max_unpacked_size (see README, \"{FILE_NAME} reference\")"
             )),
             ConfigError::Invalid { field, .. } if field.starts_with("base") => {
                 Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
@@ -90,6 +90,7 @@ pub struct FileConfig {
     glibc: Option<String>,
     allow_bad_record: Option<Vec<String>>,
     max_unpacked_size: Option<SizeValue>,
+    ecr: Option<crate::ecr::RepoSettings>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -166,6 +167,11 @@ pub struct Overrides {
     pub glibc: Option<(u32, u32)>,
     pub allow_bad_record: Vec<String>,
     pub max_unpacked: Option<u64>,
+    pub create_repository: bool,
+    pub scan_on_push: Option<bool>,
+    pub tag_mutability: Option<String>,
+    pub keep_last: Option<u32>,
+    pub expire: Option<crate::ecr::Expire>,
 }
 
 /// Everything a build needs, validated.
@@ -184,6 +190,8 @@ pub struct Plan {
     pub push: Option<(Reference, Vec<String>)>,
     /// Vendored wheels for the dependency layer, if any.
     pub deps: Option<DepsConfig>,
+    /// ECR repository settings (used when pushing to an ECR host).
+    pub ecr: crate::ecr::RepoSettings,
     /// Seconds since the epoch for every mtime and `created` (`SOURCE_DATE_EPOCH`, else 0).
     pub epoch: u64,
 }
@@ -377,6 +385,21 @@ impl Plan {
             .iter()
             .map(|n| crate::python::normalize_name(n))
             .collect();
+        let mut ecr = file.ecr.unwrap_or_default();
+        ecr.create |= o.create_repository;
+        if let Some(v) = o.scan_on_push {
+            ecr.scan_on_push = v;
+        }
+        if let Some(v) = o.tag_mutability {
+            ecr.tag_mutability = v.to_ascii_uppercase();
+        }
+        if o.keep_last.is_some() {
+            ecr.keep_last = o.keep_last;
+        }
+        if let Some(v) = o.expire {
+            ecr.expire = v;
+        }
+        ecr.validate().map_err(|e| invalid("ecr", e))?;
         let deps = o.wheels.or(file.wheels).map(|w| DepsConfig {
             dir: if Path::new(&w).is_absolute() {
                 PathBuf::from(&w)
@@ -399,6 +422,7 @@ impl Plan {
             output,
             push,
             deps,
+            ecr,
             epoch,
         })
     }

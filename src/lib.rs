@@ -13,6 +13,7 @@ pub mod build;
 pub mod cache;
 pub mod catalog;
 pub mod config;
+pub mod ecr;
 pub mod layer;
 pub mod location;
 pub mod oci;
@@ -36,6 +37,8 @@ pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
         } else if let Some(e) = e.downcast_ref::<layer::wheels::WheelsError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<registry::RegistryError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<ecr::EcrError>() {
             e.hint()
         } else {
             None

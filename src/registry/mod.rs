@@ -53,6 +53,12 @@ pub enum RegistryError {
     },
     #[error(transparent)]
     Reference(#[from] reference::ReferenceError),
+    #[error("tag '{tag}' already exists in {repository} (pointing at {existing}) and tags there are immutable")]
+    TagExists {
+        tag: String,
+        repository: String,
+        existing: String,
+    },
 }
 
 impl RegistryError {
@@ -86,6 +92,9 @@ impl RegistryError {
                 Some("a plain-http registry must be named in --insecure-registry".into())
             }
             RegistryError::Digest { .. } => Some("the registry or something between us and it altered the bytes; nothing was used".into()),
+            RegistryError::TagExists { .. } => Some(
+                "push under a new tag, e.g. --tag $(git rev-parse --short HEAD); the existing tag was left untouched".into(),
+            ),
             RegistryError::NoPlatform { .. } => Some("choose --platform to match the base, or use a base built for that platform".into()),
             _ => None,
         }

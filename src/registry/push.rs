@@ -29,14 +29,38 @@ struct BlobJob<'a> {
 pub type Log<'a> = &'a (dyn Fn(String) + Sync);
 
 /// Pushes `image` to `target`'s repository under `tags` (none: by digest only). Returns the digest.
+/// With `immutable_tags`, a tag that already names another image is an error raised before any
+/// upload; a tag that already names this image is left alone (immutable registries refuse even
+/// the same manifest again).
 pub fn push(
     client: &Client,
     image: &Image,
     target: &Reference,
     tags: &[String],
+    immutable_tags: bool,
     log: Log,
 ) -> Result<Digest, RegistryError> {
     let scope = Scope::push(&target.repository);
+    let manifest = image.manifest_bytes();
+    let digest = sha256_digest(&manifest);
+    let media_type = image.format.manifest_type();
+    // 0. Where the tags point now.
+    let mut to_tag = Vec::new();
+    for tag in tags {
+        match current_tag(client, target, &scope, tag)? {
+            Some(d) if d == digest.to_string() => {
+                log(format!("tag {tag} already points at {}", short(&digest)))
+            }
+            Some(d) if immutable_tags => {
+                return Err(RegistryError::TagExists {
+                    tag: tag.clone(),
+                    repository: target.repo_name(),
+                    existing: d,
+                });
+            }
+            _ => to_tag.push(tag.clone()),
+        }
+    }
     let mut seen = HashSet::new();
     let mut jobs: Vec<BlobJob> = Vec::new();
     for layer in &image.layers {
@@ -85,15 +109,19 @@ pub fn push(
         origin: None,
     };
     ensure_blob(client, target, &scope, &config_job, log)?;
-    // 3. The manifest, under the first tag (or its digest), then every other tag.
-    let manifest = image.manifest_bytes();
-    let digest = sha256_digest(&manifest);
-    let media_type = image.format.manifest_type();
-    let first = tags.first().cloned().unwrap_or_else(|| digest.to_string());
-    put_manifest(
-        client, target, &scope, &first, &manifest, media_type, &digest,
-    )?;
-    for tag in tags.iter().skip(1) {
+    // 3. The manifest, under each tag that needs it (or by digest alone), then a check of every tag.
+    if tags.is_empty() {
+        put_manifest(
+            client,
+            target,
+            &scope,
+            digest.as_ref(),
+            &manifest,
+            media_type,
+            &digest,
+        )?;
+    }
+    for tag in &to_tag {
         put_manifest(client, target, &scope, tag, &manifest, media_type, &digest)?;
     }
     for tag in tags {
@@ -355,9 +383,52 @@ fn put_manifest(
             .body(bytes.to_vec()))
     })?;
     if !resp.status().is_success() {
-        return Err(RegistryError::from_response(&what, resp));
+        return Err(match RegistryError::from_response(&what, resp) {
+            // ECR: "The image tag '…' already exists … cannot be overwritten because the tag is immutable."
+            RegistryError::Status { code, message, .. }
+                if code == "TAG_INVALID" && message.contains("immutable") =>
+            {
+                RegistryError::TagExists {
+                    tag: reference.into(),
+                    repository: target.repo_name(),
+                    existing: "another image".into(),
+                }
+            }
+            other => other,
+        });
     }
     check_digest_header(&resp, digest, &what)
+}
+
+/// The digest a tag names now, if it exists.
+fn current_tag(
+    client: &Client,
+    target: &Reference,
+    scope: &Scope,
+    tag: &str,
+) -> Result<Option<String>, RegistryError> {
+    let what = format!("looking up tag {}:{tag}", target.repo_name());
+    let url = client.url(
+        &target.host,
+        &format!("/v2/{}/manifests/{tag}", target.repository),
+    );
+    let resp = client.send(&what, &target.host, scope, &|h| {
+        Ok(h.get(&url).header(ACCEPT, super::pull::MANIFEST_ACCEPT))
+    })?;
+    match resp.status() {
+        StatusCode::NOT_FOUND => Ok(None),
+        s if s.is_success() => {
+            let mut body = Vec::new();
+            resp.take(8 << 20)
+                .read_to_end(&mut body)
+                .map_err(|e| RegistryError::Http {
+                    what: what.clone(),
+                    detail: e.to_string(),
+                })?;
+            Ok(Some(sha256_digest(&body).to_string()))
+        }
+        _ => Err(RegistryError::from_response(&what, resp)),
+    }
 }
 
 /// The tag now resolves to our digest.

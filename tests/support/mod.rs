@@ -56,6 +56,7 @@ pub fn ok(c: &mut Command) -> String {
 
 pub mod fake_registry;
 pub mod http;
+pub mod moto;
 pub mod registry;
 
 /// The full path of a tool (also looked up in /usr/sbin, where Debian puts htpasswd).

@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 pub const USER: &str = "AWS";
 pub const PASSWORD: &str = "lamina-test-password";
+/// What moto's GetAuthorizationToken always answers (base64 of AWS:123456789012-auth-token).
+pub const MOTO_PASSWORD: &str = "123456789012-auth-token";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Auth {
@@ -28,6 +30,7 @@ pub struct Registry {
     pub dir: tempfile::TempDir,
     pub log: PathBuf,
     pub auth: Auth,
+    pub password: String,
 }
 
 fn free_port() -> u16 {
@@ -137,6 +140,11 @@ fn rand_u64() -> u64 {
 
 impl Registry {
     pub fn start(auth: Auth) -> Registry {
+        Registry::start_with(auth, PASSWORD)
+    }
+
+    /// htpasswd with a given password (moto's ECR token for the ECR tests).
+    pub fn start_with(auth: Auth, password: &str) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let addr = format!("127.0.0.1:{port}");
@@ -148,7 +156,7 @@ impl Registry {
             Auth::None => {}
             Auth::Htpasswd => {
                 let line = sh(Command::new(super::tool_path("htpasswd"))
-                    .args(["-Bbn", "-C", "5", USER, PASSWORD]));
+                    .args(["-Bbn", "-C", "5", USER, password]));
                 fs::write(dir.path().join("htpasswd"), line).unwrap();
                 cfg.push_str(&format!(
                     "auth:\n  htpasswd:\n    realm: lamina-test\n    path: {}\n",
@@ -181,6 +189,7 @@ impl Registry {
             dir,
             log,
             auth,
+            password: password.to_string(),
         };
         for _ in 0..500 {
             if std::net::TcpStream::connect(&reg.addr).is_ok() {
@@ -196,7 +205,7 @@ impl Registry {
 
     /// `--creds` for lamina and skopeo, if this registry wants them.
     pub fn creds(&self) -> Option<String> {
-        (self.auth != Auth::None).then(|| format!("{USER}:{PASSWORD}"))
+        (self.auth != Auth::None).then(|| format!("{USER}:{}", self.password))
     }
 
     /// How many access-log lines have this method and a path containing `path_part`.

@@ -1,0 +1,427 @@
+//! Amazon ECR: everything the registry client does not know. An ECR host
+//! (`ACCOUNT.dkr.ecr.REGION.amazonaws.com`) gets its credentials from `GetAuthorizationToken`
+//! (Basic `AWS:<password>`, fetched once per run, so a token whose `expiresAt` is already past, as
+//! moto's is, can never cause a refresh loop), using the AWS SDK's default credential chain
+//! (environment, profiles, SSO, `credential_process`, container and instance roles). It also makes
+//! sure the repository exists, creating it (scan on push, tag mutability, encryption) and putting
+//! the lifecycle policy when asked, and refuses to start uploading into a repository that is
+//! missing. The ECR API endpoint follows the SDK's own settings (`AWS_ENDPOINT_URL_ECR`).
+
+use crate::registry::auth::Credential;
+use aws_sdk_ecr::types::{
+    EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
+};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use serde::Deserialize;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EcrHost {
+    pub account: String,
+    pub region: String,
+    pub host: String,
+}
+
+/// `ACCOUNT.dkr.ecr[-fips].REGION.amazonaws.com[.cn]`.
+pub fn parse_host(host: &str) -> Option<EcrHost> {
+    let parts: Vec<&str> = host.split('.').collect();
+    if parts.len() < 6
+        || parts[1] != "dkr"
+        || !parts[2].starts_with("ecr")
+        || parts[4] != "amazonaws"
+    {
+        return None;
+    }
+    if parts[0].len() != 12 || !parts[0].chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some(EcrHost {
+        account: parts[0].into(),
+        region: parts[3].into(),
+        host: host.into(),
+    })
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Expire {
+    /// Count only untagged images (what the Serverless Framework does): safe for deployed functions.
+    #[default]
+    Untagged,
+    /// Count every image: can delete one a deployed function still uses.
+    Any,
+}
+
+/// `[ecr]` in lamina.toml.
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct RepoSettings {
+    #[serde(default)]
+    pub create: bool,
+    #[serde(default = "yes")]
+    pub scan_on_push: bool,
+    #[serde(default = "mutable")]
+    pub tag_mutability: String,
+    pub keep_last: Option<u32>,
+    #[serde(default)]
+    pub expire: Expire,
+    /// `AES256` (default) or a KMS key ARN/alias for `KMS`.
+    pub kms_key: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+fn mutable() -> String {
+    "MUTABLE".into()
+}
+
+impl Default for RepoSettings {
+    fn default() -> Self {
+        RepoSettings {
+            create: false,
+            scan_on_push: true,
+            tag_mutability: mutable(),
+            keep_last: None,
+            expire: Expire::Untagged,
+            kms_key: None,
+        }
+    }
+}
+
+impl RepoSettings {
+    pub fn validate(&self) -> Result<(), String> {
+        match self.tag_mutability.as_str() {
+            "MUTABLE" | "IMMUTABLE" => {}
+            other => {
+                return Err(format!(
+                    "ecr.tag_mutability: '{other}' is not MUTABLE or IMMUTABLE"
+                ))
+            }
+        }
+        if self.keep_last == Some(0) {
+            return Err("ecr.keep_last: must be at least 1".into());
+        }
+        Ok(())
+    }
+
+    /// The lifecycle policy text, if one is configured.
+    pub fn lifecycle_policy(&self) -> Option<String> {
+        let n = self.keep_last?;
+        let (status, what) = match self.expire {
+            Expire::Any => ("any", "images"),
+            Expire::Untagged => ("untagged", "untagged images"),
+        };
+        Some(
+            serde_json::json!({"rules": [{
+                "rulePriority": 1,
+                "description": format!("Keep last {n} {what}"),
+                "selection": {"tagStatus": status, "countType": "imageCountMoreThan", "countNumber": n},
+                "action": {"type": "expire"}
+            }]})
+            .to_string(),
+        )
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum EcrError {
+    #[error("AWS credentials{}: {detail}", profile.as_ref().map(|p| format!(" (profile {p})")).unwrap_or_default())]
+    Credentials {
+        profile: Option<String>,
+        detail: String,
+    },
+    #[error("--region {given} does not match the registry host's region {host_region}")]
+    WrongRegion { given: String, host_region: String },
+    #[error("repository '{name}' does not exist in registry {account} ({region})")]
+    RepositoryMissing {
+        name: String,
+        account: String,
+        region: String,
+    },
+    #[error("ECR {call}: {detail}")]
+    Api { call: &'static str, detail: String },
+}
+
+impl EcrError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            EcrError::Credentials { .. } => Some(
+                "configure AWS credentials: --profile NAME (or AWS_PROFILE), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO (aws sso login), or an instance/container role".into(),
+            ),
+            EcrError::WrongRegion { .. } => Some("the repository lives in the region its host names; drop --region or push to that region's host".into()),
+            EcrError::RepositoryMissing { name, .. } => Some(format!(
+                "create it first (aws ecr create-repository --repository-name {name}), or let lamina: [ecr] create = true in lamina.toml or --create-repository"
+            )),
+            EcrError::Api { .. } => None,
+        }
+    }
+}
+
+fn sdk_detail<E: std::error::Error + 'static>(e: &E) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = c.source();
+    }
+    parts.join(": ")
+}
+
+/// What `ensure_repository` found or did.
+#[derive(Debug, Clone)]
+pub struct RepoState {
+    pub uri: String,
+    pub immutable: bool,
+    pub created: bool,
+    pub policy_put: bool,
+}
+
+pub struct Ecr {
+    rt: tokio::runtime::Runtime,
+    client: aws_sdk_ecr::Client,
+    pub host: EcrHost,
+    profile: Option<String>,
+}
+
+impl Ecr {
+    /// Loads the SDK configuration for `host`'s region and checks that credentials resolve.
+    pub fn connect(
+        host: &EcrHost,
+        profile: Option<&str>,
+        region: Option<&str>,
+    ) -> Result<Ecr, EcrError> {
+        if let Some(r) = region {
+            if r != host.region {
+                return Err(EcrError::WrongRegion {
+                    given: r.into(),
+                    host_region: host.region.clone(),
+                });
+            }
+        }
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| EcrError::Api {
+                call: "runtime",
+                detail: e.to_string(),
+            })?;
+        let profile_owned = profile
+            .map(str::to_string)
+            .or_else(|| std::env::var("AWS_PROFILE").ok());
+        let config = rt.block_on(async {
+            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new(host.region.clone()));
+            if let Some(p) = profile {
+                // As with the AWS CLI, an explicit --profile wins over environment credentials
+                // (and a profile that does not exist is an error, not a silent fallback).
+                let creds = aws_config::profile::ProfileFileCredentialsProvider::builder()
+                    .profile_name(p)
+                    .build();
+                loader = loader.profile_name(p).credentials_provider(creds);
+            }
+            loader.load().await
+        });
+        use aws_sdk_ecr::config::ProvideCredentials as _;
+        let provider = config
+            .credentials_provider()
+            .ok_or_else(|| EcrError::Credentials {
+                profile: profile_owned.clone(),
+                detail: "no credential provider is configured".into(),
+            })?;
+        rt.block_on(provider.provide_credentials())
+            .map_err(|e| EcrError::Credentials {
+                profile: profile_owned.clone(),
+                detail: sdk_detail(&e),
+            })?;
+        let client = aws_sdk_ecr::Client::new(&config);
+        Ok(Ecr {
+            rt,
+            client,
+            host: host.clone(),
+            profile: profile_owned,
+        })
+    }
+
+    /// Registry credentials from GetAuthorizationToken (`AWS:<password>`).
+    pub fn registry_credential(&self) -> Result<Credential, EcrError> {
+        let out = self
+            .rt
+            .block_on(self.client.get_authorization_token().send())
+            .map_err(|e| self.api_error("GetAuthorizationToken", e))?;
+        let data = out
+            .authorization_data()
+            .first()
+            .ok_or_else(|| EcrError::Api {
+                call: "GetAuthorizationToken",
+                detail: "no authorization data returned".into(),
+            })?;
+        let token = data.authorization_token().ok_or_else(|| EcrError::Api {
+            call: "GetAuthorizationToken",
+            detail: "no token returned".into(),
+        })?;
+        let decoded = STANDARD
+            .decode(token)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or_else(|| EcrError::Api {
+                call: "GetAuthorizationToken",
+                detail: "the token is not base64 of USER:PASSWORD".into(),
+            })?;
+        Credential::parse(&decoded).map_err(|e| EcrError::Api {
+            call: "GetAuthorizationToken",
+            detail: e,
+        })
+    }
+
+    fn api_error<E, R>(&self, call: &'static str, e: aws_sdk_ecr::error::SdkError<E, R>) -> EcrError
+    where
+        E: std::error::Error + 'static,
+        R: std::fmt::Debug + 'static,
+    {
+        let detail = sdk_detail(&e);
+        if detail.contains("credential") || detail.contains("profile") {
+            return EcrError::Credentials {
+                profile: self.profile.clone(),
+                detail,
+            };
+        }
+        EcrError::Api { call, detail }
+    }
+
+    /// Makes sure the repository exists (creating it if `settings.create`) and carries the
+    /// configured lifecycle policy. Fails before any upload when it is missing and not created.
+    pub fn ensure_repository(
+        &self,
+        name: &str,
+        settings: &RepoSettings,
+    ) -> Result<RepoState, EcrError> {
+        let described = self.rt.block_on(
+            self.client
+                .describe_repositories()
+                .repository_names(name)
+                .send(),
+        );
+        let (repo, created) = match described {
+            Ok(out) => (out.repositories().first().cloned(), false),
+            Err(e) => {
+                let not_found = e
+                    .as_service_error()
+                    .is_some_and(|s| s.is_repository_not_found_exception());
+                if !not_found {
+                    return Err(self.api_error("DescribeRepositories", e));
+                }
+                if !settings.create {
+                    return Err(EcrError::RepositoryMissing {
+                        name: name.into(),
+                        account: self.host.account.clone(),
+                        region: self.host.region.clone(),
+                    });
+                }
+                let encryption = match &settings.kms_key {
+                    Some(k) => EncryptionConfiguration::builder()
+                        .encryption_type(EncryptionType::Kms)
+                        .kms_key(k)
+                        .build(),
+                    None => EncryptionConfiguration::builder()
+                        .encryption_type(EncryptionType::Aes256)
+                        .build(),
+                }
+                .map_err(|e| EcrError::Api {
+                    call: "CreateRepository",
+                    detail: e.to_string(),
+                })?;
+                let out = self
+                    .rt
+                    .block_on(
+                        self.client
+                            .create_repository()
+                            .repository_name(name)
+                            .image_tag_mutability(ImageTagMutability::from(
+                                settings.tag_mutability.as_str(),
+                            ))
+                            .image_scanning_configuration(
+                                ImageScanningConfiguration::builder()
+                                    .scan_on_push(settings.scan_on_push)
+                                    .build(),
+                            )
+                            .encryption_configuration(encryption)
+                            .send(),
+                    )
+                    .map_err(|e| self.api_error("CreateRepository", e))?;
+                (out.repository().cloned(), true)
+            }
+        };
+        let repo = repo.ok_or_else(|| EcrError::Api {
+            call: "DescribeRepositories",
+            detail: "no repository returned".into(),
+        })?;
+        let mut policy_put = false;
+        if let Some(policy) = settings.lifecycle_policy() {
+            self.rt
+                .block_on(
+                    self.client
+                        .put_lifecycle_policy()
+                        .repository_name(name)
+                        .lifecycle_policy_text(policy)
+                        .send(),
+                )
+                .map_err(|e| self.api_error("PutLifecyclePolicy", e))?;
+            policy_put = true;
+        }
+        Ok(RepoState {
+            uri: repo.repository_uri().unwrap_or_default().to_string(),
+            immutable: repo.image_tag_mutability() == Some(&ImageTagMutability::Immutable),
+            created,
+            policy_put,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ecr_hosts() {
+        let h = parse_host("123456789012.dkr.ecr.us-east-1.amazonaws.com").unwrap();
+        assert_eq!(
+            (h.account.as_str(), h.region.as_str()),
+            ("123456789012", "us-east-1")
+        );
+        assert!(parse_host("123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn").is_some());
+        assert!(parse_host("public.ecr.aws").is_none());
+        assert!(parse_host("127.0.0.1:5000").is_none());
+        assert!(parse_host("12345.dkr.ecr.us-east-1.amazonaws.com").is_none());
+    }
+
+    #[test]
+    fn lifecycle_policies() {
+        let s = RepoSettings {
+            keep_last: Some(10),
+            expire: Expire::Any,
+            ..Default::default()
+        };
+        let v: serde_json::Value = serde_json::from_str(&s.lifecycle_policy().unwrap()).unwrap();
+        assert_eq!(v["rules"][0]["selection"]["tagStatus"], "any");
+        assert_eq!(v["rules"][0]["selection"]["countNumber"], 10);
+        let s = RepoSettings {
+            keep_last: Some(5),
+            ..Default::default()
+        };
+        assert!(s
+            .lifecycle_policy()
+            .unwrap()
+            .contains("\"tagStatus\":\"untagged\""));
+        assert!(RepoSettings::default().lifecycle_policy().is_none());
+        assert!(RepoSettings {
+            tag_mutability: "SOMETIMES".into(),
+            ..Default::default()
+        }
+        .validate()
+        .is_err());
+    }
+}
