@@ -59,11 +59,14 @@ impl BuildError {
     }
 }
 
-/// What the build did, for the report on stderr.
-#[derive(Debug)]
+/// What the build did, for the report on stderr and the gate.
 pub struct Built {
     pub image: Image,
     pub base_layers: usize,
+    /// The source layer's planned contents (for the gate's handler checks).
+    pub source_tree: Tree<PathBuf>,
+    /// The dependency layer's plan and the target it was chosen for.
+    pub deps: Option<(wheels::DepsPlan, Target)>,
     /// (name, layer, reused from cache)
     pub new_layers: Vec<(String, WrittenLayer, bool)>,
 }
@@ -109,8 +112,10 @@ pub fn build(
         .collect();
     let mut image = base;
     let mut new_layers = Vec::new();
+    let mut deps_info = None;
     if let Some(deps) = &plan.deps {
-        let (layer, count, reused) = deps_layer(plan, deps, cache, log)?;
+        let (layer, count, reused, deps_plan, target) = deps_layer(plan, deps, cache, log)?;
+        deps_info = Some((deps_plan, target));
         let history = json!({
             "created": rfc3339(plan.epoch),
             "created_by": format!("lamina build: pip install --no-deps --target /var/task ({count} wheels)"),
@@ -142,6 +147,8 @@ pub fn build(
     Ok(Built {
         image,
         base_layers,
+        source_tree: tree,
+        deps: deps_info,
         new_layers,
     })
 }
@@ -153,6 +160,17 @@ fn cache_layer(l: &WrittenLayer, cache: &Cache) -> Layer {
         uncompressed_size: Some(l.uncompressed_size),
         file_count: Some(l.file_count),
         blob: Arc::new(cache.blobs()),
+    }
+}
+
+/// The catalog entry the base names, if any (`oci:DIR:python3.12`, `public.ecr.aws/lambda/python:3.12`).
+pub fn catalog_entry(plan: &Plan) -> Option<catalog::BaseInfo> {
+    match &plan.base {
+        Location::Local(ImageRef::Layout { tag: Some(t), .. }) => {
+            catalog::lookup(t).or_else(|| t.split('-').next().and_then(catalog::lookup))
+        }
+        Location::Registry(r) => catalog::lookup(&r.with_tag(r.tag.as_deref()).to_string()),
+        _ => None,
     }
 }
 
@@ -197,7 +215,7 @@ fn deps_layer(
     deps: &DepsConfig,
     cache: &Cache,
     log: &mut dyn FnMut(String),
-) -> Result<(WrittenLayer, usize, bool), BuildError> {
+) -> Result<(WrittenLayer, usize, bool, wheels::DepsPlan, Target), BuildError> {
     let (target, interpreter) = target_for(plan, deps)?;
     let ranking = target.ranking();
     let (chosen, warnings) = wheels::select(&deps.dir, &ranking, &target)?;
@@ -243,12 +261,13 @@ fn deps_layer(
         "dependency layer: {} wheels for {target}",
         chosen.len()
     ));
-    if let Some(hit) = cache.lookup_layer(&key) {
-        return Ok((hit, chosen.len(), true));
-    }
+    // Planning is cheap (zip directories, metadata) and the gate needs it even on a cache hit.
     let deps_plan = wheels::plan(&chosen, &opts)?;
     for w in &deps_plan.warnings {
         log(format!("warning: {w}"));
+    }
+    if let Some(hit) = cache.lookup_layer(&key) {
+        return Ok((hit, chosen.len(), true, deps_plan, target));
     }
     let mut w = LayerWriter::create(&cache.blobs_dir(), &cache.tmp_dir(), plan.epoch, GZIP_LEVEL)?;
     wheels::write(&deps_plan, &mut w)?;
@@ -259,7 +278,7 @@ fn deps_layer(
             path: cache.tmp_dir(),
             source: e,
         })?;
-    Ok((written, chosen.len(), false))
+    Ok((written, chosen.len(), false, deps_plan, target))
 }
 
 /// Sets Cmd to the first handler, merges Env and Labels, sets `created`. Everything else in the

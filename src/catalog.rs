@@ -20,7 +20,15 @@ pub struct BaseInfo {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Catalog {
+    runtime_packages: Vec<String>,
+    runtime_modules: Vec<String>,
     base: Vec<BaseInfo>,
+}
+
+/// Distributions (normalised names) and import names the AWS Python runtimes ship.
+pub fn runtime_packages() -> (Vec<String>, Vec<String>) {
+    let c = toml::from_str::<Catalog>(CATALOG).expect("the compiled-in catalog is valid (tested)");
+    (c.runtime_packages, c.runtime_modules)
 }
 
 /// Every known base, oldest Python first.

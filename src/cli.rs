@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand};
 use lamina::build::{self, Built};
 use lamina::cache::Cache;
 use lamina::config::{self, Overrides, Plan};
+use lamina::gate;
 use lamina::location::Location;
 use lamina::oci::{self, Image, Platform};
 use lamina::registry::auth::Credential;
@@ -31,6 +32,9 @@ pub struct Cli {
 pub enum Command {
     /// Build the image described by lamina.toml (and flags); write it to --output and/or --push it.
     Build(Box<BuildArgs>),
+    /// Run every Lambda check of a build (handlers, binaries, dependencies, image rules) and print
+    /// the size report, without writing or pushing anything.
+    Check(Box<BuildArgs>),
     /// Pull an image (manifest, config and layers) into lamina's cache, for offline builds.
     Pull(Box<PullArgs>),
 }
@@ -189,6 +193,9 @@ pub struct BuildArgs {
     /// Which images the lifecycle policy counts: untagged (safe, default) or any ([ecr] expire).
     #[arg(long, value_name = "untagged|any", value_parser = parse_expire)]
     pub expire: Option<lamina::ecr::Expire>,
+    /// Dependencies missing from the wheels: error (default) or warn.
+    #[arg(long = "missing-deps", value_name = "error|warn", default_value = "error", value_parser = ["error", "warn"])]
+    pub missing_deps: String,
     /// Output format on stdout: text (the digest or REPO@sha256:…) or json (digest, tags, sizes, layers).
     #[arg(long, value_name = "text|json", default_value = "text", value_parser = ["text", "json"])]
     pub format: String,
@@ -231,7 +238,8 @@ pub fn human(n: u64) -> String {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Build(args) => run_build(*args),
+        Command::Build(args) => run_build(*args, false),
+        Command::Check(args) => run_build(*args, true),
         Command::Pull(args) => run_pull(*args),
     }
 }
@@ -258,7 +266,73 @@ fn open_base(
     })
 }
 
-fn run_build(args: BuildArgs) -> Result<()> {
+/// Prints the gate's findings and the size report; fails if any finding is an error.
+fn gate(built: &Built, plan: &Plan, missing_deps: &str) -> Result<()> {
+    let known = build::catalog_entry(plan);
+    let (runtime_packages, runtime_modules) = if known.is_some() {
+        lamina::catalog::runtime_packages()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let glibc = built.deps.as_ref().map(|(_, t)| t.glibc).or_else(|| {
+        known
+            .as_ref()
+            .and_then(|k| config::parse_glibc(&k.glibc).ok())
+    });
+    let opts = gate::GateOptions {
+        platform: plan.platform.clone(),
+        missing_deps: if missing_deps == "warn" {
+            gate::Severity::Warning
+        } else {
+            gate::Severity::Error
+        },
+        runtime_packages,
+        runtime_modules,
+        glibc,
+        // Name the catalog base only when its glibc is the one checked against (not overridden).
+        base_name: known
+            .filter(|k| config::parse_glibc(&k.glibc).ok() == glibc)
+            .map_or_else(
+                || "the base".to_string(),
+                |k| format!("the {} base", k.name),
+            ),
+    };
+    let findings = gate::check(built, plan, &opts);
+    let top = gate::largest_packages(built, 10);
+    if !top.is_empty() {
+        let list: Vec<String> = top
+            .iter()
+            .map(|(n, s)| format!("{n} {}", human(*s)))
+            .collect();
+        eprintln!(
+            "lamina: largest in the dependency layer: {}",
+            list.join(", ")
+        );
+    }
+    let mut errors = 0;
+    for f in &findings {
+        let level = match f.severity {
+            gate::Severity::Error => {
+                errors += 1;
+                "error"
+            }
+            gate::Severity::Warning => "warning",
+        };
+        eprintln!("lamina: {level}[{}]: {}", f.code, f.message);
+    }
+    if errors > 0 {
+        anyhow::bail!("{errors} problem{} would make Lambda reject or fail this image; nothing was written or pushed", if errors == 1 { "" } else { "s" });
+    }
+    eprintln!(
+        "lamina: the image passes the Lambda checks ({} handler{}, platform {})",
+        plan.handlers.len(),
+        if plan.handlers.len() == 1 { "" } else { "s" },
+        plan.platform
+    );
+    Ok(())
+}
+
+fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
     let project = std::path::absolute(&args.project)
         .with_context(|| format!("project directory {}", args.project.display()))?;
     if !project.is_dir() {
@@ -295,7 +369,7 @@ fn run_build(args: BuildArgs) -> Result<()> {
     }
     let mut immutable_tags = false;
     let mut repo_uri = None;
-    if let Some((target, _)) = &plan.push {
+    if let Some((target, _)) = plan.push.as_ref().filter(|_| !check_only) {
         ecr_hosts.push(&target.host);
         if let Some(host) = lamina::ecr::parse_host(&target.host) {
             let ecr = lamina::ecr::Ecr::connect(
@@ -341,6 +415,10 @@ fn run_build(args: BuildArgs) -> Result<()> {
     ));
     let built = build::build(&plan, base, &cache, &mut log)?;
     report(&built);
+    gate(&built, &plan, &args.missing_deps)?;
+    if check_only {
+        return Ok(());
+    }
     let mut stdout_line = built.image.digest().to_string();
     let mut pushed = None;
     if let Some(out) = &plan.output {

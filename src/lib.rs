@@ -14,6 +14,7 @@ pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod ecr;
+pub mod gate;
 pub mod layer;
 pub mod location;
 pub mod oci;

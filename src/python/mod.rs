@@ -2,6 +2,9 @@
 //! compatibility tags (`wheel_name`, `tags`), and a wheel's contents as pip sees them (`wheel`).
 //! It knows nothing of layers or images.
 
+pub mod elf;
+pub mod handler;
+pub mod requires;
 pub mod tags;
 pub mod wheel;
 pub mod wheel_name;
