@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(skopeo umoci podman runc python3 docker-registry apache2-utils openssl)
+APT_PACKAGES=(skopeo umoci podman runc python3 docker-registry apache2-utils openssl busybox-static libc-bin)
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 

@@ -1,0 +1,293 @@
+//! It really runs: lamina builds the example (with real wheels) on a stand-in runtime base (the
+//! machine's CPython 3.12 and the real awslambdaric), podman runs it (runc, vfs) with
+//! AWS_LAMBDA_RUNTIME_API pointing at a Runtime API emulator here, and every handler answers. A
+//! deliberately broken handler makes awslambdaric report exactly the error lamina predicted.
+
+mod support;
+
+use std::collections::VecDeque;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::http::{self, Reply, Response};
+use support::*;
+
+#[derive(Default)]
+struct Emulator {
+    events: VecDeque<(String, String)>,
+    responses: Vec<(String, String)>,
+    errors: Vec<(String, String)>,
+}
+
+/// The Runtime API (2018-06-01) as awslambdaric uses it.
+fn start_emulator() -> (String, Arc<Mutex<Emulator>>) {
+    let state = Arc::new(Mutex::new(Emulator::default()));
+    let st = state.clone();
+    let addr = http::serve(Arc::new(move |req| {
+        let path = req.path.clone();
+        if req.method == "GET" && path.ends_with("/runtime/invocation/next") {
+            let start = Instant::now();
+            loop {
+                if let Some((id, body)) = st.lock().unwrap().events.pop_front() {
+                    let deadline = std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .unwrap()
+                        .as_millis()
+                        + 30_000;
+                    return Reply::Send(
+                        Response::new(200)
+                            .header("Lambda-Runtime-Aws-Request-Id", id)
+                            .header("Lambda-Runtime-Deadline-Ms", deadline.to_string())
+                            .header(
+                                "Lambda-Runtime-Invoked-Function-Arn",
+                                "arn:aws:lambda:us-east-1:123456789012:function:e2e",
+                            )
+                            .header("Content-Type", "application/json")
+                            .body(body),
+                    );
+                }
+                if start.elapsed() > Duration::from_secs(120) {
+                    return Reply::Drop;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        let body = String::from_utf8_lossy(&req.body()).into_owned();
+        let error_type = req
+            .header("lambda-runtime-function-error-type")
+            .unwrap_or("")
+            .to_string();
+        let mut s = st.lock().unwrap();
+        if path.ends_with("/runtime/init/error") {
+            s.errors.push((format!("init {error_type}"), body));
+        } else if path.ends_with("/response") {
+            s.responses.push((path, body));
+        } else if path.ends_with("/error") {
+            s.errors.push((format!("invoke {error_type}"), body));
+        }
+        Reply::Send(Response::new(202).json(serde_json::json!({"status": "OK"})))
+    }));
+    (addr, state)
+}
+
+struct Podman {
+    dir: PathBuf,
+}
+
+impl Podman {
+    fn new(dir: &Path) -> Podman {
+        fs::create_dir_all(dir).unwrap();
+        fs::write(
+            dir.join("containers.conf"),
+            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
+        )
+        .unwrap();
+        fs::write(
+            dir.join("storage.conf"),
+            format!(
+                "[storage]\ndriver = \"vfs\"\ngraphroot = \"{0}/graph\"\nrunroot = \"{0}/run\"\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        Podman {
+            dir: dir.to_path_buf(),
+        }
+    }
+    fn cmd(&self) -> Command {
+        let mut c = tool("podman");
+        c.env("CONTAINERS_CONF", self.dir.join("containers.conf"))
+            .env("CONTAINERS_STORAGE_CONF", self.dir.join("storage.conf"));
+        c
+    }
+}
+
+/// Runs the image with one handler against a fresh emulator (a stale long poll from an earlier
+/// container can never take its event); returns when it answered (or failed init).
+fn invoke(
+    podman: &Podman,
+    image: &str,
+    handler: &str,
+    event: &str,
+) -> Result<String, (String, String)> {
+    let (api, emu) = start_emulator();
+    let (api, emu) = (&api, &emu);
+    let id = format!("req-{}", handler.replace(['.', '/'], "-"));
+    emu.lock()
+        .unwrap()
+        .events
+        .push_back((id.clone(), event.to_string()));
+    let name = format!("lamina-e2e-{}", std::process::id());
+    let mut child = podman
+        .cmd()
+        .args([
+            "run",
+            "--rm",
+            "--name",
+            &name,
+            "--network",
+            "host",
+            "-e",
+            &format!("AWS_LAMBDA_RUNTIME_API={api}"),
+            image,
+            handler,
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    let result = loop {
+        {
+            let mut s = emu.lock().unwrap();
+            if let Some(i) = s.responses.iter().position(|(p, _)| p.contains(&id)) {
+                break Ok(s.responses.remove(i).1);
+            }
+            if let Some(e) = s.errors.pop() {
+                break Err(e);
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "no answer from {handler}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    for _ in 0..50 {
+        if podman
+            .cmd()
+            .args(["rm", "-f", &name])
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    emu.lock().unwrap().events.clear();
+    result
+}
+
+#[test]
+fn the_image_really_runs_under_the_lambda_runtime_interface_client() {
+    let t = tempfile::tempdir().unwrap();
+    let base = t.path().join("base");
+    support::lambda_base::build(&t.path().join("base-work"), &base);
+
+    // The example, with a function that uses real wheels from the dependency layer.
+    let project = example_copy(t.path());
+    fs::write(
+        project.join("src/functions/reports/render.py"),
+        "import markupsafe\nimport jmespath\nfrom google.protobuf import struct_pb2\n\n\ndef handler(event, context):\n    s = struct_pb2.Struct()\n    s.update({'n': 1})\n    return {'escaped': str(markupsafe.escape(event['html'])), 'picked': jmespath.search('a.b', event), 'proto': s['n']}\n",
+    )
+    .unwrap();
+    let wheels = t.path().join("wheels");
+    fs::create_dir_all(&wheels).unwrap();
+    for w in [
+        "jmespath-1.0.1-py3-none-any.whl",
+        "MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+        "protobuf-5.29.3-cp38-abi3-manylinux2014_x86_64.whl",
+    ] {
+        fs::copy(
+            repo().join("fixtures/wheels/parity").join(w),
+            wheels.join(w),
+        )
+        .unwrap();
+    }
+    let archive = t.path().join("image.tar");
+    let handlers = [
+        "src.functions.campaign.orchestrator.handler",
+        "src.functions.reports.daily.handler",
+        "src.functions.webhooks.receiver.handler",
+        "src.functions.reports.render.handler",
+    ];
+    let mut build = lamina(&project, &t.path().join("cache"));
+    build.args([
+        "build",
+        "--base",
+        &format!("oci:{}:py312", base.display()),
+        "--python",
+        "3.12",
+        "--glibc",
+        "2.36",
+        "--wheels",
+        wheels.to_str().unwrap(),
+    ]);
+    for h in handlers {
+        build.args(["--handler", h]);
+    }
+    build.args([
+        "-o",
+        &format!("docker-archive:{}:lambda/e2e:v1", archive.display()),
+    ]);
+    let o = run(&mut build);
+    assert!(o.status.success(), "{}", stderr(&o));
+
+    let podman = Podman::new(&t.path().join("podman"));
+    let loaded = ok(podman.cmd().args(["load", "-i", archive.to_str().unwrap()]));
+    assert!(loaded.contains("lambda/e2e:v1"), "{loaded}");
+    let image = "localhost/lambda/e2e:v1";
+
+    let expect = [
+        (
+            handlers[0],
+            r#"{"campaigns": [1, 2, 3]}"#,
+            "\\\"scheduled\\\": 3",
+        ),
+        (handlers[1], r#"{"day": "2026-11-26"}"#, "2026-11-26"),
+        (handlers[2], r#"{"body": "x"}"#, "\"statusCode\": 202"),
+        (
+            handlers[3],
+            r#"{"html": "<b>", "a": {"b": 42}}"#,
+            "&lt;b&gt;",
+        ),
+    ];
+    for (h, event, needle) in expect {
+        let answer =
+            invoke(&podman, image, h, event).unwrap_or_else(|e| panic!("{h} failed: {e:?}"));
+        assert!(answer.contains(needle), "{h}: {answer}");
+        if h == handlers[3] {
+            assert!(
+                answer.contains("\"picked\": 42") && answer.contains("\"proto\": 1.0"),
+                "{answer}"
+            );
+        }
+    }
+
+    // A broken handler: lamina predicts the error, awslambdaric reports the same one.
+    let broken = "src.functions.campaign.orchestrator.missing";
+    let o = run(lamina(&project, &t.path().join("cache")).args([
+        "check",
+        "--base",
+        &format!("oci:{}:py312", base.display()),
+        "--python",
+        "3.12",
+        "--glibc",
+        "2.36",
+        "--handler",
+        broken,
+    ]));
+    assert_eq!(o.status.code(), Some(1));
+    let predicted = stderr(&o);
+    assert!(
+        predicted.contains("error[Runtime.HandlerNotFound]"),
+        "{predicted}"
+    );
+    let (kind, body) =
+        invoke(&podman, image, broken, "{}").expect_err("the broken handler must fail");
+    assert_eq!(kind, "init Runtime.HandlerNotFound", "{body}");
+    assert!(
+        body.contains("Handler 'missing' missing on module 'src.functions.campaign.orchestrator'"),
+        "{body}"
+    );
+    assert!(
+        predicted
+            .contains("Handler 'missing' missing on module 'src.functions.campaign.orchestrator'"),
+        "{predicted}"
+    );
+    let _ = podman.cmd().args(["rmi", "-f", image]).output();
+}
