@@ -431,10 +431,12 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         stdout_line = digest.to_string();
     }
     if let Some((target, tags)) = &plan.push {
-        let log = |m: String| eprintln!("lamina: {m}");
-        let digest =
-            registry::push::push(&client, &built.image, target, tags, immutable_tags, &log)
-                .with_context(|| format!("pushing to {}", target.repo_name()))?;
+        let progress = crate::progress::Progress::start("pushing", client.stats.bytes_sent.clone());
+        let log = |m: String| progress.line(&m);
+        let result =
+            registry::push::push(&client, &built.image, target, tags, immutable_tags, &log);
+        progress.finish();
+        let digest = result.with_context(|| format!("pushing to {}", target.repo_name()))?;
         let s = &client.stats;
         eprintln!(
             "lamina: pushed {}@{digest}{}: {} blobs uploaded ({}), {} already present, {} mounted, {} retries",
@@ -509,14 +511,16 @@ fn run_pull(args: PullArgs) -> Result<()> {
     let client = args.registry.client(Some(&r.host))?;
     let (image, digest) = registry::pull::pull(&client, &cache, &r, &args.platform)
         .with_context(|| format!("pulling {r}"))?;
+    let progress = crate::progress::Progress::start("pulling", client.stats.bytes_received.clone());
     for layer in &image.layers {
         let mut reader = layer
             .open_verified()
             .with_context(|| format!("pulling layer {}", layer.digest()))?;
         let n = io::copy(&mut reader, &mut io::sink())
             .with_context(|| format!("pulling layer {}", layer.digest()))?;
-        eprintln!("lamina: layer {} ({}) cached", layer.digest(), human(n));
+        progress.line(&format!("layer {} ({}) cached", layer.digest(), human(n)));
     }
+    progress.finish();
     eprintln!(
         "lamina: {r} ({}) is in the cache; a build with --base {}@{digest} works offline",
         image.platform(),

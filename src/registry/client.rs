@@ -96,6 +96,23 @@ pub struct Stats {
     pub blobs_skipped: AtomicU64,
     pub blobs_mounted: AtomicU64,
     pub retries: AtomicU64,
+    /// Bytes streamed so far (uploads and downloads), for live progress.
+    pub bytes_sent: std::sync::Arc<AtomicU64>,
+    pub bytes_received: std::sync::Arc<AtomicU64>,
+}
+
+/// Counts bytes read through it into a shared counter (progress display).
+pub struct Counting<R> {
+    pub inner: R,
+    pub counter: std::sync::Arc<AtomicU64>,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.counter.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
 }
 
 pub struct Client {

@@ -51,6 +51,10 @@ impl RegistryBlobs {
         if !resp.status().is_success() {
             return Err(RegistryError::from_response(&what, resp));
         }
+        let resp = super::client::Counting {
+            inner: resp,
+            counter: self.client.stats.bytes_received.clone(),
+        };
         let mut verified = VerifyingReader::new(
             resp,
             digest.clone(),

@@ -240,6 +240,10 @@ fn start_and_upload(
                 Some(job.size),
                 format!("blob {}", job.digest),
             );
+            let r = super::client::Counting {
+                inner: r,
+                counter: client.stats.bytes_sent.clone(),
+            };
             rb.header(CONTENT_LENGTH, job.size)
                 .body(Body::sized(r, job.size))
         })
