@@ -193,6 +193,10 @@ pub struct BuildArgs {
     /// Which images the lifecycle policy counts: untagged (safe, default) or any ([ecr] expire).
     #[arg(long, value_name = "untagged|any", value_parser = parse_expire)]
     pub expire: Option<lamina::ecr::Expire>,
+    /// Also import each handler module with a python3.X of the target's version (only the image's
+    /// /var/task and the standard library on sys.path). Runs module-level code.
+    #[arg(long = "import-check")]
+    pub import_check: bool,
     /// Dependencies missing from the wheels: error (default) or warn.
     #[arg(long = "missing-deps", value_name = "error|warn", default_value = "error", value_parser = ["error", "warn"])]
     pub missing_deps: String,
@@ -267,7 +271,7 @@ fn open_base(
 }
 
 /// Prints the gate's findings and the size report; fails if any finding is an error.
-fn gate(built: &Built, plan: &Plan, missing_deps: &str) -> Result<()> {
+fn gate(built: &Built, plan: &Plan, missing_deps: &str, import_check: bool) -> Result<()> {
     let known = build::catalog_entry(plan);
     let (runtime_packages, runtime_modules) = if known.is_some() {
         lamina::catalog::runtime_packages()
@@ -290,6 +294,20 @@ fn gate(built: &Built, plan: &Plan, missing_deps: &str) -> Result<()> {
         runtime_modules,
         glibc,
         // Name the catalog base only when its glibc is the one checked against (not overridden).
+        import_check: import_check
+            .then(|| {
+                built
+                    .deps
+                    .as_ref()
+                    .map(|(_, t)| t.minor)
+                    .or(plan.python)
+                    .or_else(|| {
+                        known
+                            .as_ref()
+                            .and_then(|k| config::parse_python(&k.python).ok())
+                    })
+            })
+            .flatten(),
         base_name: known
             .filter(|k| config::parse_glibc(&k.glibc).ok() == glibc)
             .map_or_else(
@@ -415,7 +433,14 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
     ));
     let built = build::build(&plan, base, &cache, &mut log)?;
     report(&built);
-    gate(&built, &plan, &args.missing_deps)?;
+    if args.import_check
+        && built.deps.is_none()
+        && plan.python.is_none()
+        && build::catalog_entry(&plan).is_none()
+    {
+        eprintln!("lamina: warning[import-check]: skipped: the base's Python version is unknown (pass --python 3.X)");
+    }
+    gate(&built, &plan, &args.missing_deps, args.import_check)?;
     if check_only {
         return Ok(());
     }

@@ -192,6 +192,8 @@ pub struct Plan {
     pub deps: Option<DepsConfig>,
     /// ECR repository settings (used when pushing to an ECR host).
     pub ecr: crate::ecr::RepoSettings,
+    /// `--python` / `python`: the base's CPython minor version, when given.
+    pub python: Option<u32>,
     /// Seconds since the epoch for every mtime and `created` (`SOURCE_DATE_EPOCH`, else 0).
     pub epoch: u64,
 }
@@ -423,6 +425,7 @@ impl Plan {
             push,
             deps,
             ecr,
+            python,
             epoch,
         })
     }

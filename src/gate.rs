@@ -46,6 +46,8 @@ pub struct GateOptions {
     /// The base's glibc, when known (from the catalog or `--glibc`).
     pub glibc: Option<(u32, u32)>,
     pub base_name: String,
+    /// `--import-check`: the target's CPython minor version.
+    pub import_check: Option<u32>,
 }
 
 enum Content {
@@ -198,7 +200,54 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Vec<Finding> {
         check_binaries(&fs, opts, &mut out);
         check_closure(deps, target, opts, &mut out);
     }
+    if let Some(minor) = opts.import_check {
+        out.extend(run_import_check(&fs, plan, opts, minor));
+    }
     out
+}
+
+fn run_import_check(fs: &TaskFs, plan: &Plan, opts: &GateOptions, minor: u32) -> Vec<Finding> {
+    let skip = |m: String| {
+        vec![Finding {
+            severity: Severity::Warning,
+            code: "import-check".into(),
+            message: m,
+        }]
+    };
+    let host = std::env::consts::ARCH;
+    if opts.platform.python_machine() != host {
+        return skip(format!(
+            "skipped: the image is {} and this machine is {host}",
+            opts.platform
+        ));
+    }
+    let Some(python) = crate::import_check::find_python(minor) else {
+        return skip(format!(
+            "skipped: no python3.{minor} on this machine (set LAMINA_PYTHON)"
+        ));
+    };
+    let dir = match tempfile::Builder::new()
+        .prefix("lamina-import-check-")
+        .tempdir()
+    {
+        Ok(d) => d,
+        Err(e) => return skip(format!("skipped: {e}")),
+    };
+    for d in &fs.dirs {
+        let _ = std::fs::create_dir_all(dir.path().join(d));
+    }
+    for path in fs.files.keys() {
+        let dest = dir.path().join(path);
+        if let Some(parent) = dest.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if let Some(bytes) = fs.bytes(path, 1 << 30) {
+            if std::fs::write(&dest, bytes).is_err() {
+                return skip(format!("skipped: could not write {}", dest.display()));
+            }
+        }
+    }
+    crate::import_check::run(&python, dir.path(), &plan.handlers, &opts.runtime_modules)
 }
 
 fn check_image(built: &Built, opts: &GateOptions, out: &mut Vec<Finding>) {

@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod config;
 pub mod ecr;
 pub mod gate;
+pub mod import_check;
 pub mod layer;
 pub mod location;
 pub mod oci;

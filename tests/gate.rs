@@ -358,3 +358,55 @@ fn uncompressed_layer_types_in_the_base_are_refused() {
         "has media type application/vnd.oci.image.layer.v1.tar in a Docker manifest: uncompressed layers are rejected (UnsupportedImageLayerDetected)",
     ]);
 }
+
+#[test]
+fn import_check_imports_the_handler_modules() {
+    if lamina::import_check::find_python(12).is_none() {
+        panic!("the import check test needs a python3.12 (pyenv's 3.12 on this machine kind)");
+    }
+    let p = Proj::new();
+    // What the static check cannot see: a syntax error after the def, a missing import.
+    fs::write(
+        p.project.join("src/functions/reports/daily.py"),
+        "def handler(event, context):\n    return 1\n\nx = (\n",
+    )
+    .unwrap();
+    fs::write(
+        p.project.join("src/functions/webhooks/receiver.py"),
+        "import requests_that_are_missing\n\n\ndef handler(event, context):\n    return 1\n",
+    )
+    .unwrap();
+    fs::write(
+        p.project.join("src/functions/uses_boto.py"),
+        "import boto3\n\n\ndef handler(event, context):\n    return 1\n",
+    )
+    .unwrap();
+    let base = p.standin("python3.12");
+    let o = p.run("check", &base, &[]);
+    assert!(o.status.success(), "the static checks pass: {}", stderr(&o));
+    let o = p.run(
+        "check",
+        &base,
+        &[
+            "--import-check",
+            "--handler",
+            "src.functions.campaign.orchestrator.handler",
+            "--handler",
+            "src.functions.reports.daily.handler",
+            "--handler",
+            "src.functions.webhooks.receiver.handler",
+            "--handler",
+            "src.functions.uses_boto.handler",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(err.contains("error[Runtime.UserCodeSyntaxError]: Syntax error in module 'src.functions.reports.daily'"), "{err}");
+    assert!(err.contains("error[Runtime.ImportModuleError]: Unable to import module 'src.functions.webhooks.receiver': No module named 'requests_that_are_missing'"), "{err}");
+    assert!(err.contains("warning[Runtime.ImportModuleError]: Unable to import module 'src.functions.uses_boto': No module named 'boto3'") && err.contains("the Lambda runtime provides it"), "{err}");
+    assert!(
+        !err.contains("src.functions.campaign.orchestrator'"),
+        "the good handler imports cleanly: {err}"
+    );
+    assert_eq!(err.matches("error[").count(), 2, "{err}");
+}

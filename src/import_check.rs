@@ -1,0 +1,146 @@
+//! `--import-check`: beyond the static checks, import every handler module with a CPython of the
+//! target's minor version, with only the image's `/var/task` (and the standard library) on
+//! `sys.path`: `python -I -S`, so no site-packages of the build machine can hide a missing
+//! dependency. Runs only when such a Python is found and the target's architecture is this
+//! machine's; otherwise it says why it was skipped. Module-level user code runs: opt-in.
+
+use crate::gate::{Finding, Severity};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+const SCRIPT: &str = r#"
+import sys, importlib, json
+task = sys.argv[1]
+sys.path[:] = [task] + [p for p in sys.path if p and "site-packages" not in p and "dist-packages" not in p]
+out = []
+for h in sys.argv[2:]:
+    mod, _, fn = h.rpartition(".")
+    mod = mod.replace("/", ".")
+    try:
+        m = importlib.import_module(mod)
+    except SyntaxError as e:
+        out.append([h, "Runtime.UserCodeSyntaxError", "Syntax error in module '%s': %s" % (mod, e)])
+        continue
+    except ImportError as e:
+        out.append([h, "Runtime.ImportModuleError", "Unable to import module '%s': %s" % (mod, e), getattr(e, "name", None)])
+        continue
+    except Exception as e:
+        out.append([h, "Runtime.ImportModuleError", "Unable to import module '%s': %s: %s" % (mod, type(e).__name__, e)])
+        continue
+    if not hasattr(m, fn):
+        out.append([h, "Runtime.HandlerNotFound", "Handler '%s' missing on module '%s'" % (fn, mod)])
+print(json.dumps(out))
+"#;
+
+/// A `python3.<minor>` on this machine: `$LAMINA_PYTHON`, PATH, pyenv, /usr/bin.
+pub fn find_python(minor: u32) -> Option<PathBuf> {
+    let exe = format!("python3.{minor}");
+    if let Some(p) = std::env::var_os("LAMINA_PYTHON").map(PathBuf::from) {
+        return p.is_file().then_some(p);
+    }
+    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    let pyenv = std::env::var_os("PYENV_ROOT")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")));
+    if let Some(root) = pyenv {
+        if let Ok(rd) = std::fs::read_dir(root.join("versions")) {
+            let mut versions: Vec<PathBuf> = rd
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| {
+                    p.file_name()
+                        .is_some_and(|n| n.to_string_lossy().starts_with(&format!("3.{minor}.")))
+                })
+                .collect();
+            versions.sort();
+            dirs.extend(versions.into_iter().rev().map(|v| v.join("bin")));
+        }
+    }
+    dirs.push(PathBuf::from("/usr/bin"));
+    // pyenv shims on PATH resolve to whatever version is selected: skip them.
+    dirs.into_iter()
+        .filter(|d| !d.to_string_lossy().contains("shims"))
+        .map(|d| d.join(&exe))
+        .find(|p| p.is_file())
+}
+
+/// Imports each handler module from `task_dir` (a materialised /var/task).
+pub fn run(
+    python: &Path,
+    task_dir: &Path,
+    handlers: &[String],
+    runtime_modules: &[String],
+) -> Vec<Finding> {
+    let warn = |m: String| {
+        vec![Finding {
+            severity: Severity::Warning,
+            code: "import-check".into(),
+            message: m,
+        }]
+    };
+    let mut child = match Command::new(python)
+        .args(["-I", "-S", "-B", "-c", SCRIPT])
+        .arg(task_dir)
+        .args(handlers)
+        .current_dir(task_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return warn(format!("could not run {}: {e}", python.display())),
+    };
+    let start = Instant::now();
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if start.elapsed() > Duration::from_secs(120) => {
+                let _ = child.kill();
+                return warn("importing the handler modules took over 120 s; stopped".into());
+            }
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+    let out = match child.wait_with_output() {
+        Ok(o) => o,
+        Err(e) => return warn(format!("{}: {e}", python.display())),
+    };
+    let Ok(rows) = serde_json::from_slice::<Vec<serde_json::Value>>(&out.stdout) else {
+        return warn(format!(
+            "the import check did not finish: {}",
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+        ));
+    };
+    rows.into_iter()
+        .map(|r| {
+            let missing = r[3]
+                .as_str()
+                .map(|n| n.split('.').next().unwrap_or(n).to_string());
+            let runtime = missing.is_some_and(|m| runtime_modules.contains(&m));
+            Finding {
+                severity: if runtime {
+                    Severity::Warning
+                } else {
+                    Severity::Error
+                },
+                code: r[1].as_str().unwrap_or("").to_string(),
+                message: format!(
+                    "{} (imported with {}){}",
+                    r[2].as_str().unwrap_or(""),
+                    python.display(),
+                    if runtime {
+                        "; the Lambda runtime provides it, so this is expected off Lambda"
+                    } else {
+                        ""
+                    }
+                ),
+            }
+        })
+        .collect()
+}
