@@ -234,7 +234,6 @@ fn deps_layer(
         "{WRITER_VERSION}\0deps\0gzip{GZIP_LEVEL}\0{}\0{:?}\0",
         plan.epoch, opts
     ));
-    let mut buf = vec![0u8; 1 << 20];
     for p in &chosen {
         h.update(
             p.file_name()
@@ -245,16 +244,10 @@ fn deps_layer(
             path: p.clone(),
             source: e,
         })?;
-        loop {
-            let n = f.read(&mut buf).map_err(|e| BuildError::WheelRead {
-                path: p.clone(),
-                source: e,
-            })?;
-            if n == 0 {
-                break;
-            }
-            h.update(&buf[..n]);
-        }
+        io::copy(&mut f, &mut h).map_err(|e| BuildError::WheelRead {
+            path: p.clone(),
+            source: e,
+        })?;
     }
     let key = format!("deps-{}", hex::encode(h.finalize()));
     log(format!(
@@ -319,7 +312,6 @@ fn edit_config(c: &mut Value, plan: &Plan, created: &str) {
 fn input_key(tree: &Tree<PathBuf>, epoch: u64) -> Result<String, BuildError> {
     let mut h = Sha256::new();
     h.update(format!("{WRITER_VERSION}\0gzip{GZIP_LEVEL}\0{epoch}\0"));
-    let mut buf = vec![0u8; 256 * 1024];
     for (path, kind) in tree.iter() {
         h.update(path.as_bytes());
         match kind {
@@ -331,23 +323,14 @@ fn input_key(tree: &Tree<PathBuf>, epoch: u64) -> Result<String, BuildError> {
                 executable,
             } => {
                 h.update(format!("\0f\0{size}\0{executable}\0"));
-                let mut f = File::open(source).map_err(|e| BuildError::Read {
+                let f = File::open(source).map_err(|e| BuildError::Read {
                     path: source.clone(),
                     source: e,
                 })?;
-                let mut left = *size;
-                while left > 0 {
-                    let want = buf.len().min(left as usize);
-                    let n = f.read(&mut buf[..want]).map_err(|e| BuildError::Read {
-                        path: source.clone(),
-                        source: e,
-                    })?;
-                    if n == 0 {
-                        break;
-                    }
-                    h.update(&buf[..n]);
-                    left -= n as u64;
-                }
+                io::copy(&mut f.take(*size), &mut h).map_err(|e| BuildError::Read {
+                    path: source.clone(),
+                    source: e,
+                })?;
             }
         }
     }

@@ -158,19 +158,6 @@ impl EcrError {
     }
 }
 
-fn sdk_detail<E: std::error::Error + 'static>(e: &E) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let s = c.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = c.source();
-    }
-    parts.join(": ")
-}
-
 /// What `ensure_repository` found or did.
 #[derive(Debug, Clone)]
 pub struct RepoState {
@@ -235,7 +222,7 @@ impl Ecr {
         rt.block_on(provider.provide_credentials())
             .map_err(|e| EcrError::Credentials {
                 profile: profile_owned.clone(),
-                detail: sdk_detail(&e),
+                detail: crate::error_chain(&e),
             })?;
         let client = aws_sdk_ecr::Client::new(&config);
         Ok(Ecr {
@@ -282,7 +269,7 @@ impl Ecr {
         E: std::error::Error + 'static,
         R: std::fmt::Debug + 'static,
     {
-        let detail = sdk_detail(&e);
+        let detail = crate::error_chain(&e);
         if detail.contains("credential") || detail.contains("profile") {
             return EcrError::Credentials {
                 profile: self.profile.clone(),

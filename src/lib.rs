@@ -22,6 +22,20 @@ pub mod oci;
 pub mod python;
 pub mod registry;
 
+/// An error and its causes on one line, each cause once (`connect: Connection refused`).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let s = c.to_string();
+        if !parts.iter().any(|p| p.contains(&s)) {
+            parts.push(s);
+        }
+        cur = c.source();
+    }
+    parts.join(": ")
+}
+
 /// The `hint:` for the first error in a chain that has one.
 pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);

@@ -22,18 +22,7 @@ struct Env {
 
 fn env() -> Env {
     let t = tempfile::tempdir().unwrap();
-    let project = example_copy(t.path());
-    let toml = fs::read_to_string(project.join("lamina.toml")).unwrap();
-    let toml: String = toml
-        .lines()
-        .filter(|l| !l.starts_with("output =") && !l.starts_with("base ="))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    fs::write(
-        project.join("lamina.toml"),
-        format!("base = \"oci:{}:python3.12\"\n{toml}", standin().display()),
-    )
-    .unwrap();
+    let project = pushing_project(t.path());
     Env {
         t,
         project,

@@ -262,3 +262,76 @@ impl Image {
 pub fn media_type_str(m: &MediaType) -> String {
     m.to_string()
 }
+
+/// Why a manifest and config cannot make an image for the platform asked for.
+#[derive(Debug)]
+pub enum AssembleError {
+    Invalid { what: &'static str, detail: String },
+    Platform { available: String },
+}
+
+/// An image from a manifest (its raw bytes and parsed form) and its config bytes, for `platform`;
+/// the layers' bytes stay in `blob` until a sink reads them. Shared by every source.
+pub fn assemble(
+    manifest_bytes: Vec<u8>,
+    manifest: &oci_spec::image::ImageManifest,
+    media_type: Option<&str>,
+    config: Vec<u8>,
+    platform: &super::Platform,
+    blob: Blob,
+) -> Result<Image, AssembleError> {
+    let invalid = |what, detail: String| AssembleError::Invalid { what, detail };
+    let format = Format::of_manifest(media_type).ok_or_else(|| {
+        invalid(
+            "image manifest",
+            format!("unsupported media type {}", media_type.unwrap_or_default()),
+        )
+    })?;
+    let cfg: Value =
+        serde_json::from_slice(&config).map_err(|e| invalid("image config", e.to_string()))?;
+    let (os, arch) = (
+        cfg["os"].as_str().unwrap_or(""),
+        cfg["architecture"].as_str().unwrap_or(""),
+    );
+    if !platform.matches(os, arch, cfg["variant"].as_str()) {
+        return Err(AssembleError::Platform {
+            available: format!("{os}/{arch}"),
+        });
+    }
+    let diff_ids: Vec<Digest> = cfg["rootfs"]["diff_ids"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().and_then(super::parse_digest))
+                .collect()
+        })
+        .unwrap_or_default();
+    if diff_ids.len() != manifest.layers().len() {
+        return Err(invalid(
+            "image config",
+            format!(
+                "{} layers but {} rootfs.diff_ids",
+                manifest.layers().len(),
+                diff_ids.len()
+            ),
+        ));
+    }
+    let layers = manifest
+        .layers()
+        .iter()
+        .zip(diff_ids)
+        .map(|(d, diff_id)| Layer {
+            descriptor: d.clone(),
+            diff_id,
+            uncompressed_size: None,
+            file_count: None,
+            blob: blob.clone(),
+        })
+        .collect();
+    Ok(Image::from_parts(
+        format,
+        config,
+        layers,
+        Some(manifest_bytes),
+    ))
+}

@@ -4,9 +4,9 @@
 //! new layout is built in a temporary sibling and renamed into place; an existing one gets its blobs
 //! first (each renamed into place) and its `index.json` replaced last, atomically.
 
-use super::image::{media_type_str, DirBlobs};
-use super::{canonical_json, media, parse_digest, Format, Image, Layer, Platform, VerifyingReader};
-use oci_spec::image::{Descriptor, Digest, ImageIndex, ImageManifest};
+use super::image::{media_type_str, AssembleError, DirBlobs};
+use super::{canonical_json, media, Image, Platform, VerifyingReader};
+use oci_spec::image::{Descriptor, ImageIndex, ImageManifest};
 use serde_json::{json, Value};
 use std::fs;
 use std::io::{self, Read, Write};
@@ -271,63 +271,24 @@ fn image_from_manifest(
     let manifest = ImageManifest::from_reader(&manifest_bytes[..])
         .map_err(|e| invalid(dir, "image manifest", e))?;
     let mt = manifest.media_type().as_ref().map(media_type_str);
-    let format = Format::of_manifest(mt.as_deref()).ok_or_else(|| {
-        invalid(
-            dir,
-            "image manifest",
-            format!("unsupported media type {}", mt.unwrap_or_default()),
-        )
-    })?;
     let config = read_small_blob(blobs, dir, manifest.config())?;
-    let config_json: Value =
-        serde_json::from_slice(&config).map_err(|e| invalid(dir, "image config", e))?;
-    let diff_ids: Vec<Digest> = config_json["rootfs"]["diff_ids"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().and_then(parse_digest))
-                .collect()
-        })
-        .unwrap_or_default();
-    if diff_ids.len() != manifest.layers().len() {
-        return Err(invalid(
-            dir,
-            "image config",
-            format!(
-                "{} layers but {} rootfs.diff_ids",
-                manifest.layers().len(),
-                diff_ids.len()
-            ),
-        ));
-    }
-    let os = config_json["os"].as_str().unwrap_or("");
-    let arch = config_json["architecture"].as_str().unwrap_or("");
-    if !platform.matches(os, arch, config_json["variant"].as_str()) {
-        return Err(LayoutError::NoPlatform {
+    let source: Arc<dyn super::BlobSource> = Arc::new(blobs.clone());
+    super::image::assemble(
+        manifest_bytes,
+        &manifest,
+        mt.as_deref(),
+        config,
+        platform,
+        source,
+    )
+    .map_err(|e| match e {
+        AssembleError::Invalid { what, detail } => invalid(dir, what, detail),
+        AssembleError::Platform { available } => LayoutError::NoPlatform {
             path: dir.into(),
             platform: platform.clone(),
-            available: format!("{os}/{arch}"),
-        });
-    }
-    let source: Arc<dyn super::BlobSource> = Arc::new(blobs.clone());
-    let layers = manifest
-        .layers()
-        .iter()
-        .zip(diff_ids)
-        .map(|(d, diff_id)| Layer {
-            descriptor: d.clone(),
-            diff_id,
-            uncompressed_size: None,
-            file_count: None,
-            blob: source.clone(),
-        })
-        .collect();
-    Ok(Image::from_parts(
-        format,
-        config,
-        layers,
-        Some(manifest_bytes),
-    ))
+            available,
+        },
+    })
 }
 
 /// Writes `image` into the layout at `dir` under `tag`; creates the layout if needed.

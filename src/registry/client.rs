@@ -300,6 +300,36 @@ impl Client {
         scope: &Scope,
         make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
     ) -> Result<Response, RegistryError> {
+        self.exchange(what, host, scope, make, self.opts.max_tries)
+    }
+
+    /// Like `send`, but a transport error or a 429/5xx ends it at once (auth is still answered):
+    /// for requests whose retry must restart a larger sequence (an upload session).
+    pub fn send_once(
+        &self,
+        what: &str,
+        host: &str,
+        scope: &Scope,
+        make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
+    ) -> Result<Response, RegistryError> {
+        self.exchange(what, host, scope, make, 1)
+    }
+
+    fn exchange(
+        &self,
+        what: &str,
+        host: &str,
+        scope: &Scope,
+        make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
+        max_tries: u32,
+    ) -> Result<Response, RegistryError> {
+        let after = |tries: u32| {
+            if tries > 1 {
+                format!("{what} (after {tries} tries)")
+            } else {
+                what.to_string()
+            }
+        };
         let mut tries = 0;
         let mut auth_rounds = 0;
         loop {
@@ -308,9 +338,9 @@ impl Client {
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let delay = match rb.send() {
                 Err(e) => {
-                    if tries >= self.opts.max_tries {
+                    if tries >= max_tries {
                         return Err(RegistryError::Http {
-                            what: format!("{what} (after {tries} tries)"),
+                            what: after(tries),
                             detail: error_chain(&e),
                         });
                     }
@@ -343,11 +373,8 @@ impl Client {
                     if resp.status() == StatusCode::TOO_MANY_REQUESTS
                         || resp.status().is_server_error() =>
                 {
-                    if tries >= self.opts.max_tries {
-                        return Err(RegistryError::from_response(
-                            &format!("{what} (after {tries} tries)"),
-                            resp,
-                        ));
+                    if tries >= max_tries {
+                        return Err(RegistryError::from_response(&after(tries), resp));
                     }
                     resp.headers()
                         .get(RETRY_AFTER)
@@ -364,62 +391,7 @@ impl Client {
     }
 }
 
-impl Client {
-    /// Like `send`, but a transport error or a 429/5xx is returned at once (auth is still answered):
-    /// for requests whose retry must restart a larger sequence (an upload session).
-    pub fn send_once(
-        &self,
-        what: &str,
-        host: &str,
-        scope: &Scope,
-        make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
-    ) -> Result<Response, RegistryError> {
-        let mut auth_rounds = 0;
-        loop {
-            let (rb, sent_basic) = self.authorize(make(&self.http)?, host, scope);
-            self.stats.requests.fetch_add(1, Ordering::Relaxed);
-            let resp = rb.send().map_err(|e| RegistryError::Http {
-                what: what.into(),
-                detail: error_chain(&e),
-            })?;
-            if resp.status() != StatusCode::UNAUTHORIZED {
-                return Ok(resp);
-            }
-            auth_rounds += 1;
-            if auth_rounds > 2 {
-                return Err(RegistryError::Unauthorized {
-                    what: what.into(),
-                    host: host.into(),
-                    detail: "still unauthorized after authenticating".into(),
-                });
-            }
-            self.tokens
-                .lock()
-                .expect("lock")
-                .remove(&(host.to_string(), scope.as_str()));
-            let header = resp
-                .headers()
-                .get(WWW_AUTHENTICATE)
-                .and_then(|h| h.to_str().ok())
-                .map(str::to_string);
-            self.answer_challenge(what, host, scope, header.as_deref(), sent_basic)?;
-        }
-    }
-}
-
-/// A reqwest error with its causes (connection refused, reset, …) on one line, no URLs' secrets.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts = vec![e.to_string()];
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let s = c.to_string();
-        if !parts.iter().any(|p| p.contains(&s)) {
-            parts.push(s);
-        }
-        cur = c.source();
-    }
-    parts.join(": ")
-}
+pub use crate::error_chain;
 
 #[cfg(test)]
 mod tests {

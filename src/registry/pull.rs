@@ -6,10 +6,10 @@
 use super::client::Scope;
 use super::{Client, Reference, RegistryError};
 use crate::cache::Cache;
-use crate::oci::image::DirBlobs;
+use crate::oci::image::{AssembleError, DirBlobs};
 use crate::oci::layout::{copy_atomic, select_platform};
 use crate::oci::{
-    media, parse_digest, sha256_digest, BlobSource, Format, Image, Layer, Platform, VerifyingReader,
+    media, parse_digest, sha256_digest, BlobSource, Image, Platform, VerifyingReader,
 };
 use oci_spec::image::{Digest, ImageIndex, ImageManifest};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
@@ -197,10 +197,6 @@ pub fn pull(
         what: what.clone(),
         detail: e.to_string(),
     })?;
-    let format = Format::of_manifest(Some(mt.as_str())).ok_or_else(|| RegistryError::Protocol {
-        what: what.clone(),
-        detail: format!("unsupported media type {mt}"),
-    })?;
     let source = Arc::new(RegistryBlobs {
         client: client.clone(),
         host: r.host.clone(),
@@ -224,54 +220,19 @@ pub fn pull(
         path: cfg_path,
         source: e,
     })?;
-    let cfg: Value = serde_json::from_slice(&config).map_err(|e| RegistryError::Protocol {
-        what: what.clone(),
-        detail: format!("config: {e}"),
-    })?;
-    let (os, arch) = (
-        cfg["os"].as_str().unwrap_or(""),
-        cfg["architecture"].as_str().unwrap_or(""),
-    );
-    if !platform.matches(os, arch, cfg["variant"].as_str()) {
-        return Err(RegistryError::NoPlatform {
-            reference: r.to_string(),
-            platform: platform.to_string(),
-            available: format!("{os}/{arch}"),
-        });
-    }
-    let diff_ids: Vec<Digest> = cfg["rootfs"]["diff_ids"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().and_then(parse_digest))
-                .collect()
-        })
-        .unwrap_or_default();
-    if diff_ids.len() != manifest.layers().len() {
-        return Err(RegistryError::Protocol {
-            what,
-            detail: format!(
-                "{} layers but {} rootfs.diff_ids",
-                manifest.layers().len(),
-                diff_ids.len()
-            ),
-        });
-    }
     let blob: Arc<dyn BlobSource> = source;
-    let layers = manifest
-        .layers()
-        .iter()
-        .zip(diff_ids)
-        .map(|(d, diff_id)| Layer {
-            descriptor: d.clone(),
-            diff_id,
-            uncompressed_size: None,
-            file_count: None,
-            blob: blob.clone(),
-        })
-        .collect();
-    Ok((
-        Image::from_parts(format, config, layers, Some(bytes)),
-        digest,
-    ))
+    let image =
+        crate::oci::image::assemble(bytes, &manifest, Some(mt.as_str()), config, platform, blob)
+            .map_err(|e| match e {
+                AssembleError::Invalid { what: part, detail } => RegistryError::Protocol {
+                    what: format!("{what}: {part}"),
+                    detail,
+                },
+                AssembleError::Platform { available } => RegistryError::NoPlatform {
+                    reference: r.to_string(),
+                    platform: platform.to_string(),
+                    available,
+                },
+            })?;
+    Ok((image, digest))
 }

@@ -109,6 +109,23 @@ pub fn example_copy(dir: &Path) -> PathBuf {
     p
 }
 
+/// The example copied to `dir`, based on the stand-in and without a local output (for pushes).
+pub fn pushing_project(dir: &Path) -> PathBuf {
+    let project = example_copy(dir);
+    let toml = fs::read_to_string(project.join("lamina.toml")).unwrap();
+    let toml: String = toml
+        .lines()
+        .filter(|l| !l.starts_with("output =") && !l.starts_with("base ="))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(
+        project.join("lamina.toml"),
+        format!("base = \"oci:{}:python3.12\"\n{toml}", standin().display()),
+    )
+    .unwrap();
+    project
+}
+
 /// One tar entry as read back from a layer.
 #[derive(Debug, Clone)]
 pub struct TarEntry {

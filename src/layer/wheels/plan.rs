@@ -200,30 +200,7 @@ fn plan_wheel(
             }
             _ => (name.to_string(), false),
         };
-        if !script && expected.is_none() {
-            // An unlisted file, or a wheel allowed a bad RECORD: hash the real bytes (streaming).
-            let mut f = zip.by_index(e.index).map_err(|err| WheelError::Zip {
-                wheel: wname.clone(),
-                detail: err.to_string(),
-            })?;
-            let mut h = Sha256::new();
-            io::copy(&mut f, &mut h).map_err(|err| WheelError::Zip {
-                wheel: wname.clone(),
-                detail: format!("{name}: {err}"),
-            })?;
-            let hash: [u8; 32] = h.finalize().into();
-            out.push(Planned {
-                dest,
-                size: e.size,
-                src: Src::Zip {
-                    wheel: wi,
-                    index: e.index,
-                    expected: hash,
-                },
-                executable: e.executable,
-                hash,
-            });
-        } else if script {
+        if script {
             // Read it now: a script may be rewritten, and an unlisted file needs its real hash.
             let bytes = read_entry(&mut zip, w, e.index, 1 << 30)?;
             let actual: [u8; 32] = Sha256::digest(&bytes).into();
@@ -252,7 +229,22 @@ fn plan_wheel(
                 hash,
             });
         } else {
-            let hash = expected.expect("checked");
+            let hash = match expected {
+                Some(h) => h,
+                None => {
+                    // An unlisted file, or a wheel allowed a bad RECORD: hash the real bytes (streaming).
+                    let mut f = zip.by_index(e.index).map_err(|err| WheelError::Zip {
+                        wheel: wname.clone(),
+                        detail: err.to_string(),
+                    })?;
+                    let mut h = Sha256::new();
+                    io::copy(&mut f, &mut h).map_err(|err| WheelError::Zip {
+                        wheel: wname.clone(),
+                        detail: format!("{name}: {err}"),
+                    })?;
+                    h.finalize().into()
+                }
+            };
             out.push(Planned {
                 dest,
                 size: e.size,
