@@ -2,6 +2,7 @@
 
 mod cli;
 mod progress;
+mod report;
 
 use clap::Parser;
 
