@@ -205,7 +205,7 @@ pub fn target_for(plan: &Plan, deps: &DepsConfig) -> Result<(Target, String), Bu
         minor,
         arch: plan.platform.python_machine().to_string(),
         glibc,
-        allow_linux: false,
+        allow_linux: deps.allow_linux_tag,
     };
     Ok((target, interpreter))
 }

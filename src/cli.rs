@@ -175,6 +175,9 @@ pub struct BuildArgs {
     /// Install this project's wheel even if its RECORD is wrong or incomplete. Repeatable.
     #[arg(long = "allow-bad-record", value_name = "PROJECT")]
     pub allow_bad_record: Vec<String>,
+    /// Accept linux_<arch> wheels (locally built, no manylinux glibc promise) for the dependency layer.
+    #[arg(long = "allow-linux-tag")]
+    pub allow_linux_tag: bool,
     /// Refuse wheels that unpack to more than this (default 10G, Lambda's image limit).
     #[arg(long = "max-unpacked-size", value_name = "SIZE", value_parser = config::parse_size)]
     pub max_unpacked_size: Option<u64>,
@@ -277,6 +280,7 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         glibc: args.glibc,
         allow_bad_record: args.allow_bad_record,
         max_unpacked: args.max_unpacked_size,
+        allow_linux_tag: args.allow_linux_tag,
         create_repository: args.create_repository,
         scan_on_push: args.scan_on_push,
         tag_mutability: args.tag_mutability,

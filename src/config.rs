@@ -36,7 +36,7 @@ impl ConfigError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ConfigError::Toml { .. } => Some(format!(
-                "valid keys: base, src, handler, env, label, platform, output, push, tag, wheels, [ecr], python, glibc, allow_bad_record, max_unpacked_size (see README, \"{FILE_NAME} reference\")"
+                "valid keys: base, src, handler, env, label, platform, output, push, tag, wheels, [ecr], python, glibc, allow_bad_record, max_unpacked_size, allow_linux_tag (see README, \"{FILE_NAME} reference\")"
             )),
             ConfigError::Invalid { field, .. } if field.starts_with("base") => {
                 Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
@@ -90,6 +90,7 @@ pub struct FileConfig {
     glibc: Option<String>,
     allow_bad_record: Option<Vec<String>>,
     max_unpacked_size: Option<SizeValue>,
+    allow_linux_tag: Option<bool>,
     ecr: Option<crate::ecr::RepoSettings>,
 }
 
@@ -148,6 +149,8 @@ pub struct DepsConfig {
     pub glibc: Option<(u32, u32)>,
     pub allow_bad_record: Vec<String>,
     pub max_unpacked: u64,
+    /// Accept `linux_<arch>` wheels (locally built; no manylinux glibc promise).
+    pub allow_linux_tag: bool,
 }
 
 /// Command-line values, already syntax-checked by the CLI.
@@ -167,6 +170,7 @@ pub struct Overrides {
     pub glibc: Option<(u32, u32)>,
     pub allow_bad_record: Vec<String>,
     pub max_unpacked: Option<u64>,
+    pub allow_linux_tag: bool,
     pub create_repository: bool,
     pub scan_on_push: Option<bool>,
     pub tag_mutability: Option<String>,
@@ -412,6 +416,7 @@ impl Plan {
             glibc,
             allow_bad_record,
             max_unpacked,
+            allow_linux_tag: o.allow_linux_tag || file.allow_linux_tag.unwrap_or(false),
         });
         Ok(Plan {
             project: project.into(),

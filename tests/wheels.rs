@@ -709,3 +709,24 @@ fn symlinks_and_pycache_in_wheels() {
     assert_eq!(alias.data, b"__init__.py");
     assert!(!entries.iter().any(|e| e.path.contains("__pycache__")));
 }
+
+#[test]
+fn linux_tags_are_opt_in_and_oddities_are_reported() {
+    let p = Proj::new();
+    let mut g = WheelGen::new("localbuild", "1.0", "cp312-cp312-linux_x86_64")
+        .file("localbuild/__init__.py", b"")
+        .file("localbuild/Data.txt", b"upper")
+        .file("localbuild/data.txt", b"lower");
+    g.record_extra
+        .push("localbuild/gone.py,sha256=AAAA,1".into());
+    g.write(&p.wheels());
+    p.fails("python3.12", &[], &["localbuild-1.0-cp312-cp312-linux_x86_64.whl is a local linux_ build with no manylinux glibc promise (accepted only with --allow-linux-tag)"]);
+    let err = p.ok(&["--allow-linux-tag"]);
+    assert!(err.contains("warning: /var/task/localbuild/Data.txt and /var/task/localbuild/data.txt differ only in case"), "{err}");
+    assert!(
+        err.contains(
+            "RECORD lists 1 file(s) the wheel does not contain (first: localbuild/gone.py)"
+        ),
+        "{err}"
+    );
+}

@@ -212,7 +212,7 @@ impl Ranking {
                 }
             } else if let Some(arch) = p.strip_prefix("linux_") {
                 if arch == t.arch {
-                    "is a local linux_ build with no manylinux glibc promise (not accepted by default)".to_string()
+                    "is a local linux_ build with no manylinux glibc promise (accepted only with --allow-linux-tag)".to_string()
                 } else {
                     format!("is for {arch}, not {}", t.arch)
                 }

@@ -24,6 +24,8 @@ pub struct WheelGen {
     /// RECORD rows replaced: archive name → (hash, size).
     pub record_override: Vec<(String, String, String)>,
     pub entry_points: Option<String>,
+    /// Extra RECORD rows (for files the wheel does not contain).
+    pub record_extra: Vec<String>,
 }
 
 impl WheelGen {
@@ -37,6 +39,7 @@ impl WheelGen {
             unlisted: Vec::new(),
             record_override: Vec::new(),
             entry_points: None,
+            record_extra: Vec::new(),
         }
     }
 
@@ -121,6 +124,9 @@ impl WheelGen {
                 record_hash(target.as_bytes()),
                 target.len()
             ));
+        }
+        for row in &self.record_extra {
+            record.push_str(&format!("{row}\n"));
         }
         record.push_str(&format!("{di}/RECORD,,\n"));
         files.push((format!("{di}/RECORD"), record.into_bytes(), 0o100644));

@@ -102,6 +102,21 @@ fn plan_wheel(
     let headers_name = w.name.name.replace('_', "-");
     let mut out = Vec::new();
     let mut warned_pycache = false;
+    // RECORD rows naming files the wheel does not have (harmless for installing; worth knowing).
+    let present: std::collections::HashSet<&str> =
+        w.entries.iter().map(|e| e.name.as_str()).collect();
+    let mut ghosts: Vec<&String> = w
+        .record
+        .keys()
+        .filter(|k| !present.contains(k.as_str()) && !k.ends_with('/'))
+        .collect();
+    ghosts.sort();
+    if let Some(first) = ghosts.first() {
+        warnings.push(format!(
+            "{wname}: RECORD lists {} file(s) the wheel does not contain (first: {first})",
+            ghosts.len()
+        ));
+    }
     let record_err = |path: &str, problem: String| WheelsError::Record {
         wheel: wname.clone(),
         path: path.into(),
@@ -350,6 +365,14 @@ pub fn plan(paths: &[PathBuf], opts: &WheelsOptions) -> Result<DepsPlan, WheelsE
                     })
                 }
             }
+        }
+    }
+    // Lambda's file system is case-sensitive, but a developer's (macOS, Windows) often is not:
+    // two paths that differ only in case behave differently there than in the image.
+    let mut seen: HashMap<String, &str> = HashMap::new();
+    for (path, _) in tree.iter() {
+        if let Some(other) = seen.insert(path.to_lowercase(), path) {
+            warnings.push(format!("/{other} and /{path} differ only in case"));
         }
     }
     Ok(DepsPlan {
