@@ -36,7 +36,7 @@ pub enum BuildError {
     Cache { path: PathBuf, source: io::Error },
     #[error("dependency layer")]
     Wheels(#[from] wheels::WheelsError),
-    #[error("dependency layer: the base's Python is unknown ({base} is not in the catalog)")]
+    #[error("dependency layer: the base's Python is unknown ({base} is not in the catalog, and no python3.X or libc.so.6 was found in it)")]
     UnknownTarget { base: String },
     #[error("dependency layer: {path}: {source}")]
     WheelRead { path: PathBuf, source: io::Error },
@@ -114,7 +114,7 @@ pub fn build(
     let mut new_layers = Vec::new();
     let mut deps_info = None;
     if let Some(deps) = &plan.deps {
-        let (layer, count, reused, deps_plan, target) = deps_layer(plan, deps, cache, log)?;
+        let (layer, count, reused, deps_plan, target) = deps_layer(plan, deps, &image, cache, log)?;
         deps_info = Some((deps_plan, target));
         let history = json!({
             "created": rfc3339(plan.epoch),
@@ -176,7 +176,12 @@ pub fn catalog_entry(plan: &Plan) -> Option<catalog::BaseInfo> {
 
 /// The wheel target: explicit python/glibc first, else the catalog entry the base names
 /// (`oci:DIR:python3.12`; a registry reference once registries are sources).
-pub fn target_for(plan: &Plan, deps: &DepsConfig) -> Result<(Target, String), BuildError> {
+pub fn target_for(
+    plan: &Plan,
+    deps: &DepsConfig,
+    base: &Image,
+    log: &mut dyn FnMut(String),
+) -> Result<(Target, String), BuildError> {
     let known = match &plan.base {
         Location::Local(ImageRef::Layout { tag: Some(t), .. }) => {
             catalog::lookup(t).or_else(|| t.split('-').next().and_then(catalog::lookup))
@@ -187,18 +192,41 @@ pub fn target_for(plan: &Plan, deps: &DepsConfig) -> Result<(Target, String), Bu
     let unknown = || BuildError::UnknownTarget {
         base: plan.base.to_string(),
     };
+    // Neither the catalog nor flags: read the base's own python3.X and libc.
+    let mut probed = crate::probe::BaseFacts::default();
+    if known.is_none() && (deps.python.is_none() || deps.glibc.is_none()) {
+        probed = crate::probe::probe(base).map_err(|e| BuildError::Read {
+            path: PathBuf::from(plan.base.to_string()),
+            source: e,
+        })?;
+        log(format!(
+            "read from the base: {}, {}",
+            probed
+                .python_minor
+                .map_or("no python3.X found".into(), |m| format!(
+                    "CPython 3.{m} ({})",
+                    probed.interpreter.clone().unwrap_or_default()
+                )),
+            probed
+                .glibc
+                .map_or("no libc.so.6 found".into(), |(a, b)| format!(
+                    "glibc {a}.{b}"
+                ))
+        ));
+    }
     let minor = match (deps.python, &known) {
         (Some(m), _) => m,
         (None, Some(k)) => crate::config::parse_python(&k.python).expect("catalog is valid"),
-        (None, None) => return Err(unknown()),
+        (None, None) => probed.python_minor.ok_or_else(unknown)?,
     };
     let glibc = match (deps.glibc, &known) {
         (Some(g), _) => g,
         (None, Some(k)) => crate::config::parse_glibc(&k.glibc).expect("catalog is valid"),
-        (None, None) => return Err(unknown()),
+        (None, None) => probed.glibc.ok_or_else(unknown)?,
     };
-    let interpreter = match &known {
-        Some(k) if k.python == format!("3.{minor}") => k.interpreter.clone(),
+    let interpreter = match (&known, &probed.interpreter) {
+        (Some(k), _) if k.python == format!("3.{minor}") => k.interpreter.clone(),
+        (_, Some(i)) if probed.python_minor == Some(minor) => i.clone(),
         _ => format!("/var/lang/bin/python3.{minor}"),
     };
     let target = Target {
@@ -213,10 +241,11 @@ pub fn target_for(plan: &Plan, deps: &DepsConfig) -> Result<(Target, String), Bu
 fn deps_layer(
     plan: &Plan,
     deps: &DepsConfig,
+    base: &Image,
     cache: &Cache,
     log: &mut dyn FnMut(String),
 ) -> Result<(WrittenLayer, usize, bool, wheels::DepsPlan, Target), BuildError> {
-    let (target, interpreter) = target_for(plan, deps)?;
+    let (target, interpreter) = target_for(plan, deps, base, log)?;
     let ranking = target.ranking();
     let (chosen, warnings) = wheels::select(&deps.dir, &ranking, &target)?;
     for w in &warnings {

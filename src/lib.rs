@@ -19,6 +19,7 @@ pub mod import_check;
 pub mod layer;
 pub mod location;
 pub mod oci;
+pub mod probe;
 pub mod python;
 pub mod registry;
 

@@ -206,14 +206,11 @@ fn the_image_really_runs_under_the_lambda_runtime_interface_client() {
         "src.functions.reports.render.handler",
     ];
     let mut build = lamina(&project, &t.path().join("cache"));
+    // No --python/--glibc: lamina reads them from the base (python3.12 and libc.so.6 in its layer).
     build.args([
         "build",
         "--base",
         &format!("oci:{}:py312", base.display()),
-        "--python",
-        "3.12",
-        "--glibc",
-        "2.36",
         "--wheels",
         wheels.to_str().unwrap(),
     ]);
@@ -226,6 +223,12 @@ fn the_image_really_runs_under_the_lambda_runtime_interface_client() {
     ]);
     let o = run(&mut build);
     assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o)
+            .contains("read from the base: CPython 3.12 (/var/lang/bin/python3.12), glibc 2."),
+        "{}",
+        stderr(&o)
+    );
 
     let podman = Podman::new(&t.path().join("podman"));
     let loaded = ok(podman.cmd().args(["load", "-i", archive.to_str().unwrap()]));

@@ -9,6 +9,8 @@ pub struct ElfInfo {
     pub machine: String,
     /// Highest `GLIBC_x.y` version needed, if any.
     pub max_glibc: Option<(u32, u32)>,
+    /// Highest `GLIBC_x.y` version defined (`.gnu.version_d`): for libc itself, its version.
+    pub defines_glibc: Option<(u32, u32)>,
 }
 
 pub fn is_elf(head: &[u8]) -> bool {
@@ -121,10 +123,32 @@ pub fn inspect(b: &[u8]) -> Option<ElfInfo> {
         }
     };
     let mut max_glibc = None;
+    let mut defines_glibc = None;
     for i in 0..shnum {
         let Some((kind, off, _size, link, count)) = section(i) else {
             break;
         };
+        if kind == 0x6fff_fffd {
+            // SHT_GNU_verdef: Verdef { version, flags, ndx, cnt: u16; hash, aux, next: u32 }
+            let (_, str_off, _, _, _) = section(link)?;
+            let mut vd = off;
+            for _ in 0..count.max(1) {
+                let aux = r.u32(vd + 12)? as usize;
+                let next = r.u32(vd + 16)? as usize;
+                if let Some(v) = r
+                    .u32(vd + aux)
+                    .and_then(|name| r.cstr(str_off + name as usize))
+                    .and_then(parse_glibc)
+                {
+                    defines_glibc = defines_glibc.max(Some(v));
+                }
+                if next == 0 {
+                    break;
+                }
+                vd += next;
+            }
+            continue;
+        }
         if kind != 0x6fff_fffe {
             continue; // SHT_GNU_verneed
         }
@@ -153,7 +177,11 @@ pub fn inspect(b: &[u8]) -> Option<ElfInfo> {
         }
         let _ = r.word(0);
     }
-    Some(ElfInfo { machine, max_glibc })
+    Some(ElfInfo {
+        machine,
+        max_glibc,
+        defines_glibc,
+    })
 }
 
 #[cfg(test)]
@@ -172,6 +200,23 @@ mod tests {
         assert_eq!(major, 2);
         assert!(minor >= 2, "{minor}");
         assert!(inspect(b"not an elf").is_none());
+        // This machine's libc defines its own version (Debian 12: GLIBC_2.36).
+        let libc = [
+            "/lib/x86_64-linux-gnu/libc.so.6",
+            "/lib/aarch64-linux-gnu/libc.so.6",
+            "/lib64/libc.so.6",
+        ]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .unwrap();
+        let defined = inspect(&std::fs::read(libc).unwrap())
+            .unwrap()
+            .defines_glibc
+            .unwrap();
+        assert!(
+            defined >= (2, 17) && defined >= info.max_glibc.unwrap(),
+            "{defined:?}"
+        );
         assert_eq!(parse_glibc("GLIBC_2.28"), Some((2, 28)));
         assert_eq!(parse_glibc("GLIBC_PRIVATE"), None);
     }
