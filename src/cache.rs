@@ -42,6 +42,11 @@ impl Cache {
         self.root.join("blobs")
     }
 
+    /// Results of reading base layers back (by layer digest).
+    pub fn scans_dir(&self) -> PathBuf {
+        self.root.join("scans")
+    }
+
     pub fn tmp_dir(&self) -> PathBuf {
         self.root.join("tmp")
     }

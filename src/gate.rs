@@ -48,6 +48,8 @@ pub struct GateOptions {
     pub base_name: String,
     /// `--import-check`: the target's CPython minor version.
     pub import_check: Option<u32>,
+    /// Where base-layer scans are cached.
+    pub scan_cache: Option<PathBuf>,
 }
 
 enum Content {
@@ -184,7 +186,8 @@ fn err(code: &str, message: String) -> Finding {
 /// Runs every check; the image passes when no finding is an error.
 pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Vec<Finding> {
     let mut out = Vec::new();
-    check_image(built, opts, &mut out);
+    let base_size = check_base_layers(built, opts, &mut out);
+    check_image(built, opts, base_size, &mut out);
     let fs = TaskFs::new(built, &opts.runtime_modules);
     for (i, h) in plan.handlers.iter().enumerate() {
         if let Err(e) = handler::resolve(&fs, h) {
@@ -250,7 +253,68 @@ fn run_import_check(fs: &TaskFs, plan: &Plan, opts: &GateOptions, minor: u32) ->
     crate::import_check::run(&python, dir.path(), &plan.handlers, &opts.runtime_modules)
 }
 
-fn check_image(built: &Built, opts: &GateOptions, out: &mut Vec<Finding>) {
+/// Reads back the base layers whose bytes are already here (never downloads one for this):
+/// hard links, parents missing from this and all lower layers, duplicate paths. Returns the base's
+/// uncompressed size when every base layer was read.
+fn check_base_layers(built: &Built, opts: &GateOptions, out: &mut Vec<Finding>) -> Option<u64> {
+    let mut lower_dirs: HashSet<String> = HashSet::new();
+    let mut total = Some(0u64);
+    let mut unscanned = 0;
+    for (i, layer) in built
+        .image
+        .layers
+        .iter()
+        .enumerate()
+        .take(built.base_layers)
+    {
+        if !layer.blob.is_local(layer.digest()) {
+            unscanned += 1;
+            total = None;
+            continue;
+        }
+        let s = match crate::layer::scan::scan(layer, opts.scan_cache.as_deref()) {
+            Ok(s) => s,
+            Err(e) => {
+                out.push(Finding {
+                    severity: Severity::Warning,
+                    code: "base-scan".into(),
+                    message: format!("could not read base layer {}: {e}", layer.digest()),
+                });
+                total = None;
+                continue;
+            }
+        };
+        let which = format!("base layer {} ({})", i + 1, layer.digest());
+        if let Some(h) = s.hardlinks.first() {
+            out.push(err("InvalidImage", format!("{which} has hard links (e.g. /{h}): ImageLayerFailure: UnsupportedImageLayerDetected")));
+        }
+        let this: HashSet<&String> = s.dirs.iter().collect();
+        if let Some(o) = s.orphans.iter().find(|o| {
+            o.rsplit_once('/')
+                .is_some_and(|(p, _)| !lower_dirs.contains(p) && !this.contains(&p.to_string()))
+        }) {
+            out.push(err("InvalidImage", format!("{which}: MissingParentDirectory: Parent directory does not exist for file /{o}")));
+        }
+        if let Some(d) = s.duplicates.first() {
+            out.push(err(
+                "InvalidImage",
+                format!("{which} holds /{d} more than once"),
+            ));
+        }
+        lower_dirs.extend(s.dirs.iter().cloned());
+        total = total.map(|t| t + s.uncompressed_size);
+    }
+    if unscanned > 0 {
+        out.push(Finding {
+            severity: Severity::Warning,
+            code: "base-scan".into(),
+            message: format!("{unscanned} base layer(s) not read back (their bytes were never downloaded; `lamina pull` the base to check them)"),
+        });
+    }
+    total
+}
+
+fn check_image(built: &Built, opts: &GateOptions, base_size: Option<u64>, out: &mut Vec<Finding>) {
     let image = &built.image;
     let cfg = image.config();
     let (os, arch) = (
@@ -307,11 +371,19 @@ fn check_image(built: &Built, opts: &GateOptions, out: &mut Vec<Finding>) {
         out.push(Finding { severity: Severity::Warning, code: "ImageManifest".into(), message: format!("the manifest is {manifest_len} bytes; AWS advises under {MAX_MANIFEST} (fewer layers)") });
     }
     let compressed: u64 = image.layers.iter().map(|l| l.size()).sum();
-    let known: u64 = image
+    let ours: u64 = image
         .layers
         .iter()
+        .skip(built.base_layers)
         .map(|l| l.uncompressed_size.unwrap_or(l.size()))
         .sum();
+    let base_compressed: u64 = image
+        .layers
+        .iter()
+        .take(built.base_layers)
+        .map(|l| l.size())
+        .sum();
+    let known = ours + base_size.unwrap_or(base_compressed);
     if known > MAX_UNCOMPRESSED || compressed > MAX_UNCOMPRESSED {
         out.push(err("InvalidImage", format!("the image is at least {known} bytes uncompressed; Lambda's limit is {MAX_UNCOMPRESSED} (10 GB)")));
     }

@@ -46,6 +46,12 @@ pub fn gate(built: &Built, plan: &Plan, missing_deps: &str, import_check: bool) 
         runtime_modules,
         glibc,
         // Name the catalog base only when its glibc is the one checked against (not overridden).
+        scan_cache: Some(
+            lamina::cache::Cache::open(&lamina::cache::Cache::default_location())
+                .map(|c| c.scans_dir())
+                .unwrap_or_default(),
+        )
+        .filter(|p| !p.as_os_str().is_empty()),
         import_check: import_check
             .then(|| {
                 built

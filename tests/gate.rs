@@ -410,3 +410,96 @@ fn import_check_imports_the_handler_modules() {
     );
     assert_eq!(err.matches("error[").count(), 2, "{err}");
 }
+
+/// An OCI layout whose one layer is `tar_bytes` (gzipped here), tagged `bad`.
+fn layout_from_tar(dir: &Path, tar_bytes: Vec<u8>) -> String {
+    use sha2::Digest as _;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::new(6));
+    std::io::Write::write_all(&mut gz, &tar_bytes).unwrap();
+    let gz = gz.finish().unwrap();
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&gz)));
+    let diff_id = format!("sha256:{}", hex::encode(sha2::Sha256::digest(&tar_bytes)));
+    let blobs = dir.join("src-blobs");
+    fs::create_dir_all(blobs.join("sha256")).unwrap();
+    fs::write(blobs.join("sha256").join(&digest[7..]), &gz).unwrap();
+    let config = serde_json::json!({"architecture": "amd64", "os": "linux", "config": {"Entrypoint": ["/lambda-entrypoint.sh"]}, "rootfs": {"type": "layers", "diff_ids": [diff_id]}});
+    let layer = lamina::oci::Layer {
+        descriptor: oci_spec::image::Descriptor::new(
+            oci_spec::image::MediaType::ImageLayerGzip,
+            gz.len() as u64,
+            lamina::oci::parse_digest(&digest).unwrap(),
+        ),
+        diff_id: lamina::oci::parse_digest(&diff_id).unwrap(),
+        uncompressed_size: None,
+        file_count: None,
+        blob: std::sync::Arc::new(lamina::oci::DirBlobs {
+            dir: blobs,
+            label: "test".into(),
+        }),
+    };
+    let image = lamina::oci::Image::from_parts(
+        lamina::oci::Format::Oci,
+        lamina::oci::canonical_json(&config),
+        vec![layer],
+        None,
+    );
+    lamina::oci::layout::write(&image, &dir.join("layout"), Some("bad")).unwrap();
+    format!("oci:{}:bad", dir.join("layout").display())
+}
+
+fn tar_of(entries: &[(&str, tar::EntryType, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (path, kind, link) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(*kind);
+        h.set_mode(if kind.is_dir() { 0o755 } else { 0o644 });
+        h.set_size(0);
+        if kind.is_hard_link() {
+            b.append_link(&mut h, path, link).unwrap();
+        } else {
+            b.append_data(&mut h, path, std::io::empty()).unwrap();
+        }
+    }
+    b.into_inner().unwrap()
+}
+
+#[test]
+fn base_layers_with_hard_links_or_missing_parents_are_refused() {
+    use tar::EntryType::{Directory, Link, Regular};
+    let p = Proj::new();
+    let linked = layout_from_tar(
+        &p.t.path().join("b1"),
+        tar_of(&[
+            ("usr/", Directory, ""),
+            ("usr/a", Regular, ""),
+            ("usr/b", Link, "usr/a"),
+        ]),
+    );
+    p.fails(
+        &linked,
+        &["--python", "3.12"],
+        &[
+            "error[InvalidImage]: base layer 1",
+            "has hard links (e.g. /usr/b): ImageLayerFailure: UnsupportedImageLayerDetected",
+        ],
+    );
+    let orphan = layout_from_tar(
+        &p.t.path().join("b2"),
+        tar_of(&[("opt/x/y.txt", Regular, "")]),
+    );
+    p.fails(
+        &orphan,
+        &["--python", "3.12"],
+        &["MissingParentDirectory: Parent directory does not exist for file /opt/x/y.txt"],
+    );
+    let fine = layout_from_tar(
+        &p.t.path().join("b3"),
+        tar_of(&[
+            ("opt/", Directory, ""),
+            ("opt/x/", Directory, ""),
+            ("opt/x/y.txt", Regular, ""),
+        ]),
+    );
+    let o = p.run("check", &fine, &[]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

@@ -3,6 +3,7 @@
 
 pub mod ignore;
 pub mod pgzip;
+pub mod scan;
 pub mod source;
 pub mod tree;
 pub mod wheels;

@@ -21,6 +21,10 @@ pub trait BlobSource: Send + Sync {
     fn origin(&self) -> Option<(String, String)> {
         None
     }
+    /// Whether the bytes can be read without a download.
+    fn is_local(&self, _digest: &Digest) -> bool {
+        true
+    }
 }
 
 /// Blobs stored as `<dir>/<algorithm>/<hex>` files (an OCI layout's `blobs/`, lamina's cache).

@@ -87,6 +87,9 @@ impl BlobSource for RegistryBlobs {
     fn origin(&self) -> Option<(String, String)> {
         Some((self.host.clone(), self.repository.clone()))
     }
+    fn is_local(&self, digest: &Digest) -> bool {
+        self.cache.path(digest).is_file()
+    }
 }
 
 fn media_type_of(bytes: &[u8], header: Option<&str>) -> String {
