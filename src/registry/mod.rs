@@ -7,6 +7,7 @@ pub mod client;
 pub mod pull;
 pub mod push;
 pub mod reference;
+pub mod upload;
 
 pub use client::{Client, ClientOptions, Scope};
 pub use reference::Reference;
