@@ -293,13 +293,7 @@ fn deps_layer(
     }
     let mut w = LayerWriter::create(&cache.blobs_dir(), &cache.tmp_dir(), plan.epoch, GZIP_LEVEL)?;
     wheels::write(&deps_plan, &mut w)?;
-    let written = w.finish()?;
-    cache
-        .record_layer(&key, &written)
-        .map_err(|e| BuildError::Cache {
-            path: cache.tmp_dir(),
-            source: e,
-        })?;
+    let written = finish_and_record(w, &key, cache)?;
     Ok((written, chosen.len(), false, deps_plan, target))
 }
 
@@ -386,14 +380,19 @@ fn write_cached(
             Ok(Box::new(io::BufReader::with_capacity(256 * 1024, f)))
         },
     )?;
+    Ok((finish_and_record(w, &key, cache)?, false))
+}
+
+/// Completes a layer and remembers that `key` produces it.
+fn finish_and_record(w: LayerWriter, key: &str, cache: &Cache) -> Result<WrittenLayer, BuildError> {
     let written = w.finish()?;
     cache
-        .record_layer(&key, &written)
+        .record_layer(key, &written)
         .map_err(|e| BuildError::Cache {
             path: cache.tmp_dir(),
             source: e,
         })?;
-    Ok((written, false))
+    Ok(written)
 }
 
 #[cfg(test)]

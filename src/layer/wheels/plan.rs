@@ -88,6 +88,20 @@ struct Planned {
     hash: [u8; 32],
 }
 
+impl Planned {
+    /// A file whose bytes lamina holds (a rewritten script, a wrapper, INSTALLER, RECORD, …).
+    fn bytes(dest: String, bytes: Vec<u8>, executable: bool) -> Planned {
+        let hash: [u8; 32] = Sha256::digest(&bytes).into();
+        Planned {
+            dest,
+            size: bytes.len() as u64,
+            src: Src::Bytes(Arc::new(bytes)),
+            executable,
+            hash,
+        }
+    }
+}
+
 /// Plans one wheel: every destination path with its source and hash, and its new RECORD.
 fn plan_wheel(
     wi: usize,
@@ -235,14 +249,7 @@ fn plan_wheel(
             } else {
                 bytes
             };
-            let hash: [u8; 32] = Sha256::digest(&bytes).into();
-            out.push(Planned {
-                dest,
-                size: bytes.len() as u64,
-                src: Src::Bytes(Arc::new(bytes)),
-                executable: e.executable,
-                hash,
-            });
+            out.push(Planned::bytes(dest, bytes, e.executable));
         } else {
             let hash = match expected {
                 Some(h) => h,
@@ -275,28 +282,18 @@ fn plan_wheel(
     }
     for ep in &w.entry_points {
         let text = entry_point_script(&opts.interpreter, &ep.module, &ep.attr).into_bytes();
-        let hash: [u8; 32] = Sha256::digest(&text).into();
-        out.push(Planned {
-            dest: format!("bin/{}", ep.name),
-            size: text.len() as u64,
-            src: Src::Bytes(Arc::new(text)),
-            executable: true,
-            hash,
-        });
+        out.push(Planned::bytes(format!("bin/{}", ep.name), text, true));
     }
     let generated = [
         ("INSTALLER", b"lamina\n".to_vec()),
         ("REQUESTED", Vec::new()),
     ];
     for (file, bytes) in generated {
-        let hash: [u8; 32] = Sha256::digest(&bytes).into();
-        out.push(Planned {
-            dest: format!("{}/{file}", w.dist_info),
-            size: bytes.len() as u64,
-            src: Src::Bytes(Arc::new(bytes)),
-            executable: false,
-            hash,
-        });
+        out.push(Planned::bytes(
+            format!("{}/{file}", w.dist_info),
+            bytes,
+            false,
+        ));
     }
     let mut rows: Vec<String> = out
         .iter()
@@ -306,15 +303,7 @@ fn plan_wheel(
     rows.push(format!("{},,", csv_field(&record_path)));
     rows.sort();
     let record = rows.join("\n") + "\n";
-    let bytes = record.into_bytes();
-    let hash: [u8; 32] = Sha256::digest(&bytes).into();
-    out.push(Planned {
-        dest: record_path,
-        size: bytes.len() as u64,
-        src: Src::Bytes(Arc::new(bytes)),
-        executable: false,
-        hash,
-    });
+    out.push(Planned::bytes(record_path, record.into_bytes(), false));
     Ok(out)
 }
 
