@@ -117,14 +117,25 @@ fn unreadable_file() {
         }
     }
     let out = format!("oci:{}:latest", c.out.display());
+    let mut base = format!("oci:{}:python3.12", standin().display());
     let mut cmd = if is_root {
+        // nobody may not be able to enter the checkout (a 0700 clone directory): give it its own
+        // copies of the binary and the stand-in base inside this test's world-readable temp dir.
+        let here = c.project.parent().unwrap();
+        let bin = here.join("lamina");
+        fs::copy(env!("CARGO_BIN_EXE_lamina"), &bin).unwrap();
+        fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
+        let base_copy = here.join("standin");
+        copy_tree(&standin(), &base_copy);
+        for e in walkdir::WalkDir::new(&base_copy) {
+            let e = e.unwrap();
+            let m = if e.file_type().is_dir() { 0o755 } else { 0o644 };
+            fs::set_permissions(e.path(), fs::Permissions::from_mode(m)).unwrap();
+        }
+        base = format!("oci:{}:python3.12", base_copy.display());
         let mut s = std::process::Command::new("setpriv");
-        s.args([
-            "--reuid=65534",
-            "--regid=65534",
-            "--clear-groups",
-            env!("CARGO_BIN_EXE_lamina"),
-        ]);
+        s.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
         s
     } else {
         std::process::Command::new(env!("CARGO_BIN_EXE_lamina"))
@@ -132,7 +143,7 @@ fn unreadable_file() {
     let o = run(cmd
         .current_dir(&c.project)
         .env("LAMINA_CACHE_DIR", &c.cache)
-        .args(["build", "-o", &out]));
+        .args(["build", "--base", &base, "-o", &out]));
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(
