@@ -22,6 +22,7 @@ pub mod oci;
 pub mod probe;
 pub mod python;
 pub mod registry;
+pub mod serverless;
 
 /// An error and its causes on one line, each cause once (`connect: Connection refused`).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
