@@ -1,5 +1,6 @@
 //! The catalog of AWS Lambda Python bases (`base-images/catalog.toml`, compiled in): which Python,
-//! glibc and architectures each one has. Later stages use it to choose wheels and check binaries.
+//! glibc and architectures each one has, and AWS's support dates for each runtime. Later stages use
+//! it to choose wheels and check binaries, and the CLI to warn about a deprecated runtime.
 
 use serde::Deserialize;
 
@@ -15,6 +16,11 @@ pub struct BaseInfo {
     pub glibc: String,
     pub architectures: Vec<String>,
     pub interpreter: String,
+    /// AWS's runtime table: deprecation (no more patches), then no new functions, then no updates.
+    /// ISO dates (`2024-10-14`).
+    pub deprecated: Option<String>,
+    pub block_create: Option<String>,
+    pub block_update: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -46,7 +52,61 @@ pub fn lookup(reference: &str) -> Option<BaseInfo> {
         .strip_suffix("-arm64")
         .or_else(|| r.strip_suffix("-x86_64"))
         .unwrap_or(r);
+    // AWS's dated tags (`3.12.2024.11.22.15`) name the same runtime as `3.12`.
+    let r = match r.rsplit_once(':') {
+        Some((repo, tag)) if tag.starts_with("3.") && tag.matches('.').count() > 1 => {
+            let minor = tag.split('.').nth(1).unwrap_or("");
+            format!("{repo}:3.{minor}")
+        }
+        _ => r.to_string(),
+    };
     all().into_iter().find(|b| b.reference == r || b.name == r)
+}
+
+/// Today as `YYYY-MM-DD` (UTC).
+pub fn today() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    crate::build::rfc3339(secs)[..10].to_string()
+}
+
+/// The warning for building on a runtime AWS has deprecated by `today` (`YYYY-MM-DD`): its dates,
+/// the next version still supported and the newest. `None` while it is supported.
+pub fn support_warning(b: &BaseInfo, today: &str) -> Option<String> {
+    let deprecated = b.deprecated.as_deref().filter(|d| *d <= today)?;
+    let minor = |x: &BaseInfo| {
+        x.python
+            .strip_prefix("3.")
+            .and_then(|m| m.parse::<u32>().ok())
+    };
+    let mut supported: Vec<BaseInfo> = all()
+        .into_iter()
+        .filter(|x| x.deprecated.as_deref().is_none_or(|d| d > today))
+        .collect();
+    supported.sort_by_key(minor);
+    let when = |d: &Option<String>, what: &str| match d.as_deref() {
+        Some(d) if d <= today => format!("Lambda has refused to {what} since {d}"),
+        Some(d) => format!("Lambda refuses to {what} from {d}"),
+        None => format!("no date is set to stop letting you {what}"),
+    };
+    let next = match (supported.first(), supported.last()) {
+        (Some(n), Some(l)) if n.name != l.name => format!(
+            "the next supported version is {} (deprecated on {}); the newest is {}",
+            n.name,
+            n.deprecated.as_deref().unwrap_or("no date set"),
+            l.name
+        ),
+        (Some(n), _) => format!("the supported version is {}", n.name),
+        _ => "no catalog version is still supported".into(),
+    };
+    Some(format!(
+        "{} is deprecated since {deprecated} (AWS no longer patches it); {} and {}; {next}. Move the base to a supported version (see base-images/catalog.toml)",
+        b.name,
+        when(&b.block_create, "create functions on it"),
+        when(&b.block_update, "update functions on it"),
+    ))
 }
 
 #[cfg(test)]
@@ -56,7 +116,7 @@ mod tests {
     #[test]
     fn catalog_matches_the_facts() {
         let all = all();
-        assert_eq!(all.len(), 6);
+        assert_eq!(all.len(), 7);
         for b in &all {
             let minor: u32 = b.python.strip_prefix("3.").unwrap().parse().unwrap();
             let expect = if minor <= 11 {
@@ -76,5 +136,48 @@ mod tests {
         );
         assert_eq!(lookup("python3.11").unwrap().glibc, "2.26");
         assert!(lookup("public.ecr.aws/lambda/nodejs:20").is_none());
+        assert_eq!(
+            lookup("public.ecr.aws/lambda/python:3.8").unwrap().glibc,
+            "2.26"
+        );
+        assert_eq!(
+            lookup("public.ecr.aws/lambda/python:3.12.2024.11.22.15-x86_64")
+                .unwrap()
+                .name,
+            "python3.12"
+        );
+        // Every base has its dates, in order.
+        for b in &all {
+            let (d, c, u) = (
+                b.deprecated.as_deref().unwrap(),
+                b.block_create.as_deref().unwrap(),
+                b.block_update.as_deref().unwrap(),
+            );
+            assert!(d < c && c < u && d.len() == 10, "{}", b.name);
+        }
+    }
+
+    #[test]
+    fn deprecated_runtimes_warn_with_dates_and_the_next_version() {
+        let b38 = lookup("python3.8").unwrap();
+        let w = support_warning(&b38, "2026-11-28").unwrap();
+        assert!(
+            w.starts_with("python3.8 is deprecated since 2024-10-14"),
+            "{w}"
+        );
+        assert!(
+            w.contains("refuses to create functions on it from 2027-02-01"),
+            "{w}"
+        );
+        assert!(w.contains("update functions on it from 2027-03-03"), "{w}");
+        assert!(w.contains("the next supported version is python3.11 (deprecated on 2027-06-30); the newest is python3.14"), "{w}");
+        let w = support_warning(&b38, "2027-04-01").unwrap();
+        assert!(
+            w.contains("has refused to update functions on it since 2027-03-03"),
+            "{w}"
+        );
+        assert!(support_warning(&lookup("python3.12").unwrap(), "2026-11-28").is_none());
+        assert!(support_warning(&b38, "2024-10-13").is_none());
+        assert_eq!(today().len(), 10);
     }
 }

@@ -37,6 +37,9 @@ pub enum Command {
     Check(Box<BuildArgs>),
     /// Pull an image (manifest, config and layers) into lamina's cache, for offline builds.
     Pull(Box<PullArgs>),
+    /// Write lamina.toml from the project's Dockerfile, serverless.yml (functions, ECR resource)
+    /// and lock, reporting every line it could not translate.
+    Init(Box<crate::init_cmd::InitArgs>),
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -145,6 +148,10 @@ pub struct BuildArgs {
     /// Handler (module.function). Repeatable: the first is the image's Cmd.
     #[arg(long = "handler", value_name = "HANDLER", value_parser = parse_handler)]
     pub handler: Vec<String>,
+    /// Also every handler of the serverless.yml functions that deploy this image (image.command,
+    /// following ${file()} includes); the handlers listed with --handler / handler come first.
+    #[arg(long = "handlers-from", value_name = "FILE")]
+    pub handlers_from: Option<String>,
     /// Environment variable for the image. Repeatable.
     #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_kv)]
     pub env: Vec<(String, String)>,
@@ -233,6 +240,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Build(args) => run_build(*args, false),
         Command::Check(args) => run_build(*args, true),
         Command::Pull(args) => run_pull(*args),
+        Command::Init(args) => crate::init_cmd::run(*args),
     }
 }
 
@@ -269,6 +277,7 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         base: args.base,
         src: args.src,
         handler: args.handler,
+        handlers_from: args.handlers_from,
         env: args.env,
         label: args.label,
         platform: args.platform,

@@ -30,17 +30,25 @@ pub enum ConfigError {
     Ref { field: String, source: RefError },
     #[error("{field}: {reason}")]
     Reference { field: String, reason: String },
+    #[error("{field}: {source}")]
+    Serverless {
+        field: String,
+        source: crate::serverless::vars::VarError,
+    },
 }
 
 impl ConfigError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ConfigError::Toml { .. } => Some(format!(
-                "valid keys: base, src, handler, env, label, platform, output, push, tag, wheels, [ecr], python, glibc, allow_bad_record, max_unpacked_size, allow_linux_tag (see README, \"{FILE_NAME} reference\")"
+                "valid keys: base, src, handler, handlers_from, env, label, platform, output, push, tag, wheels, [ecr], python, glibc, allow_bad_record, max_unpacked_size, allow_linux_tag (see README, \"{FILE_NAME} reference\")"
             )),
             ConfigError::Invalid { field, .. } if field.starts_with("base") => {
                 Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
             }
+            ConfigError::Invalid { field, .. } if field == "handlers_from" => Some(
+                "functions that deploy this image need image: {name: <provider.ecr.images key>, command: [module.handler]} or image: {uri: …, command: […]}".into(),
+            ),
             ConfigError::Invalid { field, .. } if field.starts_with("handler") => Some(
                 "a handler is module.function, e.g. src.functions.campaign.orchestrator.handler".into(),
             ),
@@ -48,6 +56,7 @@ impl ConfigError {
                 Some("set src = [\"src\"] in lamina.toml or pass --src DIR".into())
             }
             ConfigError::Ref { source, .. } => source.hint(),
+            ConfigError::Serverless { source, .. } => source.hint(),
             _ => None,
         }
     }
@@ -77,6 +86,8 @@ pub struct FileConfig {
     src: Option<OneOrMany>,
     #[serde(alias = "handlers")]
     handler: Option<OneOrMany>,
+    /// A serverless.yml whose image functions' `image.command` handlers are added to `handler`.
+    handlers_from: Option<String>,
     env: Option<BTreeMap<String, String>>,
     #[serde(alias = "labels")]
     label: Option<BTreeMap<String, String>>,
@@ -159,6 +170,7 @@ pub struct Overrides {
     pub base: Option<String>,
     pub src: Vec<String>,
     pub handler: Vec<String>,
+    pub handlers_from: Option<String>,
     pub env: Vec<(String, String)>,
     pub label: Vec<(String, String)>,
     pub platform: Option<Platform>,
@@ -184,7 +196,12 @@ pub struct Plan {
     pub project: PathBuf,
     pub base: Location,
     pub srcs: Vec<String>,
+    /// Every handler the image serves: `handler` first (the first is the Cmd), then those of the
+    /// `handlers_from` functions not already listed.
     pub handlers: Vec<String>,
+    /// For handlers read from serverless.yml: the functions that run each one (`function X
+    /// (file:line)`), for messages.
+    pub handler_functions: BTreeMap<String, Vec<String>>,
     pub env: BTreeMap<String, String>,
     pub labels: BTreeMap<String, String>,
     pub platform: Platform,
@@ -211,6 +228,14 @@ pub fn load_file(project: &Path) -> Result<FileConfig, ConfigError> {
         }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
         Err(e) => Err(ConfigError::Io { path, source: e }),
+    }
+}
+
+/// Whether `lamina.toml` has a key of this name (for tools that write the file, such as `init`).
+pub fn accepts_key(key: &str) -> bool {
+    match toml::from_str::<FileConfig>(&format!("{key} = \"x\"")) {
+        Ok(_) => true,
+        Err(e) => !e.to_string().contains("unknown field"),
     }
 }
 
@@ -288,19 +313,46 @@ impl Plan {
         if srcs.is_empty() {
             return Err(invalid("src", "no source directory given".into()));
         }
-        let handlers = if o.handler.is_empty() {
+        let mut handlers = if o.handler.is_empty() {
             file.handler.map(OneOrMany::into_vec).unwrap_or_default()
         } else {
             o.handler
         };
+        for (i, h) in handlers.iter().enumerate() {
+            check_handler(h).map_err(|r| invalid(&format!("handler[{i}]"), r))?;
+        }
+        let mut handler_functions: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        if let Some(from) = o.handlers_from.or(file.handlers_from) {
+            let path = project.join(&from);
+            let found = crate::serverless::handlers(&path, project).map_err(|e| {
+                ConfigError::Serverless {
+                    field: "handlers_from".into(),
+                    source: e,
+                }
+            })?;
+            if found.is_empty() {
+                return Err(invalid(
+                    "handlers_from",
+                    format!("{from}: no function runs this image with an image.command"),
+                ));
+            }
+            for f in found {
+                check_handler(&f.handler)
+                    .map_err(|r| invalid(&format!("handlers_from: {}", f.at), r))?;
+                if !handlers.contains(&f.handler) {
+                    handlers.push(f.handler.clone());
+                }
+                handler_functions
+                    .entry(f.handler)
+                    .or_default()
+                    .push(format!("function {} ({})", f.function, f.at));
+            }
+        }
         if handlers.is_empty() {
             return Err(invalid(
                 "handler",
                 "no handler given; Lambda needs Cmd = [handler]".into(),
             ));
-        }
-        for (i, h) in handlers.iter().enumerate() {
-            check_handler(h).map_err(|r| invalid(&format!("handler[{i}]"), r))?;
         }
         let mut env = file.env.unwrap_or_default();
         for (k, v) in env.iter() {
@@ -423,6 +475,7 @@ impl Plan {
             base,
             srcs,
             handlers,
+            handler_functions,
             env,
             labels,
             platform,

@@ -196,7 +196,15 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Vec<Finding> {
             } else {
                 format!("handler {}", i + 1)
             };
-            out.push(err(e.error_type, format!("{h} ({which}): {}", e.message)));
+            let functions = plan
+                .handler_functions
+                .get(h)
+                .map(|f| format!("; {}", f.join(", ")))
+                .unwrap_or_default();
+            out.push(err(
+                e.error_type,
+                format!("{h} ({which}{functions}): {}", e.message),
+            ));
         }
     }
     if let Some((deps, target)) = &built.deps {

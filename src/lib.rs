@@ -16,6 +16,7 @@ pub mod config;
 pub mod ecr;
 pub mod gate;
 pub mod import_check;
+pub mod init;
 pub mod layer;
 pub mod location;
 pub mod oci;
@@ -57,6 +58,10 @@ pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
         } else if let Some(e) = e.downcast_ref::<registry::RegistryError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<ecr::EcrError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<init::InitError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<serverless::vars::VarError>() {
             e.hint()
         } else {
             None

@@ -1,6 +1,7 @@
 //! `lamina`: parse, run, print one error chain with a hint. Exit 0 ok, 1 build error, 2 usage error.
 
 mod cli;
+mod init_cmd;
 mod progress;
 mod report;
 

@@ -73,7 +73,20 @@ pub fn gate(built: &Built, plan: &Plan, missing_deps: &str, import_check: bool) 
                 |k| format!("the {} base", k.name),
             ),
     };
-    let findings = gate::check(built, plan, &opts);
+    let mut findings = gate::check(built, plan, &opts);
+    // A runtime past AWS's deprecation date still builds, with a warning.
+    if let Some(w) = build::catalog_entry(plan)
+        .and_then(|k| lamina::catalog::support_warning(&k, &lamina::catalog::today()))
+    {
+        findings.insert(
+            0,
+            gate::Finding {
+                severity: gate::Severity::Warning,
+                code: "deprecated-runtime".into(),
+                message: w,
+            },
+        );
+    }
     let top = gate::largest_packages(built, 10);
     if !top.is_empty() {
         let list: Vec<String> = top

@@ -11,7 +11,15 @@ use support::*;
 
 /// The example built on the stand-in base with SOURCE_DATE_EPOCH=1700000000. If this changes, every
 /// user's digests change: only update it on purpose, and say why in the commit.
-const GOLDEN: &str = "sha256:e1d63ec072ec488336004c4c1e7e784eedba12282981fbd6840f0f0d6fb7c423";
+const GOLDEN: &str = "sha256:712e32c9d52a8e78b1a1374f2e14892e219d31692ab1592b97ee58cbe9272b33";
+/// The example's source layer. It has not changed since the first golden digest
+/// (sha256:e1d63ec0…, before the example got its dependency layer): adding a layer below it must
+/// not change it.
+const GOLDEN_SOURCE_LAYER: &str =
+    "sha256:ca5a3945521d8123653dfe6006c95c11bf1891d22b10350f22be322e7153d351";
+/// The example's dependency layer (the quick-start wheels).
+const GOLDEN_DEPS_LAYER: &str =
+    "sha256:ce7f411f2e75aac229bbdcb22f2e7f172616a72e3d6410dab7e52e7f730254f0";
 
 fn build_example(project: &Path, cache: &Path, out: &Path) -> String {
     let base = format!("oci:{}:python3.12", standin().display());
@@ -36,11 +44,20 @@ fn golden_digest_and_reproducible_elsewhere() {
         &t.path().join("out-a"),
     );
     assert_eq!(first, GOLDEN, "the example's digest changed");
+    let (manifest, _) = layout_manifest(&t.path().join("out-a"), "latest");
+    let layers: Vec<&str> = manifest["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["digest"].as_str().unwrap())
+        .collect();
+    assert_eq!(layers[1..], [GOLDEN_DEPS_LAYER, GOLDEN_SOURCE_LAYER]);
 
     // Another directory, reversed creation order, other mtimes, a restrictive umask's modes, a cold cache.
     let other = t.path().join("b/deeper/project");
     copy_tree(&example(), &other);
     let _ = fs::remove_dir_all(other.join("build"));
+    anchor_paths(&other);
     for e in walkdir::WalkDir::new(&other).contents_first(true) {
         let e = e.unwrap();
         let mode = if e.file_type().is_dir() { 0o700 } else { 0o600 };
@@ -59,6 +76,28 @@ fn golden_digest_and_reproducible_elsewhere() {
     assert_eq!(third, GOLDEN);
 }
 
+/// The README's first command (`lamina build -C examples/traffic-manager`, nothing else) builds a
+/// dependency layer from the committed wheels, offline, and prints the golden digest.
+#[test]
+fn quick_start_builds_a_dependency_layer() {
+    let t = tempfile::tempdir().unwrap();
+    let project = example_copy(t.path());
+    let o = run(lamina(t.path(), &t.path().join("cache")).args([
+        "build",
+        "-C",
+        project.to_str().unwrap(),
+    ]));
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(stdout(&o).trim(), GOLDEN);
+    assert!(
+        err.contains("dependency layer: 2 wheels for CPython 3.12 on x86_64 with glibc 2.34")
+            && err.contains(&format!("dependency layer {GOLDEN_DEPS_LAYER}: 31 files"))
+            && err.contains("3 layers (1 from the base)"),
+        "{err}"
+    );
+}
+
 #[test]
 fn config_keeps_base_and_sets_cmd() {
     let t = tempfile::tempdir().unwrap();
@@ -69,7 +108,7 @@ fn config_keeps_base_and_sets_cmd() {
         manifest["mediaType"],
         "application/vnd.oci.image.manifest.v1+json"
     );
-    assert_eq!(layers.len(), 2);
+    assert_eq!(layers.len(), 3, "base, dependencies, source");
     for l in manifest["layers"].as_array().unwrap() {
         assert_eq!(
             l["mediaType"],
@@ -102,15 +141,19 @@ fn config_keeps_base_and_sets_cmd() {
         "traffic-manager"
     );
     assert_eq!(config["created"], "2023-11-14T22:13:20Z");
-    assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(config["rootfs"]["diff_ids"].as_array().unwrap().len(), 3);
     let history = config["history"].as_array().unwrap();
     assert_eq!(
         history.len(),
-        1,
-        "the stand-in, like AWS's bases, has no history; we add one entry"
+        2,
+        "the stand-in, like AWS's bases, has no history; we add one entry per layer"
     );
     assert_eq!(
         history[0]["created_by"],
+        "lamina build: pip install --no-deps --target /var/task (2 wheels)"
+    );
+    assert_eq!(
+        history[1]["created_by"],
         "lamina build: COPY src /var/task/src"
     );
 }
@@ -133,7 +176,7 @@ fn every_layer_is_lambda_clean() {
     let out = t.path().join("out");
     build_example(&project, &t.path().join("cache"), &out);
     let (_, layers) = layout_manifest(&out, "latest");
-    let entries = read_layer(&layers[1]);
+    let entries = read_layer(&layers[2]);
     let mut seen = HashSet::new();
     let mut last = String::new();
     for e in &entries {
@@ -176,7 +219,7 @@ fn every_layer_is_lambda_clean() {
         ".dockerignore applied: {paths:?}"
     );
     // The gzip header carries neither a name nor a time.
-    let gz = fs::read(&layers[1]).unwrap();
+    let gz = fs::read(&layers[2]).unwrap();
     assert_eq!(gz[3] & 0x08, 0, "no FNAME");
     assert_eq!(&gz[4..8], &[0, 0, 0, 0], "MTIME 0");
 }

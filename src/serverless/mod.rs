@@ -77,13 +77,15 @@ pub fn functions(r: &mut Resolver) -> Result<Vec<Function>, VarError> {
                 match &m.value {
                     Value::Map(e) => entries.extend(e.iter().cloned()),
                     Value::Null => {}
-                    _ => return Err(invalid(
-                        &m,
-                        format!(
+                    _ => {
+                        return Err(invalid(
+                            &m,
+                            format!(
                             "functions: each list item must be a mapping of functions, found {}",
                             m.kind()
                         ),
-                    )),
+                        ))
+                    }
                 }
             }
         }
@@ -141,12 +143,14 @@ fn function_image(r: &mut Resolver, name: &str, img: &Node) -> Result<FunctionKi
                         Value::Seq(items) => items.iter().collect(),
                         Value::Scalar { .. } => vec![&c],
                         Value::Null => Vec::new(),
-                        Value::Map(_) => return Err(invalid(
-                            &c,
-                            format!(
+                        Value::Map(_) => {
+                            return Err(invalid(
+                                &c,
+                                format!(
                                 "function {name}: image.command must be a list holding the handler"
                             ),
-                        )),
+                            ))
+                        }
                     };
                     match items.as_slice() {
                         [] => None,

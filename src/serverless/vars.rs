@@ -13,6 +13,11 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VarError {
+    #[error("{}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{at}: {var} cannot be resolved: {reason}")]
     Unresolved {
         at: String,
@@ -73,12 +78,7 @@ impl Resolver {
     /// Reads the service file (`serverless.yml`); variables are resolved later, on demand.
     pub fn open(path: &Path, opts: Options) -> Result<Resolver, VarError> {
         let root = yaml::load(path).map_err(|e| match e {
-            yaml::LoadError::Io { path, source } => VarError::Io {
-                at: path.display().to_string(),
-                var: "serverless file".into(),
-                full: path,
-                source,
-            },
+            yaml::LoadError::Io { path, source } => VarError::Open { path, source },
             yaml::LoadError::Yaml(y) => VarError::Yaml(y),
         })?;
         Ok(Resolver {

@@ -106,7 +106,22 @@ pub fn example_copy(dir: &Path) -> PathBuf {
     let p = dir.join("project");
     copy_tree(&example(), &p);
     let _ = fs::remove_dir_all(p.join("build"));
+    anchor_paths(&p);
     p
+}
+
+/// Points a copied example's `../../` paths (the stand-in base, the quick-start wheels) back into
+/// this repository, so the copy builds wherever it is.
+pub fn anchor_paths(project: &Path) {
+    let toml = project.join("lamina.toml");
+    let text = fs::read_to_string(&toml).unwrap();
+    let repo = repo();
+    fs::write(
+        &toml,
+        text.replace("\"oci:../../", &format!("\"oci:{}/", repo.display()))
+            .replace("\"../../", &format!("\"{}/", repo.display())),
+    )
+    .unwrap();
 }
 
 /// The example copied to `dir`, based on the stand-in and without a local output (for pushes).

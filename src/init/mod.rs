@@ -1,0 +1,397 @@
+//! `lamina init`: reads what a Docker + Serverless Lambda project already has (the Dockerfile,
+//! `serverless.yml` with its `${file()}` includes, the CloudFormation ECR repository, a lock) and
+//! writes the `lamina.toml` that builds the same image, with a note for every line it translated
+//! and every line it could not (file and line, and what to do instead). On any error nothing is
+//! written; the file is written atomically and never over an existing one without `force`.
+//! It reads no network and runs nothing.
+
+pub mod deps;
+pub mod dockerfile;
+pub mod ecr_resource;
+pub mod write;
+
+use crate::config;
+use crate::serverless::{self, vars, FunctionKind, ImageUse};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error("{at}: {message}")]
+    Dockerfile {
+        at: String,
+        message: String,
+        hint: String,
+    },
+    #[error(transparent)]
+    Serverless(#[from] vars::VarError),
+    #[error("{}: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: already exists", path.display())]
+    Exists { path: PathBuf },
+    #[error("{}: no Dockerfile and no serverless.yml to translate", dir.display())]
+    Nothing { dir: PathBuf },
+    #[error("{}: no Dockerfile{}", dir.display(), if *from_serverless { " (serverless.yml's provider.ecr.images names none that exists)" } else { "" })]
+    NoDockerfile { dir: PathBuf, from_serverless: bool },
+    #[error("the lamina.toml it would write does not work: {0}")]
+    Check(String),
+}
+
+impl InitError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            InitError::Dockerfile { hint, .. } => Some(hint.clone()),
+            InitError::Serverless(e) => e.hint(),
+            InitError::Exists { .. } => Some("keep it, or pass --force to replace it".into()),
+            InitError::Nothing { .. } => Some("run it in the directory with the Dockerfile and serverless.yml (-C DIR)".into()),
+            InitError::NoDockerfile { .. } => Some("lamina init takes the base from the Dockerfile's FROM; without one, write lamina.toml by hand (README, \"lamina.toml reference\")".into()),
+            InitError::Check(_) => Some("this is a bug in lamina init's translation: please report it with the project's Dockerfile and serverless.yml".into()),
+            InitError::Io { .. } => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Translated,
+    NotTranslated,
+    Warning,
+}
+
+/// One line of `init`'s report: where, what was there, and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    pub at: String,
+    pub what: String,
+    pub verdict: Verdict,
+    pub detail: String,
+}
+
+impl Note {
+    pub fn translated(at: &str, what: &str, detail: String) -> Note {
+        Note {
+            at: at.into(),
+            what: what.into(),
+            verdict: Verdict::Translated,
+            detail,
+        }
+    }
+    pub fn untranslated(at: &str, what: &str, detail: String) -> Note {
+        Note {
+            at: at.into(),
+            what: what.into(),
+            verdict: Verdict::NotTranslated,
+            detail,
+        }
+    }
+    pub fn warning(at: &str, what: &str, detail: String) -> Note {
+        Note {
+            at: at.into(),
+            what: what.into(),
+            verdict: Verdict::Warning,
+            detail,
+        }
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct InitOptions {
+    pub force: bool,
+    /// Serverless's `--stage` / `--region`, for `${opt:…}` and `${sls:stage}`.
+    pub stage: Option<String>,
+    pub region: Option<String>,
+    /// The AWS account of the push repository (ECR hosts are named by account).
+    pub account: Option<String>,
+}
+
+pub struct Outcome {
+    pub path: PathBuf,
+    pub text: String,
+    pub notes: Vec<Note>,
+}
+
+fn rel(project: &Path, p: &Path) -> String {
+    p.strip_prefix(project).unwrap_or(p).display().to_string()
+}
+
+/// Translates the project in `project` and writes its `lamina.toml`.
+pub fn init(project: &Path, o: &InitOptions) -> Result<Outcome, InitError> {
+    let target = project.join(config::FILE_NAME);
+    if target.exists() && !o.force {
+        return Err(InitError::Exists { path: target });
+    }
+    let mut notes = Vec::new();
+    let mut d = write::Draft::default();
+    let sls_path = ["serverless.yml", "serverless.yaml"]
+        .iter()
+        .map(|n| project.join(n))
+        .find(|p| p.is_file());
+    let mut resolver = None;
+    if let Some(p) = &sls_path {
+        let mut opts = vars::Options::new();
+        if let Some(s) = &o.stage {
+            opts.insert("stage".into(), s.clone());
+        }
+        if let Some(r) = &o.region {
+            opts.insert("region".into(), r.clone());
+        }
+        resolver = Some(vars::Resolver::open(p, opts)?);
+    }
+    // The Dockerfile: where provider.ecr.images says, else ./Dockerfile.
+    let images = match resolver.as_mut() {
+        Some(r) => serverless::ecr_images(r)?,
+        None => Vec::new(),
+    };
+    let mut dockerfile = project.join("Dockerfile");
+    for img in &images {
+        let ctx = project.join(img.path.as_deref().unwrap_or("."));
+        let file = ctx.join(img.file.as_deref().unwrap_or("Dockerfile"));
+        if file.is_file() {
+            if !serverless::same_dir(project, img.path.as_deref(), project) {
+                notes.push(Note::untranslated(&img.at, &format!("provider.ecr.images.{}.path", img.name), format!("its build context is {}, not this directory: run lamina init there (-C), where the COPY sources are", ctx.display())));
+            }
+            notes.push(Note::translated(&img.at, &format!("provider.ecr.images.{}", img.name), "built by lamina now: delete provider.ecr.images and deploy with image.uri (README, \"Migrating\")".into()));
+            dockerfile = file;
+            break;
+        }
+    }
+    if !dockerfile.is_file() {
+        return Err(if sls_path.is_none() {
+            InitError::Nothing {
+                dir: project.to_path_buf(),
+            }
+        } else {
+            InitError::NoDockerfile {
+                dir: project.to_path_buf(),
+                from_serverless: !images.is_empty(),
+            }
+        });
+    }
+    let shown = rel(project, &dockerfile);
+    d.sources.push(shown.clone());
+    let df = dockerfile::read(&dockerfile, &shown, project)?;
+    let known = crate::catalog::lookup(&df.base);
+    d.base = (df.base.clone(), df.base_at.clone());
+    if let Some(w) = known
+        .as_ref()
+        .and_then(|k| crate::catalog::support_warning(k, &crate::catalog::today()))
+    {
+        notes.push(Note::warning(&df.base_at, &format!("FROM {}", df.base), w));
+    }
+    // Platform: FROM --platform or an -arm64 tag, else serverless (images.platform, architecture).
+    let mut platform = df.platform.clone().map(|p| (p, df.base_at.clone()));
+    if let Some(r) = resolver.as_mut() {
+        let root = r.root();
+        if let Some(a) = r.lookup(&root, "provider.architecture")? {
+            if let Some(arch) = r.text(&a)? {
+                let p = if arch == "arm64" {
+                    "linux/arm64"
+                } else {
+                    "linux/amd64"
+                };
+                platform.get_or_insert((p.into(), format!("{} (provider.architecture)", a.at())));
+            }
+        }
+        for img in &images {
+            if let Some(p) = &img.platform {
+                platform.get_or_insert((p.clone(), format!("{} (platform)", img.at)));
+            }
+        }
+    }
+    d.platform = platform.unwrap_or_else(|| {
+        (
+            "linux/amd64".into(),
+            "Lambda's default architecture, x86_64".into(),
+        )
+    });
+    let arm64 = d.platform.0.ends_with("arm64");
+    d.src = df.srcs.clone();
+    if d.src.is_empty() {
+        notes.push(Note::untranslated(&shown, "no COPY into /var/task", "src = [\".\"] copies the whole directory (minus .dockerignore); narrow it to the code's directories".into()));
+        d.src.push(".".into());
+    }
+    d.handler = df.handler.clone().map(|h| (h, format!("{shown} CMD")));
+    d.env = df.env.clone();
+    d.labels = df.labels.clone();
+    d.wheels = df
+        .wheels
+        .clone()
+        .map(|w| (w, format!("{shown}: pip --find-links")));
+    notes.extend(df.notes.iter().cloned());
+    if let Some((req, at)) = &df.requirements {
+        dependency_step(project, req, at, known.as_ref(), arm64, &mut d, &mut notes);
+    }
+    if let (Some(r), Some(p)) = (resolver.as_mut(), &sls_path) {
+        let shown_sls = rel(project, p);
+        d.sources.push(shown_sls.clone());
+        service(r, project, &shown_sls, o, &mut d, &mut notes)?;
+    }
+    if project.join(".dockerignore").is_file() {
+        notes.push(Note::translated(
+            ".dockerignore",
+            ".dockerignore",
+            "used as it is: lamina applies Docker's rules to the source layer".into(),
+        ));
+    }
+    scripts(project, &mut notes);
+    if d.handler.is_none() && d.handlers_from.is_none() {
+        notes.push(Note::untranslated(&shown, "no CMD and no image function", "add handler = \"module.function\" to lamina.toml: Lambda needs one for the image's Cmd".into()));
+    }
+    let text = write::render(&d);
+    check(project, &text)?;
+    write::write_atomic(&target, &text, o.force)?;
+    Ok(Outcome {
+        path: target,
+        text,
+        notes,
+    })
+}
+
+/// The written file must be one `lamina build` accepts (a handler aside: the user adds it).
+fn check(project: &Path, text: &str) -> Result<(), InitError> {
+    let file: config::FileConfig =
+        toml::from_str(text).map_err(|e| InitError::Check(e.to_string()))?;
+    let o = config::Overrides {
+        handler: vec!["check.handler".into()],
+        ..Default::default()
+    };
+    match config::Plan::resolve(project, file, o, 0) {
+        Ok(_) => Ok(()),
+        Err(config::ConfigError::Serverless { source, .. }) => Err(InitError::Serverless(source)),
+        Err(e) => Err(InitError::Check(e.to_string())),
+    }
+}
+
+fn dependency_step(
+    project: &Path,
+    req: &str,
+    at: &str,
+    known: Option<&crate::catalog::BaseInfo>,
+    arm64: bool,
+    d: &mut write::Draft,
+    notes: &mut Vec<Note>,
+) {
+    let what = format!("pip install -r {req}");
+    let lock_cmd = deps::lock_command(req, known, arm64);
+    match deps::find_lock(project, req) {
+        Some(lock) if config::accepts_key("lock") => {
+            notes.push(Note::translated(at, &what, format!("lock = \"{lock}\": the dependency layer comes from the lock, exactly as pip install --no-deps --target /var/task would lay it out")));
+            d.lock = Some((lock, format!("{at}: pip install -r {req}")));
+        }
+        Some(lock) => notes.push(Note::untranslated(at, &what, format!("{lock} is a lock, but this lamina cannot build from a lock yet; vendor its wheels (`{}`) and set wheels = \"wheels\"", deps::download_command(&lock, known, arm64)))),
+        None if d.wheels.is_some() => notes.push(Note::translated(at, &what, "the dependency layer comes from the --find-links wheels".into())),
+        None => notes.push(Note::untranslated(at, &what, format!(
+            "{req} is not a lock (every requirement pinned with == and hashed), so lamina does not use it: make one for this base with `{lock_cmd}`{}",
+            if config::accepts_key("lock") { format!(" and set lock = \"{req}\"") } else { format!(", then vendor the wheels (`{}`) and set wheels = \"wheels\"", deps::download_command(req, known, arm64)) }
+        ))),
+    }
+}
+
+/// The functions, the ECR resource and the push repository.
+fn service(
+    r: &mut vars::Resolver,
+    project: &Path,
+    shown: &str,
+    o: &InitOptions,
+    d: &mut write::Draft,
+    notes: &mut Vec<Note>,
+) -> Result<(), InitError> {
+    let fns = serverless::functions(r)?;
+    let mut any = false;
+    for f in &fns {
+        match &f.kind {
+            FunctionKind::Zip => notes.push(Note::untranslated(
+                &f.at,
+                &format!("function {}", f.name),
+                "a .zip function (handler:), not deployed from this image: left as it is".into(),
+            )),
+            FunctionKind::Image {
+                handler: Some((h, at)),
+                image,
+            } => {
+                any = true;
+                let via = match image {
+                    ImageUse::Named(n) => format!("image {n}"),
+                    ImageUse::Uri => "image.uri".into(),
+                };
+                notes.push(Note::translated(at, &format!("function {}: image.command", f.name), format!("{h} ({via}): read at build time through handlers_from, so the gate checks it")));
+            }
+            FunctionKind::Image { handler: None, .. } => notes.push(Note::translated(
+                &f.at,
+                &format!("function {}", f.name),
+                "no image.command: it runs the image's Cmd (the first handler)".into(),
+            )),
+        }
+    }
+    if any {
+        d.handlers_from = Some((
+            shown.to_string(),
+            "every image function's image.command".into(),
+        ));
+    }
+    let mut repos = ecr_resource::find(r)?;
+    if repos.len() > 1 {
+        for extra in &repos[1..] {
+            notes.push(Note::untranslated(
+                &extra.at,
+                &extra.logical_id,
+                format!(
+                    "a second ECR repository; lamina pushes to one ({})",
+                    repos[0].logical_id
+                ),
+            ));
+        }
+    }
+    if let Some(repo) = (!repos.is_empty()).then(|| repos.remove(0)) {
+        notes.extend(repo.notes.iter().cloned());
+        notes.push(Note::translated(&repo.at, &format!("{} (AWS::ECR::Repository)", repo.logical_id), "lamina creates and configures the repository before the first push ([ecr]); remove the resource from CloudFormation with DeletionPolicy: Retain first (README, \"Migrating\")".into()));
+        let region = r.region()?;
+        if let Some(name) = &repo.name {
+            let host_repo = |acct: &str| format!("{acct}.dkr.ecr.{region}.amazonaws.com/{name}");
+            match &o.account {
+                Some(a) => {
+                    d.push = Some((
+                        host_repo(a),
+                        format!("{} RepositoryName, region {region}", repo.at),
+                    ))
+                }
+                None => {
+                    d.push_missing = Some((
+                        host_repo("ACCOUNT"),
+                        "set your AWS account id (or run lamina init --account ID)".into(),
+                    ));
+                    notes.push(Note::untranslated(&repo.at, "push repository", format!("the AWS account is not in the project: uncomment push = \"{}\" with your account id (aws sts get-caller-identity), or rerun with --account", host_repo("ACCOUNT"))));
+                }
+            }
+        }
+        d.ecr = Some((
+            repo.settings.clone(),
+            format!("{} ({})", repo.at, repo.logical_id),
+        ));
+    }
+    let _ = project;
+    Ok(())
+}
+
+/// The old build-and-push scripts: replaced by `lamina build`.
+fn scripts(project: &Path, notes: &mut Vec<Note>) {
+    let Ok(dir) = std::fs::read_dir(project.join("scripts")) else {
+        return;
+    };
+    let mut found: Vec<String> = dir
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("sh" | "ps1")))
+        .filter(|p| {
+            std::fs::read_to_string(p)
+                .is_ok_and(|t| t.contains("docker build") || t.contains("docker push"))
+        })
+        .map(|p| rel(project, &p))
+        .collect();
+    found.sort();
+    for s in found {
+        notes.push(Note::translated(&s, &s, "replaced by `lamina build` (it logs in to ECR, builds and pushes, no Docker): delete it".into()));
+    }
+}
