@@ -87,9 +87,9 @@ pub fn support_warning(b: &BaseInfo, today: &str) -> Option<String> {
         .collect();
     supported.sort_by_key(minor);
     let when = |d: &Option<String>, what: &str| match d.as_deref() {
-        Some(d) if d <= today => format!("Lambda has refused to {what} since {d}"),
-        Some(d) => format!("Lambda refuses to {what} from {d}"),
-        None => format!("no date is set to stop letting you {what}"),
+        Some(d) if d <= today => format!("{what} refused since {d}"),
+        Some(d) => format!("{what} refused from {d}"),
+        None => format!("{what} not blocked yet"),
     };
     let next = match (supported.first(), supported.last()) {
         (Some(n), Some(l)) if n.name != l.name => format!(
@@ -102,10 +102,10 @@ pub fn support_warning(b: &BaseInfo, today: &str) -> Option<String> {
         _ => "no catalog version is still supported".into(),
     };
     Some(format!(
-        "{} is deprecated since {deprecated} (AWS no longer patches it); {} and {}; {next}. Move the base to a supported version (see base-images/catalog.toml)",
+        "{} is deprecated since {deprecated} (AWS no longer patches it); Lambda: {}, {}; {next}. Move the base to a supported version (see base-images/catalog.toml)",
         b.name,
-        when(&b.block_create, "create functions on it"),
-        when(&b.block_update, "update functions on it"),
+        when(&b.block_create, "new functions"),
+        when(&b.block_update, "updates"),
     ))
 }
 
@@ -166,16 +166,14 @@ mod tests {
             "{w}"
         );
         assert!(
-            w.contains("refuses to create functions on it from 2027-02-01"),
+            w.contains(
+                "Lambda: new functions refused from 2027-02-01, updates refused from 2027-03-03"
+            ),
             "{w}"
         );
-        assert!(w.contains("update functions on it from 2027-03-03"), "{w}");
         assert!(w.contains("the next supported version is python3.11 (deprecated on 2027-06-30); the newest is python3.14"), "{w}");
         let w = support_warning(&b38, "2027-04-01").unwrap();
-        assert!(
-            w.contains("has refused to update functions on it since 2027-03-03"),
-            "{w}"
-        );
+        assert!(w.contains("updates refused since 2027-03-03"), "{w}");
         assert!(support_warning(&lookup("python3.12").unwrap(), "2026-11-28").is_none());
         assert!(support_warning(&b38, "2024-10-13").is_none());
         assert_eq!(today().len(), 10);

@@ -112,7 +112,11 @@ fn one_command_from_project_to_a_digest_pinned_image() {
     assert_eq!(j["digest"], digest);
     assert_eq!(j["image"], format!("{HOST}/app@{digest}"));
     assert_eq!(j["repository"], format!("{HOST}/app"));
-    assert_eq!(j["layers"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        j["layers"].as_array().unwrap().len(),
+        3,
+        "base, dependencies, source"
+    );
 
     // An immutable tag that exists with another image: a clear error before any upload; tag untouched.
     fs::write(e.project.join("src/shared/responses.py"), "# v2\n").unwrap();

@@ -477,7 +477,7 @@ fn base_layers_with_hard_links_or_missing_parents_are_refused() {
     );
     p.fails(
         &linked,
-        &["--python", "3.12"],
+        &["--python", "3.12", "--glibc", "2.34"],
         &[
             "error[InvalidImage]: base layer 1",
             "has hard links (e.g. /usr/b): ImageLayerFailure: UnsupportedImageLayerDetected",
@@ -489,7 +489,7 @@ fn base_layers_with_hard_links_or_missing_parents_are_refused() {
     );
     p.fails(
         &orphan,
-        &["--python", "3.12"],
+        &["--python", "3.12", "--glibc", "2.34"],
         &["MissingParentDirectory: Parent directory does not exist for file /opt/x/y.txt"],
     );
     let fine = layout_from_tar(
@@ -500,6 +500,6 @@ fn base_layers_with_hard_links_or_missing_parents_are_refused() {
             ("opt/x/y.txt", Regular, ""),
         ]),
     );
-    let o = p.run("check", &fine, &[]);
+    let o = p.run("check", &fine, &["--python", "3.12", "--glibc", "2.34"]);
     assert!(o.status.success(), "{}", stderr(&o));
 }

@@ -91,8 +91,8 @@ fn roundtrip(auth: Auth) {
     let v: serde_json::Value = serde_json::from_str(&ok(&mut c)).unwrap();
     assert_eq!(
         v["Layers"].as_array().unwrap().len(),
-        3,
-        "base + source of the first image, + a new source layer"
+        5,
+        "base + dependency + source of the first image, + a dependency and a new source layer"
     );
 }
 
@@ -170,14 +170,18 @@ fn second_push_uploads_nothing_and_an_edit_uploads_one_layer() {
     let target = format!("{}/lambda/app:v1", reg.addr);
     let uploads = |r: &Registry| r.count("PUT", "/v2/lambda/app/blobs/uploads/");
     e.push(&reg, &target, &[]);
-    assert_eq!(uploads(&reg), 3, "base layer, source layer, config");
+    assert_eq!(
+        uploads(&reg),
+        4,
+        "base layer, dependency layer, source layer, config"
+    );
     e.push(&reg, &target, &[]);
-    assert_eq!(uploads(&reg), 3, "a second push sends no blob bodies");
+    assert_eq!(uploads(&reg), 4, "a second push sends no blob bodies");
     assert_eq!(reg.count("PATCH", "/v2/lambda/app/blobs/uploads/"), 0);
     fs::write(e.project.join("src/shared/responses.py"), "# edited\n").unwrap();
     let before_manifests = reg.count("PUT", "/v2/lambda/app/manifests/");
     e.push(&reg, &target, &[]);
-    assert_eq!(uploads(&reg), 5, "only the new source layer and the config");
+    assert_eq!(uploads(&reg), 6, "only the new source layer and the config");
     assert_eq!(
         reg.count("PUT", "/v2/lambda/app/manifests/"),
         before_manifests + 1

@@ -191,12 +191,15 @@ pub fn init(project: &Path, o: &InitOptions) -> Result<Outcome, InitError> {
                 } else {
                     "linux/amd64"
                 };
-                platform.get_or_insert((p.into(), format!("{} (provider.architecture)", a.at())));
+                platform.get_or_insert((p.into(), format!("{} provider.architecture", a.at())));
             }
         }
         for img in &images {
             if let Some(p) = &img.platform {
-                platform.get_or_insert((p.clone(), format!("{} (platform)", img.at)));
+                platform.get_or_insert((
+                    p.clone(),
+                    format!("{} provider.ecr.images.{}.platform", img.at, img.name),
+                ));
             }
         }
     }
@@ -207,12 +210,18 @@ pub fn init(project: &Path, o: &InitOptions) -> Result<Outcome, InitError> {
         )
     });
     let arm64 = d.platform.0.ends_with("arm64");
-    d.src = df.srcs.clone();
-    if d.src.is_empty() {
+    d.src = (
+        df.srcs.clone(),
+        format!("{} COPY into /var/task", df.srcs_at.join(", ")),
+    );
+    if d.src.0.is_empty() {
         notes.push(Note::untranslated(&shown, "no COPY into /var/task", "src = [\".\"] copies the whole directory (minus .dockerignore); narrow it to the code's directories".into()));
-        d.src.push(".".into());
+        d.src = (
+            vec![".".into()],
+            "no COPY into /var/task: the whole directory".into(),
+        );
     }
-    d.handler = df.handler.clone().map(|h| (h, format!("{shown} CMD")));
+    d.handler = df.handler.clone();
     d.env = df.env.clone();
     d.labels = df.labels.clone();
     d.wheels = df
@@ -354,7 +363,7 @@ fn service(
                 Some(a) => {
                     d.push = Some((
                         host_repo(a),
-                        format!("{} RepositoryName, region {region}", repo.at),
+                        format!("{} RepositoryName; region {region}; --account", repo.at),
                     ))
                 }
                 None => {

@@ -13,7 +13,7 @@ pub struct Draft {
     pub sources: Vec<String>,
     pub base: (String, String),
     pub platform: (String, String),
-    pub src: Vec<String>,
+    pub src: (Vec<String>, String),
     pub handler: Option<(String, String)>,
     pub handlers_from: Option<(String, String)>,
     pub wheels: Option<(String, String)>,
@@ -51,19 +51,14 @@ pub fn render(d: &Draft) -> String {
     };
     line(&mut s, "base", q(&d.base.0), &d.base.1);
     line(&mut s, "platform", q(&d.platform.0), &d.platform.1);
-    let src: Vec<String> = d.src.iter().map(|x| q(x)).collect();
-    line(
-        &mut s,
-        "src",
-        format!("[{}]", src.join(", ")),
-        "COPY into /var/task",
-    );
+    let src: Vec<String> = d.src.0.iter().map(|x| q(x)).collect();
+    line(&mut s, "src", format!("[{}]", src.join(", ")), &d.src.1);
     if let Some((h, from)) = &d.handler {
         line(
             &mut s,
             "handler",
             q(h),
-            &format!("{from} (the image's Cmd)"),
+            &format!("{from} CMD (the image's Cmd)"),
         );
     }
     if let Some((f, from)) = &d.handlers_from {

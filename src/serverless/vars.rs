@@ -77,7 +77,8 @@ const MAX_DEPTH: usize = 64;
 impl Resolver {
     /// Reads the service file (`serverless.yml`); variables are resolved later, on demand.
     pub fn open(path: &Path, opts: Options) -> Result<Resolver, VarError> {
-        let root = yaml::load(path).map_err(|e| match e {
+        let shown = PathBuf::from(path.file_name().unwrap_or(path.as_os_str()));
+        let root = yaml::load(path, &shown).map_err(|e| match e {
             yaml::LoadError::Io { path, source } => VarError::Open { path, source },
             yaml::LoadError::Yaml(y) => VarError::Yaml(y),
         })?;
@@ -343,11 +344,12 @@ impl Resolver {
         var: &str,
         at: &Node,
     ) -> Result<Result<Node, VarError>, VarError> {
-        let full = if Path::new(path).is_absolute() {
-            PathBuf::from(path)
-        } else {
-            self.dir.join(path)
-        };
+        // Named relative to the service directory in messages, as the variable names it.
+        let shown: PathBuf = Path::new(path)
+            .components()
+            .filter(|c| !matches!(c, std::path::Component::CurDir))
+            .collect();
+        let full = self.dir.join(&shown);
         let ext = full.extension().and_then(|e| e.to_str()).unwrap_or("");
         if matches!(ext, "js" | "cjs" | "mjs" | "ts" | "mts" | "cts") {
             return Ok(Err(VarError::Unresolved {
@@ -359,7 +361,7 @@ impl Resolver {
         let doc = match self.files.get(&full) {
             Some(d) => d.clone(),
             None => {
-                let d = match yaml::load(&full) {
+                let d = match yaml::load(&full, &shown) {
                     Ok(d) => d,
                     Err(yaml::LoadError::Io { source, .. })
                         if source.kind() == std::io::ErrorKind::NotFound =>
@@ -367,14 +369,14 @@ impl Resolver {
                         return Ok(Err(VarError::MissingFile {
                             at: at.at(),
                             var: var.into(),
-                            full,
+                            full: shown,
                         }))
                     }
                     Err(yaml::LoadError::Io { source, .. }) => {
                         return Err(VarError::Io {
                             at: at.at(),
                             var: var.into(),
-                            full,
+                            full: shown,
                             source,
                         })
                     }
@@ -389,7 +391,7 @@ impl Resolver {
             None => Ok(Err(VarError::Unresolved {
                 at: at.at(),
                 var: var.into(),
-                reason: format!("{} has no value at '{address}'", full.display()),
+                reason: format!("{} has no value at '{address}'", shown.display()),
             })),
         }
     }

@@ -269,13 +269,13 @@ fn merge_keys(entries: Vec<Entry>) -> Vec<Entry> {
     own
 }
 
-/// Reads and parses a YAML (or JSON) file.
-pub fn load(path: &Path) -> Result<Node, LoadError> {
+/// Reads and parses a YAML (or JSON) file; `shown` is how messages name it.
+pub fn load(path: &Path, shown: &Path) -> Result<Node, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|e| LoadError::Io {
-        path: path.to_path_buf(),
+        path: shown.to_path_buf(),
         source: e,
     })?;
-    Ok(parse(&text, path)?)
+    Ok(parse(&text, shown)?)
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -23,7 +23,10 @@ pub struct FromDockerfile {
     pub base_at: String,
     pub platform: Option<String>,
     pub srcs: Vec<String>,
-    pub handler: Option<String>,
+    /// The `COPY`/`ADD` lines the `srcs` came from.
+    pub srcs_at: Vec<String>,
+    /// The handler and its `CMD` line.
+    pub handler: Option<(String, String)>,
     pub env: Vec<(String, String)>,
     pub labels: Vec<(String, String)>,
     /// `pip install -r FILE`: the requirements file (relative to the build context).
@@ -373,6 +376,7 @@ fn copy(
         }
     }
     if !done.is_empty() {
+        out.srcs_at.push(at.to_string());
         let list: Vec<String> = done.iter().map(|s| format!("\"{s}\"")).collect();
         let mut detail = format!("src += [{}]", list.join(", "));
         if i.flag("chown").is_some() || i.flag("chmod").is_some() {
@@ -395,7 +399,7 @@ fn cmd(args: &str, at: &str, shown: &str, out: &mut FromDockerfile) {
             if shell {
                 detail.push_str("; note: the shell form would have run /bin/sh -c, which Lambda's entrypoint rejects; lamina writes the exec form");
             }
-            out.handler = Some(h.clone());
+            out.handler = Some((h.clone(), at.to_string()));
             out.notes.push(Note::translated(at, shown, detail));
         }
         [h] => out.notes.push(Note::untranslated(at, shown, format!("'{h}' is not module.function: {}", crate::config::check_handler(h).unwrap_err()))),

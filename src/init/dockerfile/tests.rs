@@ -35,9 +35,13 @@ fn the_lambda_dockerfile_translates() {
     assert_eq!(d.base_at, "Dockerfile:2");
     assert_eq!(d.srcs, ["src", "app.py"]);
     assert_eq!(
-        d.handler.as_deref(),
-        Some("src.functions.campaign.orchestrator.handler")
+        d.handler,
+        Some((
+            "src.functions.campaign.orchestrator.handler".into(),
+            "Dockerfile:9".into()
+        ))
     );
+    assert_eq!(d.srcs_at, ["Dockerfile:5", "Dockerfile:6"]);
     assert_eq!(
         d.env,
         [
