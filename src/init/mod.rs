@@ -8,10 +8,11 @@
 pub mod deps;
 pub mod dockerfile;
 pub mod ecr_resource;
+mod service;
 pub mod write;
 
 use crate::config;
-use crate::serverless::{self, vars, FunctionKind, ImageUse};
+use crate::serverless::{self, vars};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
@@ -235,7 +236,7 @@ pub fn init(project: &Path, o: &InitOptions) -> Result<Outcome, InitError> {
     if let (Some(r), Some(p)) = (resolver.as_mut(), &sls_path) {
         let shown_sls = rel(project, p);
         d.sources.push(shown_sls.clone());
-        service(r, project, &shown_sls, o, &mut d, &mut notes)?;
+        service::service(r, project, &shown_sls, o, &mut d, &mut notes)?;
     }
     if project.join(".dockerignore").is_file() {
         notes.push(Note::translated(
@@ -244,7 +245,7 @@ pub fn init(project: &Path, o: &InitOptions) -> Result<Outcome, InitError> {
             "used as it is: lamina applies Docker's rules to the source layer".into(),
         ));
     }
-    scripts(project, &mut notes);
+    service::scripts(project, &mut notes);
     if d.handler.is_none() && d.handlers_from.is_none() {
         notes.push(Note::untranslated(&shown, "no CMD and no image function", "add handler = \"module.function\" to lamina.toml: Lambda needs one for the image's Cmd".into()));
     }
@@ -295,112 +296,5 @@ fn dependency_step(
             "{req} is not a lock (every requirement pinned with == and hashed), so lamina does not use it: make one for this base with `{lock_cmd}`{}",
             if config::accepts_key("lock") { format!(" and set lock = \"{req}\"") } else { format!(", then vendor the wheels (`{}`) and set wheels = \"wheels\"", deps::download_command(req, known, arm64)) }
         ))),
-    }
-}
-
-/// The functions, the ECR resource and the push repository.
-fn service(
-    r: &mut vars::Resolver,
-    project: &Path,
-    shown: &str,
-    o: &InitOptions,
-    d: &mut write::Draft,
-    notes: &mut Vec<Note>,
-) -> Result<(), InitError> {
-    let fns = serverless::functions(r)?;
-    let mut any = false;
-    for f in &fns {
-        match &f.kind {
-            FunctionKind::Zip => notes.push(Note::untranslated(
-                &f.at,
-                &format!("function {}", f.name),
-                "a .zip function (handler:), not deployed from this image: left as it is".into(),
-            )),
-            FunctionKind::Image {
-                handler: Some((h, at)),
-                image,
-            } => {
-                any = true;
-                let via = match image {
-                    ImageUse::Named(n) => format!("image {n}"),
-                    ImageUse::Uri => "image.uri".into(),
-                };
-                notes.push(Note::translated(at, &format!("function {}: image.command", f.name), format!("{h} ({via}): read at build time through handlers_from, so the gate checks it")));
-            }
-            FunctionKind::Image { handler: None, .. } => notes.push(Note::translated(
-                &f.at,
-                &format!("function {}", f.name),
-                "no image.command: it runs the image's Cmd (the first handler)".into(),
-            )),
-        }
-    }
-    if any {
-        d.handlers_from = Some((
-            shown.to_string(),
-            "every image function's image.command".into(),
-        ));
-    }
-    let mut repos = ecr_resource::find(r)?;
-    if repos.len() > 1 {
-        for extra in &repos[1..] {
-            notes.push(Note::untranslated(
-                &extra.at,
-                &extra.logical_id,
-                format!(
-                    "a second ECR repository; lamina pushes to one ({})",
-                    repos[0].logical_id
-                ),
-            ));
-        }
-    }
-    if let Some(repo) = (!repos.is_empty()).then(|| repos.remove(0)) {
-        notes.extend(repo.notes.iter().cloned());
-        notes.push(Note::translated(&repo.at, &format!("{} (AWS::ECR::Repository)", repo.logical_id), "lamina creates and configures the repository before the first push ([ecr]); remove the resource from CloudFormation with DeletionPolicy: Retain first (README, \"Migrating\")".into()));
-        let region = r.region()?;
-        if let Some(name) = &repo.name {
-            let host_repo = |acct: &str| format!("{acct}.dkr.ecr.{region}.amazonaws.com/{name}");
-            match &o.account {
-                Some(a) => {
-                    d.push = Some((
-                        host_repo(a),
-                        format!("{} RepositoryName; region {region}; --account", repo.at),
-                    ))
-                }
-                None => {
-                    d.push_missing = Some((
-                        host_repo("ACCOUNT"),
-                        "set your AWS account id (or run lamina init --account ID)".into(),
-                    ));
-                    notes.push(Note::untranslated(&repo.at, "push repository", format!("the AWS account is not in the project: uncomment push = \"{}\" with your account id (aws sts get-caller-identity), or rerun with --account", host_repo("ACCOUNT"))));
-                }
-            }
-        }
-        d.ecr = Some((
-            repo.settings.clone(),
-            format!("{} ({})", repo.at, repo.logical_id),
-        ));
-    }
-    let _ = project;
-    Ok(())
-}
-
-/// The old build-and-push scripts: replaced by `lamina build`.
-fn scripts(project: &Path, notes: &mut Vec<Note>) {
-    let Ok(dir) = std::fs::read_dir(project.join("scripts")) else {
-        return;
-    };
-    let mut found: Vec<String> = dir
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("sh" | "ps1")))
-        .filter(|p| {
-            std::fs::read_to_string(p)
-                .is_ok_and(|t| t.contains("docker build") || t.contains("docker push"))
-        })
-        .map(|p| rel(project, &p))
-        .collect();
-    found.sort();
-    for s in found {
-        notes.push(Note::translated(&s, &s, "replaced by `lamina build` (it logs in to ECR, builds and pushes, no Docker): delete it".into()));
     }
 }
