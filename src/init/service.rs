@@ -16,8 +16,27 @@ pub(super) fn service(
     notes: &mut Vec<Note>,
 ) -> Result<(), InitError> {
     let fns = serverless::functions(r)?;
+    let images = serverless::ecr_images(r)?;
+    let dir = r.service_dir().to_path_buf();
     let mut any = false;
     for f in &fns {
+        // A function deploying another provider.ecr.images entry (built from elsewhere).
+        if let FunctionKind::Image {
+            image: ImageUse::Named(n),
+            ..
+        } = &f.kind
+        {
+            if let Some(i) = images.iter().find(|i| &i.name == n) {
+                if i.uri.is_none() && !serverless::same_dir(&dir, i.path.as_deref(), project) {
+                    notes.push(Note::untranslated(
+                        &f.at,
+                        &format!("function {}", f.name),
+                        format!("it deploys image {n}, built from {}: not this image, so not checked here", i.path.as_deref().unwrap_or(".")),
+                    ));
+                    continue;
+                }
+            }
+        }
         match &f.kind {
             FunctionKind::Zip => notes.push(Note::untranslated(
                 &f.at,
@@ -88,7 +107,6 @@ pub(super) fn service(
             format!("{} ({})", repo.at, repo.logical_id),
         ));
     }
-    let _ = project;
     Ok(())
 }
 

@@ -266,7 +266,7 @@ mod tests {
         };
         w(
             "serverless.yml",
-            "service: tm\nprovider:\n  name: aws\n  ecr:\n    images:\n      lambdaImage:\n        path: ./\nfunctions:\n  - ${file(./sls/functions/a.yml)}\n  - ${file(./sls/functions/b.yml)}\n",
+            "service: tm\nprovider:\n  name: aws\n  ecr:\n    images:\n      lambdaImage:\n        path: ./\n      adminImage:\n        path: ./admin\nfunctions:\n  - ${file(./sls/functions/a.yml)}\n  - ${file(./sls/functions/b.yml)}\n",
         );
         w(
             "sls/functions/a.yml",
@@ -274,7 +274,7 @@ mod tests {
         );
         w(
             "sls/functions/b.yml",
-            "B:\n  image:\n    name: lambdaImage\n    command: ['${self:custom.h, \"src.b.handler\"}']\nC:\n  image: lambdaImage\nD:\n  image:\n    name: other\n    command: [src.d.handler]\n",
+            "B:\n  image:\n    name: lambdaImage\n    command: ['${self:custom.h, \"src.b.handler\"}']\nC:\n  image: lambdaImage\nD:\n  image:\n    name: other\n    command: [src.d.handler]\nE:\n  image:\n    name: adminImage\n    command: [admin.e.handler]\n",
         );
         let hs = handlers(&t.path().join("serverless.yml"), t.path()).unwrap();
         let names: Vec<(&str, &str)> = hs
