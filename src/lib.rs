@@ -19,10 +19,12 @@ pub mod import_check;
 pub mod init;
 pub mod layer;
 pub mod location;
+pub mod lock;
 pub mod oci;
 pub mod probe;
 pub mod python;
 pub mod registry;
+pub mod retry;
 pub mod serverless;
 
 /// An error and its causes on one line, each cause once (`connect: Connection refused`).

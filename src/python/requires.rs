@@ -1,6 +1,8 @@
 //! `Requires-Dist` lines and their environment markers (PEP 508), evaluated for the target: which
 //! projects a wheel needs on this Lambda runtime. Extras are not installed, so `extra == "…"` is
-//! false. Only names are checked here, not version specifiers.
+//! false. Lock files add the set-valued `extras` and `dependency_groups` (PEP 751), and
+//! `requires-python` specifiers are checked against the target's CPython (`specifier_contains`).
+//! Versions compare by their release numbers, which is all Python versions in markers need.
 
 use super::normalize_name;
 use super::tags::Target;
@@ -150,6 +152,13 @@ struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
     target: &'a Target,
+    /// Set-valued variables: `extras`, `dependency_groups`.
+    sets: &'a [(&'a str, &'a [String])],
+}
+
+enum Val {
+    Str(String, bool),
+    Set(Vec<String>),
 }
 
 impl Parser<'_> {
@@ -178,10 +187,18 @@ impl Parser<'_> {
         }
         Some(v)
     }
-    fn value(&mut self) -> Option<(String, bool)> {
+    fn value(&mut self) -> Option<Val> {
         match self.next()? {
-            Tok::Str(s) => Some((s, false)),
-            Tok::Ident(v) => Some((env_value(&v, self.target)?, v.contains("version"))),
+            Tok::Str(s) => Some(Val::Str(s, false)),
+            Tok::Ident(v) => {
+                if let Some((_, set)) = self.sets.iter().find(|(n, _)| *n == v) {
+                    return Some(Val::Set(set.to_vec()));
+                }
+                Some(Val::Str(
+                    env_value(&v, self.target)?,
+                    v.contains("version"),
+                ))
+            }
             _ => None,
         }
     }
@@ -191,7 +208,7 @@ impl Parser<'_> {
             let v = self.or()?;
             (self.next()? == Tok::RParen).then_some(v)
         } else {
-            let (l, lv) = self.value()?;
+            let l = self.value()?;
             let mut op = match self.next()? {
                 Tok::Op(o) => o,
                 _ => return None,
@@ -200,24 +217,94 @@ impl Parser<'_> {
                 self.next();
                 op = "not in".into();
             }
-            let (r, rv) = self.value()?;
-            Some(compare(&l, &op, &r, lv || rv))
+            let r = self.value()?;
+            match (l, r) {
+                (Val::Str(l, lv), Val::Str(r, rv)) => Some(compare(&l, &op, &r, lv || rv)),
+                (Val::Str(l, _), Val::Set(set)) => {
+                    let l = crate::python::normalize_name(&l);
+                    let has = set.iter().any(|s| crate::python::normalize_name(s) == l);
+                    match op.as_str() {
+                        "in" => Some(has),
+                        "not in" => Some(!has),
+                        _ => None,
+                    }
+                }
+                _ => None,
+            }
         }
     }
 }
 
 /// Evaluates a marker for the target; an unparseable marker counts as true (be safe: require it).
 pub fn marker_applies(marker: &str, target: &Target) -> bool {
-    let Some(toks) = lex(marker) else { return true };
+    evaluate(marker, target, &[]).unwrap_or(true)
+}
+
+/// Evaluates a marker with set-valued variables (`extras`, `dependency_groups`); `None` when the
+/// marker cannot be parsed.
+pub fn evaluate(marker: &str, target: &Target, sets: &[(&str, &[String])]) -> Option<bool> {
+    let toks = lex(marker)?;
     let mut p = Parser {
         toks,
         pos: 0,
         target,
+        sets,
     };
     match p.or() {
-        Some(v) if p.pos == p.toks.len() => v,
-        _ => true,
+        Some(v) if p.pos == p.toks.len() => Some(v),
+        _ => None,
     }
+}
+
+/// Whether `version` satisfies a PEP 440 specifier set such as `>=3.9, !=3.9.1, <4` (as used by
+/// `requires-python`). `None` when the set cannot be parsed.
+pub fn specifier_contains(spec: &str, version: &str) -> Option<bool> {
+    let mut all = true;
+    for clause in spec.split(',').map(str::trim).filter(|c| !c.is_empty()) {
+        let split = clause
+            .find(|c: char| !"<>=!~".contains(c))
+            .unwrap_or(clause.len());
+        let (op, v) = clause.split_at(split);
+        let v = v.trim();
+        if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || ".*+!".contains(c)) {
+            return None;
+        }
+        let ok = match op {
+            "==" | "!=" if v.ends_with(".*") => {
+                let prefix = version_key(v.trim_end_matches(".*"));
+                let mut have = version_key(version);
+                have.resize(have.len().max(prefix.len()), 0);
+                have.starts_with(&prefix) == (op == "==")
+            }
+            "==" | "!=" | "===" => {
+                let (mut a, mut b) = (version_key(version), version_key(v));
+                let n = a.len().max(b.len());
+                a.resize(n, 0);
+                b.resize(n, 0);
+                (a == b) == (op != "!=")
+            }
+            "<" | "<=" | ">" | ">=" | "~=" => {
+                let (mut a, mut b) = (version_key(version), version_key(v));
+                let n = a.len().max(b.len());
+                a.resize(n, 0);
+                b.resize(n, 0);
+                match op {
+                    "<" => a < b,
+                    "<=" => a <= b,
+                    ">" => a > b,
+                    ">=" => a >= b,
+                    _ => {
+                        let rk = version_key(v);
+                        let prefix = &rk[..rk.len().saturating_sub(1)];
+                        a >= b && version_key(version).starts_with(prefix)
+                    }
+                }
+            }
+            _ => return None,
+        };
+        all &= ok;
+    }
+    Some(all)
 }
 
 #[cfg(test)]
@@ -254,6 +341,29 @@ mod tests {
         assert!(marker_applies("python_full_version >= '3.12.0'", &t));
         assert!(marker_applies("python_version == '3.12.*'", &t));
         assert!(!marker_applies("'win' in sys_platform", &t));
+    }
+
+    #[test]
+    fn sets_and_specifiers() {
+        let t = t();
+        let groups = vec!["dev".to_string()];
+        let sets: [(&str, &[String]); 2] = [("extras", &[]), ("dependency_groups", &groups)];
+        assert_eq!(evaluate("'dev' in dependency_groups", &t, &sets), Some(true));
+        assert_eq!(evaluate("'docs' in dependency_groups", &t, &sets), Some(false));
+        assert_eq!(evaluate("'socks' in extras", &t, &sets), Some(false));
+        assert_eq!(evaluate("'socks' not in extras", &t, &sets), Some(true));
+        assert_eq!(evaluate("python_version <", &t, &sets), None);
+        assert_eq!(specifier_contains(">=3.9", "3.12.0"), Some(true));
+        assert_eq!(specifier_contains(">=3.12.1", "3.12.0"), Some(false));
+        assert_eq!(specifier_contains(">=3.8, <4", "3.12"), Some(true));
+        assert_eq!(specifier_contains("!=3.12.*", "3.12.0"), Some(false));
+        assert_eq!(specifier_contains("==3.*", "3.12.0"), Some(true));
+        assert_eq!(specifier_contains("~=3.9", "3.12.0"), Some(true));
+        assert_eq!(specifier_contains("~=3.9.1", "3.12.0"), Some(false));
+        assert_eq!(specifier_contains("<3.10", "3.12.0"), Some(false));
+        assert_eq!(specifier_contains(">=3.12", "3.12"), Some(true));
+        assert_eq!(specifier_contains("", "3.12"), Some(true));
+        assert_eq!(specifier_contains("=>3.8", "3.12"), None);
     }
 
     #[test]

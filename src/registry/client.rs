@@ -8,7 +8,8 @@
 use super::auth::{self, Challenge, Credential};
 use super::RegistryError;
 use reqwest::blocking::{Client as Http, RequestBuilder, Response};
-use reqwest::header::{AUTHORIZATION, RETRY_AFTER, WWW_AUTHENTICATE};
+use crate::retry;
+use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
@@ -132,17 +133,6 @@ fn is_loopback(host: &str) -> bool {
         }
     });
     h == "localhost" || h.starts_with("127.") || h == "[::1]"
-}
-
-fn jitter(ms: u64) -> u64 {
-    let seed = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.subsec_nanos() as u64);
-    let mut x = seed ^ 0x9E37_79B9_7F4A_7C15;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    ms / 2 + x % (ms.max(1))
 }
 
 impl Client {
@@ -369,24 +359,20 @@ impl Client {
                     tries -= 1;
                     continue;
                 }
-                Ok(resp)
-                    if resp.status() == StatusCode::TOO_MANY_REQUESTS
-                        || resp.status().is_server_error() =>
-                {
+                Ok(resp) if retry::retryable_status(resp.status()) => {
                     if tries >= max_tries {
                         return Err(RegistryError::from_response(&after(tries), resp));
                     }
-                    resp.headers()
-                        .get(RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|s| s.trim().parse::<u64>().ok())
-                        .map(|s| Duration::from_secs(s.min(120)))
+                    retry::retry_after(&resp)
                 }
                 Ok(resp) => return Ok(resp),
             };
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            let backoff = self.opts.retry_base.as_millis() as u64 * (1u64 << (tries - 1).min(8));
-            std::thread::sleep(delay.unwrap_or(Duration::from_millis(jitter(backoff))));
+            let policy = retry::Policy {
+                max_tries,
+                base: self.opts.retry_base,
+            };
+            std::thread::sleep(policy.delay(tries, delay));
         }
     }
 }
