@@ -15,6 +15,7 @@ pub mod catalog;
 pub mod config;
 pub mod ecr;
 pub mod gate;
+pub mod index;
 pub mod import_check;
 pub mod init;
 pub mod layer;
