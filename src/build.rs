@@ -36,6 +36,8 @@ pub enum BuildError {
     Cache { path: PathBuf, source: io::Error },
     #[error("dependency layer")]
     Wheels(#[from] wheels::WheelsError),
+    #[error("dependency layer")]
+    Deps(#[from] crate::deps::DepsError),
     #[error("dependency layer: the base's Python is unknown ({base} is not in the catalog, and no python3.X or libc.so.6 was found in it)")]
     UnknownTarget { base: String },
     #[error("dependency layer: {path}: {source}")]
@@ -48,6 +50,7 @@ impl BuildError {
 
             BuildError::Source(e) => e.hint(),
             BuildError::Wheels(e) => e.hint(),
+            BuildError::Deps(e) => e.hint(),
             BuildError::UnknownTarget { .. } => Some(
                 "say what the base runs: --python 3.12 --glibc 2.34 (or python/glibc in lamina.toml)".into(),
             ),
@@ -93,11 +96,29 @@ pub fn rfc3339(secs: u64) -> String {
     )
 }
 
-/// Builds on `base` (already opened from `plan.base` by the caller: a layout, a registry, …).
+/// Builds on `base` (already opened from `plan.base` by the caller: a layout, a registry, …),
+/// fetching locked wheels with an index client that reads only `~/.netrc` for credentials.
 pub fn build(
     plan: &Plan,
     base: Image,
     cache: &Cache,
+    log: &mut dyn FnMut(String),
+) -> Result<Built, BuildError> {
+    let index = crate::deps::LazyClient::new(Box::new(|| {
+        crate::index::Client::new(
+            Box::new(crate::index::Netrc::load()),
+            crate::retry::Policy::default(),
+        )
+    }));
+    build_with(plan, base, cache, &index, log)
+}
+
+/// `build`, with the caller's index client for locked wheels (credentials, CodeArtifact).
+pub fn build_with(
+    plan: &Plan,
+    base: Image,
+    cache: &Cache,
+    index: &crate::deps::LazyClient,
     log: &mut dyn FnMut(String),
 ) -> Result<Built, BuildError> {
     let base_layers = base.layers.len();
@@ -114,7 +135,8 @@ pub fn build(
     let mut new_layers = Vec::new();
     let mut deps_info = None;
     if let Some(deps) = &plan.deps {
-        let (layer, count, reused, deps_plan, target) = deps_layer(plan, deps, &image, cache, log)?;
+        let (layer, count, reused, deps_plan, target) =
+            deps_layer(plan, deps, &image, cache, index, log)?;
         deps_info = Some((deps_plan, target));
         let history = json!({
             "created": rfc3339(plan.epoch),
@@ -243,46 +265,34 @@ fn deps_layer(
     deps: &DepsConfig,
     base: &Image,
     cache: &Cache,
+    index: &crate::deps::LazyClient,
     log: &mut dyn FnMut(String),
 ) -> Result<(WrittenLayer, usize, bool, wheels::DepsPlan, Target), BuildError> {
     let (target, interpreter) = target_for(plan, deps, base, log)?;
     let ranking = target.ranking();
-    let (chosen, warnings) = wheels::select(&deps.dir, &ranking, &target)?;
-    for w in &warnings {
-        log(format!("warning: {w}"));
-    }
+    let inputs = crate::deps::inputs(deps, &target, &ranking, cache, index, log)?;
     let opts = wheels::WheelsOptions {
         target: target.clone(),
         interpreter,
         allow_bad_record: deps.allow_bad_record.clone(),
         max_unpacked: deps.max_unpacked,
     };
-    // The input key: the wheels' bytes and everything that shapes the layout.
+    // The input key: each wheel's file name and sha256 (a lock gives both without the bytes) and
+    // everything that shapes the layout. The same wheels give the same key from any source.
     let mut h = Sha256::new();
     h.update(format!(
         "{WRITER_VERSION}\0deps\0gzip{GZIP_LEVEL}\0{}\0{:?}\0",
         plan.epoch, opts
     ));
-    for p in &chosen {
-        h.update(
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-        );
-        let mut f = File::open(p).map_err(|e| BuildError::WheelRead {
-            path: p.clone(),
-            source: e,
-        })?;
-        io::copy(&mut f, &mut h).map_err(|e| BuildError::WheelRead {
-            path: p.clone(),
-            source: e,
-        })?;
+    for i in &inputs {
+        h.update(format!("{}\0{}\0", i.filename, i.sha256));
     }
     let key = format!("deps-{}", hex::encode(h.finalize()));
     log(format!(
         "dependency layer: {} wheels for {target}",
-        chosen.len()
+        inputs.len()
     ));
+    let chosen = crate::deps::materialize(&inputs, cache, deps.offline, index, log)?;
     // Planning is cheap (zip directories, metadata) and the gate needs it even on a cache hit.
     let deps_plan = wheels::plan(&chosen, &opts)?;
     for w in &deps_plan.warnings {

@@ -1,6 +1,7 @@
-//! lamina's local cache: content-addressed blobs (`blobs/sha256/<hex>`, OCI-layout shaped) and an
+//! lamina's local cache: content-addressed blobs (`blobs/sha256/<hex>`, OCI-layout shaped), an
 //! index from a layer's input key to the layer that those inputs produce, so an unchanged layer is
-//! never re-gzipped. Every write goes through a temporary file and a rename, so a crashed build can
+//! never re-gzipped, and downloaded wheels (`wheels/sha256/<hex>/<file name>`, verified before they
+//! are stored) with what the index listed for each locked requirement (`resolved/<key>`). Every write goes through a temporary file and a rename, so a crashed build can
 //! leave garbage in `tmp/` but never a blob or index entry whose bytes are wrong.
 
 use crate::layer::WrittenLayer;
@@ -35,6 +36,8 @@ impl Cache {
         fs::create_dir_all(root.join("blobs").join("sha256"))?;
         fs::create_dir_all(root.join("tmp"))?;
         fs::create_dir_all(root.join("layers"))?;
+        fs::create_dir_all(root.join("wheels").join("sha256"))?;
+        fs::create_dir_all(root.join("resolved"))?;
         Ok(Cache { root })
     }
 
@@ -56,6 +59,41 @@ impl Cache {
             dir: self.blobs_dir(),
             label: format!("cache {}", self.root.display()),
         }
+    }
+
+    /// Where the wheel with this sha256 and file name lives in the cache (present or not).
+    pub fn wheel_path(&self, sha256: &str, filename: &str) -> PathBuf {
+        self.root
+            .join("wheels")
+            .join("sha256")
+            .join(sha256)
+            .join(filename)
+    }
+
+    /// Moves a verified download into the wheel cache.
+    pub fn store_wheel(
+        &self,
+        file: tempfile::NamedTempFile,
+        sha256: &str,
+        filename: &str,
+    ) -> io::Result<PathBuf> {
+        let dest = self.wheel_path(sha256, filename);
+        fs::create_dir_all(dest.parent().expect("has a parent"))?;
+        file.persist(&dest).map_err(|e| e.error)?;
+        Ok(dest)
+    }
+
+    /// What was recorded under `key` in `resolved/`.
+    pub fn lookup_resolved(&self, key: &str) -> Option<serde_json::Value> {
+        serde_json::from_slice(&fs::read(self.root.join("resolved").join(key)).ok()?).ok()
+    }
+
+    pub fn record_resolved(&self, key: &str, v: &serde_json::Value) -> io::Result<()> {
+        let mut tmp = tempfile::NamedTempFile::new_in(self.tmp_dir())?;
+        tmp.write_all(&crate::oci::canonical_json(v))?;
+        tmp.persist(self.root.join("resolved").join(key))
+            .map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// The layer recorded for `key`, if its blob is still present with the recorded size.

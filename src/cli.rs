@@ -173,6 +173,20 @@ pub struct BuildArgs {
     /// Directory of vendored wheels to install into /var/task as one dependency layer.
     #[arg(long, value_name = "DIR")]
     pub wheels: Option<String>,
+    /// Lock file for the dependency layer: pylock.toml (PEP 751) or a hash-pinned requirements.txt.
+    /// With --wheels too, that directory supplies the lock's files (checked against its hashes).
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<String>,
+    /// Package index (simple API) for a requirements lock. Default: the file's --index-url, then
+    /// UV_DEFAULT_INDEX / PIP_INDEX_URL, then PyPI.
+    #[arg(long = "index-url", value_name = "URL")]
+    pub index_url: Option<String>,
+    /// Another index to look in (also PIP_EXTRA_INDEX_URL, UV_INDEX). Repeatable.
+    #[arg(long = "extra-index-url", value_name = "URL")]
+    pub extra_index_url: Vec<String>,
+    /// Never download: every locked wheel (and index page) must already be in the cache.
+    #[arg(long)]
+    pub offline: bool,
     /// The base's CPython version (when the catalog does not know the base), e.g. 3.12.
     #[arg(long, value_name = "3.X", value_parser = config::parse_python)]
     pub python: Option<u32>,
@@ -285,6 +299,10 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         push: args.push,
         tags: args.tags,
         wheels: args.wheels,
+        lock: args.lock,
+        index_url: args.index_url,
+        extra_index_urls: args.extra_index_url,
+        offline: args.offline,
         python: args.python,
         glibc: args.glibc,
         allow_bad_record: args.allow_bad_record,
@@ -349,7 +367,20 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         if base.layers.len() == 1 { "" } else { "s" },
         base.format
     ));
-    let built = build::build(&plan, base, &cache, &mut log)?;
+    let profile = args.registry.profile.clone();
+    let index = lamina::deps::LazyClient::new(Box::new(move || {
+        lamina::index::Client::new(
+            Box::new(IndexCredentials {
+                netrc: lamina::index::Netrc::load(),
+                profile: profile.clone(),
+            }),
+            lamina::retry::Policy::default(),
+        )
+    }));
+    let built = build::build_with(&plan, base, &cache, &index, &mut log)?;
+    if index.requests() > 0 {
+        log(format!("package index: {} requests", index.requests()));
+    }
     report::report(&built);
     if args.import_check
         && built.deps.is_none()
@@ -403,6 +434,24 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         println!("{stdout_line}");
     }
     Ok(())
+}
+
+/// Index credentials: a CodeArtifact host gets a token through the AWS chain (and `--profile`),
+/// any other host its `~/.netrc` entry. URL user info is handled by the index client itself.
+struct IndexCredentials {
+    netrc: lamina::index::Netrc,
+    profile: Option<String>,
+}
+
+impl lamina::index::credentials::Source for IndexCredentials {
+    fn lookup(&self, host: &str) -> Result<Option<lamina::index::Credential>, String> {
+        if let Some(ca) = lamina::codeartifact::parse_host(host) {
+            return lamina::codeartifact::credential(&ca, self.profile.as_deref())
+                .map(Some)
+                .map_err(|e| e.0);
+        }
+        Ok(self.netrc.lookup(host))
+    }
 }
 
 fn run_pull(args: PullArgs) -> Result<()> {

@@ -41,7 +41,7 @@ impl ConfigError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ConfigError::Toml { .. } => Some(format!(
-                "valid keys: base, src, handler, handlers_from, env, label, platform, output, push, tag, wheels, [ecr], python, glibc, allow_bad_record, max_unpacked_size, allow_linux_tag (see README, \"{FILE_NAME} reference\")"
+                "valid keys: base, src, handler, handlers_from, env, label, platform, output, push, tag, wheels, lock, index_url, extra_index_url, [ecr], python, glibc, allow_bad_record, max_unpacked_size, allow_linux_tag (see README, \"{FILE_NAME} reference\")"
             )),
             ConfigError::Invalid { field, .. } if field.starts_with("base") => {
                 Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
@@ -94,6 +94,10 @@ pub struct FileConfig {
     platform: Option<String>,
     output: Option<String>,
     wheels: Option<String>,
+    lock: Option<String>,
+    index_url: Option<String>,
+    #[serde(alias = "extra_index_urls")]
+    extra_index_url: Option<OneOrMany>,
     push: Option<String>,
     #[serde(alias = "tags")]
     tag: Option<OneOrMany>,
@@ -153,9 +157,18 @@ pub fn parse_glibc(s: &str) -> Result<(u32, u32), String> {
 }
 
 /// The dependency layer's inputs.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct DepsConfig {
-    pub dir: PathBuf,
+    /// `--wheels`: a directory of wheels (with a lock: a local source for the lock's files).
+    pub dir: Option<PathBuf>,
+    /// `--lock`: pylock.toml or a hashed requirements.txt.
+    pub lock: Option<PathBuf>,
+    /// `--index-url` / `index_url`.
+    pub index_url: Option<String>,
+    /// `--extra-index-url` / `extra_index_url`.
+    pub extra_index_urls: Vec<String>,
+    /// `--offline`: never go to the network for wheels.
+    pub offline: bool,
     pub python: Option<u32>,
     pub glibc: Option<(u32, u32)>,
     pub allow_bad_record: Vec<String>,
@@ -178,6 +191,10 @@ pub struct Overrides {
     pub push: Option<String>,
     pub tags: Vec<String>,
     pub wheels: Option<String>,
+    pub lock: Option<String>,
+    pub index_url: Option<String>,
+    pub extra_index_urls: Vec<String>,
+    pub offline: bool,
     pub python: Option<u32>,
     pub glibc: Option<(u32, u32)>,
     pub allow_bad_record: Vec<String>,
@@ -458,12 +475,28 @@ impl Plan {
             ecr.expire = v;
         }
         ecr.validate().map_err(|e| invalid("ecr", e))?;
-        let deps = o.wheels.or(file.wheels).map(|w| DepsConfig {
-            dir: if Path::new(&w).is_absolute() {
-                PathBuf::from(&w)
+        let in_project = |w: &str| {
+            if Path::new(w).is_absolute() {
+                PathBuf::from(w)
             } else {
-                project.join(&w)
-            },
+                project.join(w)
+            }
+        };
+        let dir = o.wheels.or(file.wheels).map(|w| in_project(&w));
+        let lock = o.lock.or(file.lock).map(|l| in_project(&l));
+        let extra_index_urls = if o.extra_index_urls.is_empty() {
+            file.extra_index_url
+                .map(OneOrMany::into_vec)
+                .unwrap_or_default()
+        } else {
+            o.extra_index_urls
+        };
+        let deps = (dir.is_some() || lock.is_some()).then(|| DepsConfig {
+            dir,
+            lock,
+            index_url: o.index_url.or(file.index_url),
+            extra_index_urls,
+            offline: o.offline,
             python,
             glibc,
             allow_bad_record,

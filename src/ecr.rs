@@ -189,41 +189,13 @@ impl Ecr {
                 });
             }
         }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| EcrError::Api {
-                call: "runtime",
-                detail: e.to_string(),
-            })?;
-        let profile_owned = profile
-            .map(str::to_string)
-            .or_else(|| std::env::var("AWS_PROFILE").ok());
-        let config = rt.block_on(async {
-            let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new(host.region.clone()));
-            if let Some(p) = profile {
-                // As with the AWS CLI, an explicit --profile wins over environment credentials
-                // (and a profile that does not exist is an error, not a silent fallback).
-                let creds = aws_config::profile::ProfileFileCredentialsProvider::builder()
-                    .profile_name(p)
-                    .build();
-                loader = loader.profile_name(p).credentials_provider(creds);
+        let aws = crate::aws::connect(&host.region, profile).map_err(|e| {
+            EcrError::Credentials {
+                profile: e.profile,
+                detail: e.detail,
             }
-            loader.load().await
-        });
-        use aws_sdk_ecr::config::ProvideCredentials as _;
-        let provider = config
-            .credentials_provider()
-            .ok_or_else(|| EcrError::Credentials {
-                profile: profile_owned.clone(),
-                detail: "no credential provider is configured".into(),
-            })?;
-        rt.block_on(provider.provide_credentials())
-            .map_err(|e| EcrError::Credentials {
-                profile: profile_owned.clone(),
-                detail: crate::error_chain(&e),
-            })?;
+        })?;
+        let (rt, config, profile_owned) = (aws.rt, aws.config, aws.profile);
         let client = aws_sdk_ecr::Client::new(&config);
         Ok(Ecr {
             rt,

@@ -9,10 +9,13 @@
 //! Dependencies point inward: `oci` (the model, sources and sinks) knows nothing of Python or AWS;
 //! `layer` writes deterministic tar+gzip layers; `build` wires a `config::Plan` into an `Image`.
 
+pub mod aws;
 pub mod build;
 pub mod cache;
 pub mod catalog;
+pub mod codeartifact;
 pub mod config;
+pub mod deps;
 pub mod ecr;
 pub mod gate;
 pub mod index;
@@ -55,6 +58,8 @@ pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
         } else if let Some(e) = e.downcast_ref::<oci::layout::LayoutError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<layer::source::SourceError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<deps::DepsError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<layer::wheels::WheelsError>() {
             e.hint()

@@ -159,6 +159,12 @@ impl Netrc {
     }
 }
 
+impl Source for Netrc {
+    fn lookup(&self, host: &str) -> Result<Option<Credential>, String> {
+        Ok(Netrc::lookup(self, host))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

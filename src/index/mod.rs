@@ -141,6 +141,17 @@ impl Client {
         })
     }
 
+    /// Remembers the user info of an index URL for its host, so that file URLs on that host
+    /// (and later runs' URLs stored without credentials) get them too.
+    pub fn remember_url_credentials(&self, url: &str) {
+        if let Some((u, c)) = Url::parse(url).ok().and_then(|u| userinfo(&u).map(|c| (u, c))) {
+            self.known
+                .lock()
+                .expect("lock")
+                .insert(host_key(&u), Some(c));
+        }
+    }
+
     fn credential(&self, url: &Url) -> Result<Option<Credential>, IndexError> {
         if let Some(c) = userinfo(url) {
             return Ok(Some(c));
