@@ -39,6 +39,11 @@ if [ ! -x "$LAMINA_TEST_VENV/bin/moto_server" ]; then
   fi
   "$LAMINA_TEST_VENV/bin/pip" install -q --disable-pip-version-check 'moto[server,ecr]' boto3
 fi
+# The lock tests: the real uv writes the locks, pypiserver (with passlib for htpasswd) serves them.
+if [ ! -x "$LAMINA_TEST_VENV/bin/uv" ] || [ ! -x "$LAMINA_TEST_VENV/bin/pypi-server" ]; then
+  echo "test.sh: installing uv and pypiserver into $LAMINA_TEST_VENV" >&2
+  "$LAMINA_TEST_VENV/bin/pip" install -q --disable-pip-version-check uv 'pypiserver[passlib]'
+fi
 
 echo "test.sh: cargo fmt --check" >&2
 cargo fmt --all -- --check

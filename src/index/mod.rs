@@ -157,7 +157,9 @@ impl Client {
             return Ok(Some(c));
         }
         let host = host_key(url);
-        if let Some(c) = self.known.lock().expect("lock").get(&host) {
+        // Held during the lookup: parallel requests to one host ask the source once.
+        let mut known = self.known.lock().expect("lock");
+        if let Some(c) = known.get(&host) {
             return Ok(c.clone());
         }
         let c = self
@@ -167,7 +169,7 @@ impl Client {
                 host: host.clone(),
                 detail,
             })?;
-        self.known.lock().expect("lock").insert(host, c.clone());
+        known.insert(host, c.clone());
         Ok(c)
     }
 

@@ -101,6 +101,8 @@ pub enum Reply {
     Send(Response),
     /// Close the socket without answering (after reading whatever the handler read).
     Drop,
+    /// Announce the whole body, send only its first `n` bytes, then close the connection.
+    Truncate(Response, usize),
 }
 
 pub type Handler = Arc<dyn Fn(&mut Request) -> Reply + Send + Sync>;
@@ -180,6 +182,18 @@ pub fn serve(handler: Handler) -> String {
                 match handler(&mut req) {
                     Reply::Send(resp) => resp.write(&mut stream, method == "HEAD"),
                     Reply::Drop => {
+                        let _ = stream.shutdown(std::net::Shutdown::Both);
+                    }
+                    Reply::Truncate(mut resp, n) => {
+                        let full = resp.body.len();
+                        resp.body.truncate(n);
+                        let mut head = format!(
+                            "HTTP/1.1 {} X\r\nConnection: close\r\nContent-Length: {full}\r\n\r\n",
+                            resp.status
+                        )
+                        .into_bytes();
+                        head.extend_from_slice(&resp.body);
+                        let _ = stream.write_all(&head);
                         let _ = stream.shutdown(std::net::Shutdown::Both);
                     }
                 }

@@ -56,6 +56,7 @@ pub fn ok(c: &mut Command) -> String {
 
 pub mod fake_registry;
 pub mod http;
+pub mod index;
 pub mod lambda_base;
 pub mod moto;
 pub mod registry;
