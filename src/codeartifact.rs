@@ -17,11 +17,7 @@ pub struct Host {
 pub fn parse_host(host: &str) -> Option<Host> {
     let host = host.split(':').next()?;
     let parts: Vec<&str> = host.split('.').collect();
-    if parts.len() < 6
-        || parts[1] != "d"
-        || parts[2] != "codeartifact"
-        || parts[4] != "amazonaws"
-    {
+    if parts.len() < 6 || parts[1] != "d" || parts[2] != "codeartifact" || parts[4] != "amazonaws" {
         return None;
     }
     let (domain, owner) = parts[0].rsplit_once('-')?;

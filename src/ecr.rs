@@ -189,12 +189,11 @@ impl Ecr {
                 });
             }
         }
-        let aws = crate::aws::connect(&host.region, profile).map_err(|e| {
-            EcrError::Credentials {
+        let aws =
+            crate::aws::connect(&host.region, profile).map_err(|e| EcrError::Credentials {
                 profile: e.profile,
                 detail: e.detail,
-            }
-        })?;
+            })?;
         let (rt, config, profile_owned) = (aws.rt, aws.config, aws.profile);
         let client = aws_sdk_ecr::Client::new(&config);
         Ok(Ecr {

@@ -68,7 +68,10 @@ impl Run {
             .env("NETRC", self.t.path().join("no-netrc"))
             .env("HOME", self.t.path())
             .env("AWS_CONFIG_FILE", self.t.path().join("no-aws-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", self.t.path().join("no-aws-creds"))
+            .env(
+                "AWS_SHARED_CREDENTIALS_FILE",
+                self.t.path().join("no-aws-creds"),
+            )
             .env("AWS_EC2_METADATA_DISABLED", "true");
         for k in [
             "PIP_INDEX_URL",
@@ -145,23 +148,40 @@ fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
     let pylock = compile(r.work(), "req.in", "pylock.toml", &server.url(), &TARGET);
     let mut hashed = TARGET.to_vec();
     hashed.push("--generate-hashes");
-    let reqs = compile(r.work(), "req.in", "requirements.txt", &server.url(), &hashed);
+    let reqs = compile(
+        r.work(),
+        "req.in",
+        "requirements.txt",
+        &server.url(),
+        &hashed,
+    );
     let wheels = r.wheels_dir();
     let from_wheels = r.digest("w", "w", &["--wheels", s(&wheels)]);
 
     let before = server.requests().len();
     let o = run(&mut r.cmd("p", "p", &["--lock", s(&pylock)]));
     assert!(o.status.success(), "{}", stderr(&o));
-    assert_eq!(stdout(&o).trim(), from_wheels, "pylock.toml gives the --wheels image");
+    assert_eq!(
+        stdout(&o).trim(),
+        from_wheels,
+        "pylock.toml gives the --wheels image"
+    );
     assert!(stderr(&o).contains("downloaded 5 wheels"), "{}", stderr(&o));
     let new: Vec<String> = server.requests()[before..].to_vec();
-    assert_eq!(new.len(), 5, "one download per wheel, no index page: {new:#?}");
+    assert_eq!(
+        new.len(),
+        5,
+        "one download per wheel, no index page: {new:#?}"
+    );
     assert!(new.iter().all(|l| l.contains("GET /packages/")), "{new:#?}");
 
     let before = server.requests().len();
     let url = server.url();
     let from_reqs = r.digest("r", "r", &["--lock", s(&reqs), "--index-url", &url]);
-    assert_eq!(from_reqs, from_wheels, "requirements.txt gives the --wheels image");
+    assert_eq!(
+        from_reqs, from_wheels,
+        "requirements.txt gives the --wheels image"
+    );
     let new = server.requests()[before..].to_vec();
     assert_eq!(
         new.iter().filter(|l| l.contains("GET /simple/")).count(),
@@ -177,7 +197,11 @@ fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
         r.digest("r", "r2", &["--lock", s(&reqs), "--index-url", &url]),
         from_wheels
     );
-    assert_eq!(server.requests().len(), before, "a warm build asks the index nothing");
+    assert_eq!(
+        server.requests().len(),
+        before,
+        "a warm build asks the index nothing"
+    );
 
     // With the server gone, --offline builds from the cache; an empty cache fails clearly.
     drop(server);
@@ -203,7 +227,11 @@ fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
     );
     // --wheels together with a lock: the directory supplies the lock's files, no network needed.
     assert_eq!(
-        r.digest("both", "b", &["--lock", s(&pylock), "--wheels", s(&wheels), "--offline"]),
+        r.digest(
+            "both",
+            "b",
+            &["--lock", s(&pylock), "--wheels", s(&wheels), "--offline"]
+        ),
         from_wheels
     );
 }
@@ -220,10 +248,19 @@ fn markers_skip_packages_for_other_platforms_and_pythons() {
     let universal = ["--universal", "--python-version", "3.9"];
     let pylock = compile(r.work(), "req.in", "pylock.toml", &server.url(), &universal);
     let text = fs::read_to_string(&pylock).unwrap();
-    assert!(text.contains("marker = \"sys_platform == 'win32'\""), "{text}");
+    assert!(
+        text.contains("marker = \"sys_platform == 'win32'\""),
+        "{text}"
+    );
     let mut hashed = universal.to_vec();
     hashed.push("--generate-hashes");
-    let reqs = compile(r.work(), "req.in", "requirements.txt", &server.url(), &hashed);
+    let reqs = compile(
+        r.work(),
+        "req.in",
+        "requirements.txt",
+        &server.url(),
+        &hashed,
+    );
     let url = server.url();
     for (name, args) in [
         ("p", vec!["--lock", s(&pylock)]),
@@ -235,8 +272,16 @@ fn markers_skip_packages_for_other_platforms_and_pythons() {
         assert!(err.contains("jmespath: skipped"), "{err}");
         assert!(err.contains("python-dotenv: skipped"), "{err}");
         let paths = r.deps_paths(name);
-        assert!(paths.iter().any(|p| p == "var/task/markupsafe/__init__.py"), "{paths:?}");
-        assert!(!paths.iter().any(|p| p.contains("jmespath") || p.contains("dotenv")), "{paths:?}");
+        assert!(
+            paths.iter().any(|p| p == "var/task/markupsafe/__init__.py"),
+            "{paths:?}"
+        );
+        assert!(
+            !paths
+                .iter()
+                .any(|p| p.contains("jmespath") || p.contains("dotenv")),
+            "{paths:?}"
+        );
     }
 }
 
@@ -247,7 +292,13 @@ fn tampered_hash_404_and_unpinned_fail_before_anything_is_written() {
     let pylock = compile(r.work(), "req.in", "pylock.toml", &server.url(), &TARGET);
     let mut hashed = TARGET.to_vec();
     hashed.push("--generate-hashes");
-    let reqs = compile(r.work(), "req.in", "requirements.txt", &server.url(), &hashed);
+    let reqs = compile(
+        r.work(),
+        "req.in",
+        "requirements.txt",
+        &server.url(),
+        &hashed,
+    );
     let real = "02e2e4cc71b5bcab88332eebf907519190dd9e6e82107fa7f83b1003a6252980"; // jmespath
     let fake = "1".repeat(64);
     let text = fs::read_to_string(&pylock).unwrap();
@@ -258,11 +309,21 @@ fn tampered_hash_404_and_unpinned_fail_before_anything_is_written() {
         "t",
         "t",
         &["--lock", s(&tampered)],
-        &["jmespath-1.0.1-py3-none-any.whl (jmespath)", "/packages/jmespath-1.0.1-py3-none-any.whl", real, &fake],
+        &[
+            "jmespath-1.0.1-py3-none-any.whl (jmespath)",
+            "/packages/jmespath-1.0.1-py3-none-any.whl",
+            real,
+            &fake,
+        ],
     );
-    assert!(err.contains("not the one the lock was written for"), "{err}");
     assert!(
-        !r.cached_wheels("t").iter().any(|w| w.starts_with("jmespath")),
+        err.contains("not the one the lock was written for"),
+        "{err}"
+    );
+    assert!(
+        !r.cached_wheels("t")
+            .iter()
+            .any(|w| w.starts_with("jmespath")),
         "a mismatching download is deleted: {:?}",
         r.cached_wheels("t")
     );
@@ -274,7 +335,10 @@ fn tampered_hash_404_and_unpinned_fail_before_anything_is_written() {
         "t2",
         "t2",
         &["--lock", s(&rt), "--index-url", &url],
-        &["jmespath==1.0.1: no wheel fits", "no file on the index has a listed hash"],
+        &[
+            "jmespath==1.0.1: no wheel fits",
+            "no file on the index has a listed hash",
+        ],
     );
 
     // Unpinned or unhashed: refused before any request.
@@ -285,10 +349,18 @@ fn tampered_hash_404_and_unpinned_fail_before_anything_is_written() {
         "u",
         "u",
         &["--lock", s(&loose), "--index-url", &url],
-        &["jmespath: not pinned to one version (>=1)", "uv pip compile", "--python-platform x86_64-manylinux_2_28 "],
+        &[
+            "jmespath: not pinned to one version (>=1)",
+            "uv pip compile",
+            "--python-platform x86_64-manylinux_2_28 ",
+        ],
     );
     assert!(err.contains("--generate-hashes"), "{err}");
-    assert_eq!(server.requests().len(), before, "nothing asked before the lock is valid");
+    assert_eq!(
+        server.requests().len(),
+        before,
+        "nothing asked before the lock is valid"
+    );
 
     // A file the index no longer has: 404.
     fs::remove_file(server.packages().join(WHEELS[2])).unwrap();
@@ -314,14 +386,28 @@ fn json_index(mode: Arc<Mutex<Fault>>, hits: Arc<AtomicUsize>) -> String {
     use sha2::{Digest as _, Sha256};
     let files: Vec<(String, Vec<u8>)> = wheel_paths()
         .iter()
-        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), fs::read(p).unwrap()))
+        .map(|p| {
+            (
+                p.file_name().unwrap().to_string_lossy().into_owned(),
+                fs::read(p).unwrap(),
+            )
+        })
         .collect();
     let addr = http::serve(Arc::new(move |req| {
-        if let Some(project) = req.path.strip_prefix("/simple/").map(|p| p.trim_end_matches('/')) {
+        if let Some(project) = req
+            .path
+            .strip_prefix("/simple/")
+            .map(|p| p.trim_end_matches('/'))
+        {
             let list: Vec<serde_json::Value> = files
                 .iter()
                 .filter(|(n, _)| {
-                    let stem = n.split('-').next().unwrap().to_lowercase().replace(['_', '.'], "-");
+                    let stem = n
+                        .split('-')
+                        .next()
+                        .unwrap()
+                        .to_lowercase()
+                        .replace(['_', '.'], "-");
                     stem == project
                 })
                 .map(|(n, b)| {
@@ -332,7 +418,8 @@ fn json_index(mode: Arc<Mutex<Fault>>, hits: Arc<AtomicUsize>) -> String {
             if list.is_empty() {
                 return Reply::Send(Response::new(404));
             }
-            let body = serde_json::json!({"meta": {"api-version": "1.1"}, "name": project, "files": list});
+            let body =
+                serde_json::json!({"meta": {"api-version": "1.1"}, "name": project, "files": list});
             return Reply::Send(
                 Response::new(200)
                     .header("Content-Type", "application/vnd.pypi.simple.v1+json")
@@ -351,7 +438,9 @@ fn json_index(mode: Arc<Mutex<Fault>>, hits: Arc<AtomicUsize>) -> String {
             Fault::Once if n == 0 => Reply::Send(Response::new(503).header("Retry-After", "0")),
             Fault::Once => Reply::Send(Response::new(200).body(bytes.clone())),
             Fault::Always500 => Reply::Send(Response::new(500).body("boom")),
-            Fault::Truncate => Reply::Truncate(Response::new(200).body(bytes.clone()), bytes.len() / 2),
+            Fault::Truncate => {
+                Reply::Truncate(Response::new(200).body(bytes.clone()), bytes.len() / 2)
+            }
         }
     }));
     format!("http://{addr}/simple/")
@@ -363,7 +452,13 @@ fn json_index_with_retries_and_faults_that_fail_cleanly() {
     let server = PyPiServer::start(&wheel_paths(), None);
     let mut hashed = TARGET.to_vec();
     hashed.push("--generate-hashes");
-    let reqs = compile(r.work(), "req.in", "requirements.txt", &server.url(), &hashed);
+    let reqs = compile(
+        r.work(),
+        "req.in",
+        "requirements.txt",
+        &server.url(),
+        &hashed,
+    );
     drop(server);
     let wheels = r.wheels_dir();
     let from_wheels = r.digest("w", "w", &["--wheels", s(&wheels)]);
@@ -372,20 +467,38 @@ fn json_index_with_retries_and_faults_that_fail_cleanly() {
     let index = json_index(mode.clone(), hits.clone());
     let lock = ["--lock", s(&reqs), "--index-url", &index];
 
-    assert_eq!(r.digest("ok", "ok", &lock), from_wheels, "JSON pages, relative URLs");
+    assert_eq!(
+        r.digest("ok", "ok", &lock),
+        from_wheels,
+        "JSON pages, relative URLs"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 5);
 
     *mode.lock().unwrap() = Fault::Once;
     hits.store(0, Ordering::SeqCst);
-    assert_eq!(r.digest("once", "once", &lock), from_wheels, "a 503 is retried");
+    assert_eq!(
+        r.digest("once", "once", &lock),
+        from_wheels,
+        "a 503 is retried"
+    );
     assert_eq!(hits.load(Ordering::SeqCst), 6);
 
     *mode.lock().unwrap() = Fault::Always500;
-    r.fails("500", "500", &lock, &["HTTP 500", "after 5 tries", "/files/"]);
+    r.fails(
+        "500",
+        "500",
+        &lock,
+        &["HTTP 500", "after 5 tries", "/files/"],
+    );
     assert!(r.cached_wheels("500").is_empty());
 
     *mode.lock().unwrap() = Fault::Truncate;
-    r.fails("cut", "cut", &lock, &["the connection broke after", "after 5 tries"]);
+    r.fails(
+        "cut",
+        "cut",
+        &lock,
+        &["the connection broke after", "after 5 tries"],
+    );
     assert!(r.cached_wheels("cut").is_empty());
 }
 
@@ -411,7 +524,11 @@ fn netrc_credentials_for_an_index_that_requires_them() {
     assert!(!err.contains(password));
 
     let netrc = r.work().join("netrc");
-    fs::write(&netrc, format!("machine 127.0.0.1\n  login alice\n  password {password}\n")).unwrap();
+    fs::write(
+        &netrc,
+        format!("machine 127.0.0.1\n  login alice\n  password {password}\n"),
+    )
+    .unwrap();
     for (name, args) in [
         ("r", vec!["--lock", s(&reqs), "--index-url", &url]),
         ("p", vec!["--lock", s(&pylock)]),
@@ -426,7 +543,9 @@ fn netrc_credentials_for_an_index_that_requires_them() {
     assert!(!stderr(&o).contains(password));
 
     fs::write(&netrc, "machine 127.0.0.1 login alice password wrong\n").unwrap();
-    let o = run(r.cmd("bad", "bad", &["--lock", s(&reqs), "--index-url", &url]).env("NETRC", &netrc));
+    let o = run(r
+        .cmd("bad", "bad", &["--lock", s(&reqs), "--index-url", &url])
+        .env("NETRC", &netrc));
     r.check_failed(&o, "bad", "bad", &["refused the credentials"]);
 }
 
@@ -454,9 +573,9 @@ fn codeartifact_token_from_the_aws_chain_never_printed() {
     let (c, a) = (calls.clone(), answer.clone());
     // The CodeArtifact API: POST /v1/authorization-token?domain=…&domain-owner=…, SigV4-signed.
     let api = http::serve(Arc::new(move |req| {
-        let signed = req
-            .header("authorization")
-            .is_some_and(|h| h.starts_with("AWS4-HMAC-SHA256") && h.contains("/codeartifact/aws4_request"));
+        let signed = req.header("authorization").is_some_and(|h| {
+            h.starts_with("AWS4-HMAC-SHA256") && h.contains("/codeartifact/aws4_request")
+        });
         if req.method != "POST"
             || req.path != "/v1/authorization-token"
             || req.query.get("domain").map(String::as_str) != Some("lamina-test")
@@ -471,7 +590,10 @@ fn codeartifact_token_from_the_aws_chain_never_printed() {
         }
         c.fetch_add(1, Ordering::SeqCst);
         let t = a.lock().unwrap().clone();
-        Reply::Send(Response::new(200).json(serde_json::json!({"authorizationToken": t, "expiration": 1893456000})))
+        Reply::Send(
+            Response::new(200)
+                .json(serde_json::json!({"authorizationToken": t, "expiration": 1893456000})),
+        )
     }));
     let host = "lamina-test-123456789012.d.codeartifact.us-east-1.amazonaws.com";
     let authed = format!("http://aws:{token}@127.0.0.1:{}/simple/", server.port);
@@ -484,14 +606,20 @@ fn codeartifact_token_from_the_aws_chain_never_printed() {
         c.env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_ENDPOINT_URL_CODEARTIFACT", format!("http://{api}"))
-            .env("LAMINA_INDEX_ENDPOINTS", format!("{host}=http://127.0.0.1:{}", server.port));
+            .env(
+                "LAMINA_INDEX_ENDPOINTS",
+                format!("{host}=http://127.0.0.1:{}", server.port),
+            );
         run(&mut c)
     };
     let o = build("ca");
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(calls.load(Ordering::SeqCst), 1, "one token per run");
     for text in [stdout(&o), stderr(&o)] {
-        assert!(!text.contains(token) && !text.contains("lamina-secret"), "{text}");
+        assert!(
+            !text.contains(token) && !text.contains("lamina-secret"),
+            "{text}"
+        );
     }
     for (p, b) in all_bytes(&r.cache("ca")) {
         assert!(
@@ -511,5 +639,8 @@ fn codeartifact_token_from_the_aws_chain_never_printed() {
     *answer.lock().unwrap() = "wrong-lamina-token".into();
     let o = build("bad");
     let err = r.check_failed(&o, "bad", "bad", &["refused the credentials", host]);
-    assert!(!err.contains("wrong-lamina-token") && !err.contains(token), "{err}");
+    assert!(
+        !err.contains("wrong-lamina-token") && !err.contains(token),
+        "{err}"
+    );
 }

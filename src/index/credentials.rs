@@ -175,7 +175,10 @@ mod tests {
             "# comment\nmachine 127.0.0.1 login alice password s3cret\nmachine idx.example\n  login bob\n  password p w\ndefault login anon password x\n",
         );
         let c = n.lookup("127.0.0.1:8080").unwrap();
-        assert_eq!((c.username.as_str(), c.password.as_str()), ("alice", "s3cret"));
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("alice", "s3cret")
+        );
         assert_eq!(n.lookup("idx.example").unwrap().username, "bob");
         assert_eq!(n.lookup("other").unwrap().username, "anon");
         assert!(!format!("{c:?}").contains("s3cret"));
@@ -183,10 +186,19 @@ mod tests {
 
     #[test]
     fn urls() {
-        let u = Url::parse("https://aws:tok%2Fen@d-1.d.codeartifact.us-east-1.amazonaws.com:8443/pypi/r/simple/").unwrap();
+        let u = Url::parse(
+            "https://aws:tok%2Fen@d-1.d.codeartifact.us-east-1.amazonaws.com:8443/pypi/r/simple/",
+        )
+        .unwrap();
         let c = userinfo(&u).unwrap();
-        assert_eq!((c.username.as_str(), c.password.as_str()), ("aws", "tok/en"));
-        assert_eq!(host_key(&u), "d-1.d.codeartifact.us-east-1.amazonaws.com:8443");
+        assert_eq!(
+            (c.username.as_str(), c.password.as_str()),
+            ("aws", "tok/en")
+        );
+        assert_eq!(
+            host_key(&u),
+            "d-1.d.codeartifact.us-east-1.amazonaws.com:8443"
+        );
         let r = redact("https://aws:tok@h/x.whl?X-Amz-Signature=abc#sha256=1");
         assert_eq!(r, "https://aws:***@h/x.whl");
         assert_eq!(redact("not a url user:pw@h"), "***@h");

@@ -44,7 +44,11 @@ pub enum IndexError {
         got: String,
     },
     #[error("{what}: the download is {got} bytes, the lock says {expected}")]
-    Size { what: String, expected: u64, got: u64 },
+    Size {
+        what: String,
+        expected: u64,
+        got: u64,
+    },
     #[error("{what}: {detail}")]
     Page { what: String, detail: String },
     #[error("credentials for {host}: {detail}")]
@@ -144,7 +148,10 @@ impl Client {
     /// Remembers the user info of an index URL for its host, so that file URLs on that host
     /// (and later runs' URLs stored without credentials) get them too.
     pub fn remember_url_credentials(&self, url: &str) {
-        if let Some((u, c)) = Url::parse(url).ok().and_then(|u| userinfo(&u).map(|c| (u, c))) {
+        if let Some((u, c)) = Url::parse(url)
+            .ok()
+            .and_then(|u| userinfo(&u).map(|c| (u, c)))
+        {
             self.known
                 .lock()
                 .expect("lock")
@@ -285,17 +292,15 @@ impl Client {
                 let final_url = resp.url().clone();
                 let mut body = Vec::new();
                 if status.is_success() {
-                    resp.take(64 << 20)
-                        .read_to_end(&mut body)
-                        .map_err(|e| {
-                            Failure::Retry(
-                                IndexError::Http {
-                                    what: what.clone(),
-                                    detail: e.to_string(),
-                                },
-                                None,
-                            )
-                        })?;
+                    resp.take(64 << 20).read_to_end(&mut body).map_err(|e| {
+                        Failure::Retry(
+                            IndexError::Http {
+                                what: what.clone(),
+                                detail: e.to_string(),
+                            },
+                            None,
+                        )
+                    })?;
                 }
                 Ok((status, ctype, final_url, body))
             })?;

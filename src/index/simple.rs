@@ -247,7 +247,10 @@ mod tests {
             ]
         });
         let files = parse_json(&base, page.to_string().as_bytes()).unwrap();
-        assert_eq!(files[0].url, "https://idx/f/jmespath-1.0.1-py3-none-any.whl");
+        assert_eq!(
+            files[0].url,
+            "https://idx/f/jmespath-1.0.1-py3-none-any.whl"
+        );
         assert_eq!(files[0].sha256.as_deref(), Some(H));
         assert_eq!(files[0].size, Some(20256));
         assert_eq!(files[1].yanked.as_deref(), Some("oops"));

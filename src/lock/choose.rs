@@ -81,7 +81,8 @@ pub fn select(
             )));
         }
     }
-    let sets: [(&str, &[String]); 2] = [("extras", &[]), ("dependency_groups", &lock.default_groups)];
+    let sets: [(&str, &[String]); 2] =
+        [("extras", &[]), ("dependency_groups", &lock.default_groups)];
     if !lock.environments.is_empty()
         && !lock
             .environments
@@ -102,7 +103,10 @@ pub fn select(
         if let Some(m) = &p.marker {
             match evaluate(m, target, &sets) {
                 Some(false) => {
-                    notes.push(format!("{}: skipped, its marker ({m}) is false for {target}", p.name));
+                    notes.push(format!(
+                        "{}: skipped, its marker ({m}) is false for {target}",
+                        p.name
+                    ));
                     continue;
                 }
                 Some(true) => {}
@@ -116,7 +120,10 @@ pub fn select(
             if specifier_contains(rp, &python(target)) == Some(false) {
                 unusable.push((
                     p.name.clone(),
-                    format!("requires Python {rp}; the base runs CPython 3.{}", target.minor),
+                    format!(
+                        "requires Python {rp}; the base runs CPython 3.{}",
+                        target.minor
+                    ),
                 ));
                 continue;
             }
@@ -232,8 +239,8 @@ pub fn choose_file(
             .then_with(|| b.2.cmp(&a.2))
     });
     let Some((yanked, _, _, best)) = fits.first() else {
-        let only_sdists = !candidates.is_empty()
-            && candidates.iter().all(|c| !c.filename.ends_with(".whl"));
+        let only_sdists =
+            !candidates.is_empty() && candidates.iter().all(|c| !c.filename.ends_with(".whl"));
         if only_sdists {
             return Err(LockError::Unusable {
                 path: lock_path.into(),
@@ -325,7 +332,10 @@ wheels = [
         match &needs[0] {
             Need::Chosen(c) => {
                 assert_eq!(c.package, "crypto-thing");
-                assert_eq!(c.filename, "crypto_thing-1-cp39-abi3-manylinux_2_34_x86_64.whl");
+                assert_eq!(
+                    c.filename,
+                    "crypto_thing-1-cp39-abi3-manylinux_2_34_x86_64.whl"
+                );
                 assert_eq!(c.sha256, h('b'));
             }
             other => panic!("{other:?}"),
@@ -340,7 +350,10 @@ wheels = [
         let (needs, _) = select(&lock, &old, &old.ranking()).unwrap();
         assert!(matches!(&needs[0], Need::Chosen(c) if c.sha256 == h('a')));
         // Python 3.9: the old package applies too.
-        let py39 = Target { minor: 9, ..t.clone() };
+        let py39 = Target {
+            minor: 9,
+            ..t.clone()
+        };
         let (needs, _) = select(&lock, &py39, &py39.ranking()).unwrap();
         assert_eq!(needs.len(), 2);
         let arm = Target {
@@ -349,7 +362,10 @@ wheels = [
         };
         let e = select(&lock, &arm, &arm.ranking()).unwrap_err();
         assert!(e.to_string().contains("Crypto.Thing: no wheel fits"), "{e}");
-        assert!(e.hint().unwrap().contains("--python-platform aarch64-manylinux_2_28"));
+        assert!(e
+            .hint()
+            .unwrap()
+            .contains("--python-platform aarch64-manylinux_2_28"));
         let py38 = Target { minor: 8, ..t };
         let e = select(&lock, &py38, &py38.ranking()).unwrap_err();
         assert!(e.to_string().contains("requires-python >=3.9"), "{e}");
@@ -361,8 +377,7 @@ wheels = [
             "ok==1 --hash=sha256:{}\nwinonly==1 ; sys_platform == 'win32'\nloose>=2\n",
             h('a')
         );
-        let lock =
-            requirements::parse(Path::new("requirements.txt"), &text, &|_| None).unwrap();
+        let lock = requirements::parse(Path::new("requirements.txt"), &text, &|_| None).unwrap();
         let t = target();
         let e = select(&lock, &t, &t.ranking()).unwrap_err();
         assert_eq!(
@@ -403,7 +418,10 @@ wheels = [
             p,
             "m",
             "1",
-            &[c("m-1-cp312-cp312-manylinux_2_17_x86_64.whl", Some("broken"))],
+            &[c(
+                "m-1-cp312-cp312-manylinux_2_17_x86_64.whl",
+                Some("broken"),
+            )],
             &t,
             &t.ranking(),
         )
@@ -411,8 +429,15 @@ wheels = [
         assert!(best.yanked.is_some());
         assert!(w[0].contains("yanked (broken)"), "{w:?}");
         let e = choose_file(p, "m", "1", &[c("m-1.tar.gz", None)], &t, &t.ranking()).unwrap_err();
-        assert!(e.to_string().contains("m==1: only a source distribution"), "{e}");
+        assert!(
+            e.to_string().contains("m==1: only a source distribution"),
+            "{e}"
+        );
         let e = choose_file(p, "m", "1", &[], &t, &t.ranking()).unwrap_err();
-        assert!(e.to_string().contains("no file on the index has a listed hash"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("no file on the index has a listed hash"),
+            "{e}"
+        );
     }
 }

@@ -76,7 +76,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Lock, LockError> {
             Some(ws) if !ws.is_empty() => {
                 let mut out = Vec::new();
                 for w in ws {
-                    out.push(wheel(dir, &p.name, w).map_err(|m| syntax(m))?);
+                    out.push(wheel(dir, &p.name, w).map_err(syntax)?);
                 }
                 Source::Wheels(out)
             }
@@ -194,7 +194,9 @@ anything = 1
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(&l.packages[1].source, Source::Unusable(r) if r.contains("source distribution")));
+        assert!(
+            matches!(&l.packages[1].source, Source::Unusable(r) if r.contains("source distribution"))
+        );
         match &l.packages[2].source {
             Source::Wheels(w) => {
                 assert_eq!(

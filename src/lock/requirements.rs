@@ -77,7 +77,10 @@ fn option(line: &str) -> (String, String) {
         Some(i) => (&line[..i], line[i + 1..].trim()),
         None => (line, ""),
     };
-    (opt.to_string(), rest.trim_start_matches('=').trim().to_string())
+    (
+        opt.to_string(),
+        rest.trim_start_matches('=').trim().to_string(),
+    )
 }
 
 pub fn parse(
@@ -251,9 +254,15 @@ mod tests {
         assert_eq!(l.extra_index_urls, ["https://other/simple"]);
         assert_eq!(l.packages.len(), 3);
         let j = &l.packages[0];
-        assert_eq!((j.name.as_str(), j.version.as_deref()), ("jmespath", Some("1.0.1")));
+        assert_eq!(
+            (j.name.as_str(), j.version.as_deref()),
+            ("jmespath", Some("1.0.1"))
+        );
         assert!(matches!(&j.source, Source::Hashes(h) if h == &[H1.to_string(), H2.to_string()]));
-        assert_eq!(l.packages[1].marker.as_deref(), Some("sys_platform == 'win32'"));
+        assert_eq!(
+            l.packages[1].marker.as_deref(),
+            Some("sys_platform == 'win32'")
+        );
         assert_eq!(l.packages[2].name, "Requests");
         assert!(matches!(&l.packages[2].source, Source::Hashes(h) if h.len() == 1));
     }
@@ -273,7 +282,10 @@ mod tests {
                 Source::Hashes(_) => "hashes".into(),
             })
             .collect();
-        assert!(reasons[0].contains("not pinned to one version (>=1)"), "{reasons:?}");
+        assert!(
+            reasons[0].contains("not pinned to one version (>=1)"),
+            "{reasons:?}"
+        );
         assert!(reasons[1].contains("no --hash"), "{reasons:?}");
         assert!(reasons[2].contains("not pinned"), "{reasons:?}");
         assert!(reasons[3].contains("non-sha256"), "{reasons:?}");

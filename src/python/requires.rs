@@ -194,10 +194,7 @@ impl Parser<'_> {
                 if let Some((_, set)) = self.sets.iter().find(|(n, _)| *n == v) {
                     return Some(Val::Set(set.to_vec()));
                 }
-                Some(Val::Str(
-                    env_value(&v, self.target)?,
-                    v.contains("version"),
-                ))
+                Some(Val::Str(env_value(&v, self.target)?, v.contains("version")))
             }
             _ => None,
         }
@@ -266,7 +263,11 @@ pub fn specifier_contains(spec: &str, version: &str) -> Option<bool> {
             .unwrap_or(clause.len());
         let (op, v) = clause.split_at(split);
         let v = v.trim();
-        if v.is_empty() || !v.chars().all(|c| c.is_ascii_alphanumeric() || ".*+!".contains(c)) {
+        if v.is_empty()
+            || !v
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".*+!".contains(c))
+        {
             return None;
         }
         let ok = match op {
@@ -348,8 +349,14 @@ mod tests {
         let t = t();
         let groups = vec!["dev".to_string()];
         let sets: [(&str, &[String]); 2] = [("extras", &[]), ("dependency_groups", &groups)];
-        assert_eq!(evaluate("'dev' in dependency_groups", &t, &sets), Some(true));
-        assert_eq!(evaluate("'docs' in dependency_groups", &t, &sets), Some(false));
+        assert_eq!(
+            evaluate("'dev' in dependency_groups", &t, &sets),
+            Some(true)
+        );
+        assert_eq!(
+            evaluate("'docs' in dependency_groups", &t, &sets),
+            Some(false)
+        );
         assert_eq!(evaluate("'socks' in extras", &t, &sets), Some(false));
         assert_eq!(evaluate("'socks' not in extras", &t, &sets), Some(true));
         assert_eq!(evaluate("python_version <", &t, &sets), None);

@@ -7,8 +7,8 @@
 
 use super::auth::{self, Challenge, Credential};
 use super::RegistryError;
-use reqwest::blocking::{Client as Http, RequestBuilder, Response};
 use crate::retry;
+use reqwest::blocking::{Client as Http, RequestBuilder, Response};
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use std::collections::{HashMap, HashSet};

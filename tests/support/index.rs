@@ -54,8 +54,14 @@ impl PyPiServer {
                 .args([user, password])
                 .output()
                 .unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-            cmd.arg("-P").arg(&htpasswd).args(["-a", "download,list,update"]);
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            cmd.arg("-P")
+                .arg(&htpasswd)
+                .args(["-a", "download,list,update"]);
         } else {
             cmd.args(["-P", ".", "-a", "."]);
         }

@@ -1,0 +1,274 @@
+//! The dependency layer's inputs: which wheel files (file name and sha256) the layer is made of,
+//! and where their bytes come from: a `--wheels` directory, or a lock (`--lock`) whose wheels are
+//! on disk, in lamina's wheel cache, or on an index. `inputs` decides *what* without downloading a
+//! wheel (a pylock names its wheels and hashes; a requirements file needs each project's index page,
+//! remembered in the cache so a warm build asks nothing), so the layer's cache key can be computed
+//! from names and hashes alone. `materialize` then supplies the files, downloading in parallel into
+//! the content-addressed wheel cache only what is missing; `--offline` refuses to download.
+
+mod fetch;
+mod resolve;
+
+pub use fetch::{materialize, LazyClient};
+pub use resolve::index_urls;
+
+use fetch::parallel;
+
+use crate::cache::Cache;
+use crate::config::DepsConfig;
+use crate::index::IndexError;
+use crate::layer::wheels::{self, WheelsError};
+use crate::lock::{self, Candidate, Location, Lock, LockError, Need};
+use crate::python::tags::{Ranking, Target};
+use sha2::{Digest as _, Sha256};
+use std::collections::HashMap;
+use std::fs::File;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// Downloads in flight at once.
+pub const PARALLEL: usize = 8;
+pub const PYPI: &str = "https://pypi.org/simple";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DepsError {
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
+    #[error(transparent)]
+    Wheels(#[from] WheelsError),
+    #[error("{package}: {what} is not in the cache, and --offline forbids the network")]
+    Offline { package: String, what: String },
+    #[error("{path}: its sha256 is {got}, the lock says {expected}")]
+    LocalHash {
+        path: PathBuf,
+        expected: String,
+        got: String,
+    },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: io::Error },
+}
+
+impl DepsError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            DepsError::Lock(e) => e.hint(),
+            DepsError::Index(e) => e.hint(),
+            DepsError::Wheels(e) => e.hint(),
+            DepsError::Offline { .. } => Some(
+                "build once without --offline (same LAMINA_CACHE_DIR) to fill the cache".into(),
+            ),
+            DepsError::LocalHash { .. } => Some(
+                "the file is not the one the lock was written for: replace it, or relock".into(),
+            ),
+            DepsError::Io { .. } => None,
+        }
+    }
+}
+
+/// One wheel of the layer.
+#[derive(Clone, Debug)]
+pub struct Input {
+    /// Normalized project name.
+    pub package: String,
+    pub filename: String,
+    /// Lowercase hex.
+    pub sha256: String,
+    pub origin: Origin,
+}
+
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// A file on disk; `verified` once its hash has been computed here.
+    Local { path: PathBuf, verified: bool },
+    /// From the wheel cache, else downloaded from `url` (no credentials in it).
+    Remote { url: String, size: Option<u64> },
+}
+
+fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DepsError + '_ {
+    move |e| DepsError::Io {
+        path: path.into(),
+        source: e,
+    }
+}
+
+pub fn sha256_file(path: &Path) -> Result<String, DepsError> {
+    let mut f = File::open(path).map_err(io_err(path))?;
+    let mut h = Sha256::new();
+    io::copy(&mut f, &mut h).map_err(io_err(path))?;
+    Ok(hex::encode(h.finalize()))
+}
+
+/// What the dependency layer is made of, decided without downloading a wheel.
+pub fn inputs(
+    deps: &DepsConfig,
+    target: &Target,
+    ranking: &Ranking,
+    cache: &Cache,
+    client: &LazyClient,
+    log: &mut dyn FnMut(String),
+) -> Result<Vec<Input>, DepsError> {
+    let Some(lock_path) = &deps.lock else {
+        let dir = deps.dir.as_ref().expect("a dependency input");
+        let (chosen, warnings) = wheels::select(dir, ranking, target)?;
+        for w in &warnings {
+            log(format!("warning: {w}"));
+        }
+        return parallel(&chosen, PARALLEL.min(2), |p| {
+            let filename = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            Ok(Input {
+                package: crate::python::wheel_name::WheelName::parse(&filename)
+                    .map(|w| w.normalized())
+                    .unwrap_or_default(),
+                sha256: sha256_file(p)?,
+                filename,
+                origin: Origin::Local {
+                    path: p.clone(),
+                    verified: true,
+                },
+            })
+        });
+    };
+    let lock = Lock::read(lock_path)?;
+    let (needs, notes) = lock::select(&lock, target, ranking)?;
+    for n in notes {
+        log(n);
+    }
+    // A --wheels directory next to a lock is a local source for the lock's files.
+    let mut local: HashMap<String, PathBuf> = HashMap::new();
+    if let Some(dir) = &deps.dir {
+        let rd = std::fs::read_dir(dir).map_err(io_err(dir))?;
+        for e in rd {
+            let e = e.map_err(io_err(dir))?;
+            let n = e.file_name().to_string_lossy().into_owned();
+            if n.ends_with(".whl") {
+                local.insert(n, e.path());
+            }
+        }
+    }
+    let mut local_hashes: Option<HashMap<String, (String, PathBuf)>> = None;
+    let urls = index_urls(deps, &lock, &|k| std::env::var(k).ok());
+    let mut out = Vec::new();
+    let mut lookups = Vec::new();
+    for need in needs {
+        match need {
+            Need::Chosen(c) => {
+                let origin = match (&c.location, local.get(&c.filename)) {
+                    (Location::Path(p), _) => Origin::Local {
+                        path: p.clone(),
+                        verified: false,
+                    },
+                    (Location::Url(_), Some(p)) => Origin::Local {
+                        path: p.clone(),
+                        verified: false,
+                    },
+                    (Location::Url(u), None) => Origin::Remote {
+                        url: u.clone(),
+                        size: c.size,
+                    },
+                };
+                out.push(Input {
+                    package: c.package,
+                    filename: c.filename,
+                    sha256: c.sha256,
+                    origin,
+                });
+            }
+            Need::Lookup {
+                package,
+                version,
+                hashes,
+            } => {
+                if !local.is_empty() {
+                    let lh = match &mut local_hashes {
+                        Some(m) => m,
+                        None => {
+                            let mut m = HashMap::new();
+                            for (n, p) in &local {
+                                m.insert(sha256_file(p)?, (n.clone(), p.clone()));
+                            }
+                            local_hashes.insert(m)
+                        }
+                    };
+                    let found: Vec<Candidate> = hashes
+                        .iter()
+                        .filter_map(|h| lh.get(h).map(|(n, p)| (h, n, p)))
+                        .map(|(h, n, p)| Candidate {
+                            filename: n.clone(),
+                            sha256: h.clone(),
+                            url: p.display().to_string(),
+                            size: None,
+                            yanked: None,
+                            requires_python: None,
+                        })
+                        .collect();
+                    if let Ok((best, _)) =
+                        lock::choose_file(&lock.path, &package, &version, &found, target, ranking)
+                    {
+                        out.push(Input {
+                            package,
+                            filename: best.filename,
+                            sha256: best.sha256,
+                            origin: Origin::Local {
+                                path: PathBuf::from(best.url),
+                                verified: true,
+                            },
+                        });
+                        continue;
+                    }
+                }
+                lookups.push((package, version, hashes));
+            }
+        }
+    }
+    // Requirements: the index's files with a listed hash (remembered per requirement).
+    // Requirements: the index's files with a listed hash (remembered per requirement).
+    let resolved = parallel(&lookups, PARALLEL, |(package, version, hashes)| {
+        resolve::lookup(
+            &resolve::Lookup {
+                lock: &lock,
+                urls: &urls,
+                offline: deps.offline,
+                target,
+                ranking,
+            },
+            package,
+            version,
+            hashes,
+            cache,
+            client,
+        )
+    })?;
+    for (package, best, warnings) in resolved {
+        for w in warnings {
+            log(format!("warning: {w}"));
+        }
+        out.push(Input {
+            package,
+            filename: best.filename,
+            sha256: best.sha256,
+            origin: Origin::Remote {
+                url: best.url,
+                size: best.size,
+            },
+        });
+    }
+    out.sort_by(|a, b| a.package.cmp(&b.package));
+    let used: Vec<&str> = out.iter().map(|i| i.filename.as_str()).collect();
+    let mut unused: Vec<&String> = local
+        .keys()
+        .filter(|n| !used.contains(&n.as_str()))
+        .collect();
+    unused.sort();
+    for n in unused {
+        log(format!(
+            "warning: {n} left out: the lock does not choose it"
+        ));
+    }
+    Ok(out)
+}

@@ -1,0 +1,139 @@
+//! Locked requirements on the index: which indexes to ask (flags, the file, the environment
+//! variables pip and uv users set), and for each requirement the index's files whose sha256 the
+//! lock lists, remembered in the cache so that a warm or `--offline` build asks nothing.
+
+use super::{io_err, DepsError, PYPI};
+use crate::cache::Cache;
+use crate::config::DepsConfig;
+use crate::lock::{self, Candidate, Lock};
+use crate::python::tags::{Ranking, Target};
+use sha2::{Digest as _, Sha256};
+
+/// What every lookup shares.
+pub(super) struct Lookup<'a> {
+    pub lock: &'a Lock,
+    pub urls: &'a [String],
+    pub offline: bool,
+    pub target: &'a Target,
+    pub ranking: &'a Ranking,
+}
+
+/// The index URLs, most important first: `--index-url`/`index_url`, else the requirements file's
+/// `--index-url`, else `UV_DEFAULT_INDEX` / `UV_INDEX_URL` / `PIP_INDEX_URL`, else PyPI; then the
+/// extra indexes from the flags, the file, `UV_INDEX` and `PIP_EXTRA_INDEX_URL`.
+pub fn index_urls(
+    deps: &DepsConfig,
+    lock: &Lock,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<String> {
+    let from_env = ["UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"]
+        .iter()
+        .find_map(|k| env(k).filter(|v| !v.trim().is_empty()));
+    let primary = deps
+        .index_url
+        .clone()
+        .or_else(|| lock.index_url.clone())
+        .or(from_env)
+        .unwrap_or_else(|| PYPI.to_string());
+    let mut out = vec![primary];
+    let mut extra: Vec<String> = deps.extra_index_urls.clone();
+    extra.extend(lock.extra_index_urls.iter().cloned());
+    for k in ["UV_INDEX", "PIP_EXTRA_INDEX_URL"] {
+        for v in env(k).unwrap_or_default().split_whitespace() {
+            // UV_INDEX entries may be `name=url`.
+            let url = match v.split_once('=') {
+                Some((n, u)) if !n.contains(':') => u,
+                _ => v,
+            };
+            extra.push(url.to_string());
+        }
+    }
+    for u in extra {
+        if !out.contains(&u) {
+            out.push(u);
+        }
+    }
+    out
+}
+
+/// Strips user info from a URL (credentials are applied per host by the client).
+fn bare(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(mut u) => {
+            let _ = u.set_username("");
+            let _ = u.set_password(None);
+            u.to_string()
+        }
+        Err(_) => url.to_string(),
+    }
+}
+
+/// The best file for `package==version` among the index's files with a listed hash.
+pub(super) fn lookup(
+    l: &Lookup,
+    package: &str,
+    version: &str,
+    hashes: &[String],
+    cache: &Cache,
+    client: &super::LazyClient,
+) -> Result<(String, Candidate, Vec<String>), DepsError> {
+    let mut sorted = hashes.to_vec();
+    sorted.sort();
+    let key = hex::encode(Sha256::digest(format!(
+        "requirement-v1\0{package}\0{version}\0{}",
+        sorted.join(",")
+    )));
+    let cached: Option<Vec<Candidate>> = cache
+        .lookup_resolved(&key)
+        .and_then(|v| serde_json::from_value(v).ok());
+    let candidates = match cached {
+        Some(c) => c,
+        None if l.offline => {
+            return Err(DepsError::Offline {
+                package: format!("{package}=={version}"),
+                what: "its index page".into(),
+            })
+        }
+        None => {
+            let client = client.get()?;
+            let mut found = Vec::new();
+            for u in l.urls {
+                client.remember_url_credentials(u);
+                let Some(files) = client.project_files(u, package)? else {
+                    continue;
+                };
+                found = files
+                    .into_iter()
+                    .filter(|f| f.sha256.as_ref().is_some_and(|h| hashes.contains(h)))
+                    .map(|f| Candidate {
+                        filename: f.filename,
+                        sha256: f.sha256.unwrap_or_default(),
+                        url: bare(&f.url),
+                        size: f.size,
+                        yanked: f.yanked,
+                        requires_python: f.requires_python,
+                    })
+                    .collect();
+                if !found.is_empty() {
+                    break;
+                }
+            }
+            if !found.is_empty() {
+                let v = serde_json::to_value(&found).expect("serializable");
+                cache
+                    .record_resolved(&key, &v)
+                    .map_err(io_err(&cache.tmp_dir()))?;
+            }
+            found
+        }
+    };
+    let (best, warnings) = lock::choose_file(
+        &l.lock.path,
+        package,
+        version,
+        &candidates,
+        l.target,
+        l.ranking,
+    )?;
+    Ok((package.to_string(), best, warnings))
+}
