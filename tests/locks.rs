@@ -541,6 +541,18 @@ fn netrc_credentials_for_an_index_that_requires_them() {
     let o = run(&mut r.cmd("u", "u", &["--lock", s(&reqs), "--index-url", &authed]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains(password));
+    // The cache keeps file URLs without credentials; the index URL's user info still applies.
+    fs::remove_dir_all(r.cache("u").join("v1/wheels")).unwrap();
+    let o = run(&mut r.cmd("u", "u2", &["--lock", s(&reqs), "--index-url", &authed]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("downloaded 5 wheels"), "{}", stderr(&o));
+    for (p, b) in all_bytes(&r.cache("u")) {
+        assert!(
+            !b.windows(password.len()).any(|w| w == password.as_bytes()),
+            "the password is in {}",
+            p.display()
+        );
+    }
 
     fs::write(&netrc, "machine 127.0.0.1 login alice password wrong\n").unwrap();
     let o = run(r

@@ -14,6 +14,8 @@ use std::sync::Mutex;
 pub struct LazyClient {
     make: Box<dyn Fn() -> Result<index::Client, IndexError> + Send + Sync>,
     cell: std::sync::OnceLock<index::Client>,
+    /// Index URLs whose user info applies to their host (also for file URLs stored without it).
+    urls: Mutex<Vec<String>>,
 }
 
 impl LazyClient {
@@ -21,6 +23,17 @@ impl LazyClient {
         LazyClient {
             make,
             cell: std::sync::OnceLock::new(),
+            urls: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Makes the user info of these index URLs the credentials of their hosts.
+    pub fn remember_urls(&self, urls: &[String]) {
+        self.urls.lock().expect("lock").extend(urls.iter().cloned());
+        if let Some(c) = self.cell.get() {
+            for u in urls {
+                c.remember_url_credentials(u);
+            }
         }
     }
 
@@ -29,6 +42,9 @@ impl LazyClient {
             return Ok(c);
         }
         let c = (self.make)()?;
+        for u in self.urls.lock().expect("lock").iter() {
+            c.remember_url_credentials(u);
+        }
         let _ = self.cell.set(c);
         Ok(self.cell.get().expect("just set"))
     }

@@ -153,6 +153,7 @@ pub fn inputs(
     }
     let mut local_hashes: Option<HashMap<String, (String, PathBuf)>> = None;
     let urls = index_urls(deps, &lock, &|k| std::env::var(k).ok());
+    client.remember_urls(&urls);
     let mut out = Vec::new();
     let mut lookups = Vec::new();
     for need in needs {
@@ -226,7 +227,6 @@ pub fn inputs(
             }
         }
     }
-    // Requirements: the index's files with a listed hash (remembered per requirement).
     // Requirements: the index's files with a listed hash (remembered per requirement).
     let resolved = parallel(&lookups, PARALLEL, |(package, version, hashes)| {
         resolve::lookup(

@@ -98,7 +98,6 @@ pub(super) fn lookup(
             let client = client.get()?;
             let mut found = Vec::new();
             for u in l.urls {
-                client.remember_url_credentials(u);
                 let Some(files) = client.project_files(u, package)? else {
                     continue;
                 };
