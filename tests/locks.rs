@@ -225,6 +225,26 @@ fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
         &["--lock", s(&reqs), "--offline"],
         &["its index page is not in the cache"],
     );
+    // Wheels named by `path` are read relative to the lock.
+    let by_path = r.work().join("pylock.paths.toml");
+    let text = fs::read_to_string(&pylock).unwrap();
+    let text = text
+        .lines()
+        .map(|l| match (l.find("url = \""), l.find("/packages/")) {
+            (Some(a), Some(b)) => format!("{}path = \"wheels/{}", &l[..a], &l[b + 10..]),
+            _ => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(
+        text.contains("path = \"wheels/jmespath-1.0.1-py3-none-any.whl\""),
+        "{text}"
+    );
+    fs::write(&by_path, text).unwrap();
+    assert_eq!(
+        r.digest("path", "path", &["--lock", s(&by_path), "--offline"]),
+        from_wheels
+    );
     // --wheels together with a lock: the directory supplies the lock's files, no network needed.
     assert_eq!(
         r.digest(
