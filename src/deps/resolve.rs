@@ -136,3 +136,41 @@ pub(super) fn lookup(
     )?;
     Ok((package.to_string(), best, warnings))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    #[test]
+    fn index_precedence() {
+        let text = "--index-url https://file/simple\n--extra-index-url https://file-extra/simple\n";
+        let lock = crate::lock::requirements::parse(Path::new("r.txt"), text, &|_| None).unwrap();
+        let env = |k: &str| match k {
+            "PIP_INDEX_URL" => Some("https://pip/simple".to_string()),
+            "UV_DEFAULT_INDEX" => Some("https://uv/simple".to_string()),
+            "PIP_EXTRA_INDEX_URL" => Some("https://e1/simple https://e2/simple".to_string()),
+            "UV_INDEX" => Some("internal=https://e3/simple".to_string()),
+            _ => None,
+        };
+        let mut deps = DepsConfig::default();
+        assert_eq!(
+            index_urls(&deps, &lock, &env),
+            [
+                "https://file/simple",
+                "https://file-extra/simple",
+                "https://e3/simple",
+                "https://e1/simple",
+                "https://e2/simple"
+            ]
+        );
+        deps.index_url = Some("https://flag/simple".into());
+        assert_eq!(index_urls(&deps, &lock, &env)[0], "https://flag/simple");
+        let bare = crate::lock::requirements::parse(Path::new("r.txt"), "", &|_| None).unwrap();
+        assert_eq!(
+            index_urls(&DepsConfig::default(), &bare, &env)[0],
+            "https://uv/simple"
+        );
+        assert_eq!(index_urls(&DepsConfig::default(), &bare, &|_| None), [PYPI]);
+    }
+}
