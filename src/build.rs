@@ -379,6 +379,7 @@ fn write_cached(
     if let Some(hit) = cache.lookup_layer(&key) {
         return Ok((hit, true));
     }
+    crate::hooks::hook("AFTER_INPUT_KEY");
     let mut w = LayerWriter::create(&cache.blobs_dir(), &cache.tmp_dir(), epoch, GZIP_LEVEL)?;
     tree.write(
         &mut w,

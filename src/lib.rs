@@ -18,6 +18,7 @@ pub mod config;
 pub mod deps;
 pub mod ecr;
 pub mod gate;
+pub mod hooks;
 pub mod import_check;
 pub mod index;
 pub mod init;

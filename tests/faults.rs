@@ -228,3 +228,142 @@ fn chunked_uploads_accept_ecrs_201_on_patch() {
     assert!(fake.count("PATCH", "/blobs/uploads/") >= 4);
     assert_eq!(fake.tag("app", "v1"), Some(d));
 }
+
+// Issue 10, fault 3: a tag that fails to move puts back every tag this push moved, or says
+// exactly which tags moved when that is impossible.
+#[test]
+fn a_failed_tag_puts_back_the_tags_it_moved() {
+    let fake = Fake::start();
+    let e = env();
+    let target = format!("{}/app:v1", fake.addr);
+    let old = digest_of(&e.run(&["--push", &target, "--tag", "latest"]));
+    assert_eq!(fake.tag("app", "latest"), Some(old.clone()));
+    fs::write(e.project.join("src/shared/responses.py"), "# changed\n").unwrap();
+
+    fake.with(|s| {
+        s.faults
+            .statuses
+            .push(("PUT".into(), "/manifests/latest".into(), 500, 100, Some(0)))
+    });
+    let o = e.run(&["--push", &target, "--tag", "latest"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(stdout(&o).is_empty());
+    assert!(err.contains(":latest") && err.contains("HTTP 500"), "{err}");
+    assert!(err.contains("v1 was put back"), "{err}");
+    assert_eq!(
+        fake.tag("app", "v1"),
+        Some(old.clone()),
+        "v1 is where it was"
+    );
+    assert_eq!(fake.tag("app", "latest"), Some(old.clone()));
+
+    // Putting v1 back fails too: the error names the tag that moved and where it points now.
+    fake.with(|s| {
+        s.faults
+            .statuses_after
+            .push(("PUT".into(), "/manifests/v1".into(), 500, 1, 100))
+    });
+    let o = e.run(&["--push", &target, "--tag", "latest"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    let now = fake.tag("app", "v1").unwrap();
+    assert_ne!(now, old);
+    assert!(
+        err.contains(&format!("tag v1 moved to {now}")) && err.contains(&old),
+        "{err}"
+    );
+    assert_eq!(fake.tag("app", "latest"), Some(old));
+}
+
+/// A registry that accepts connections and then stalls: never answers, or trickles its answer.
+fn stalling_registry(mode: &'static str) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let answer: &[u8] = match mode {
+                    "silent" => {
+                        std::thread::sleep(std::time::Duration::from_secs(600));
+                        return;
+                    }
+                    "trickle-headers" => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}",
+                    _ => b"",
+                };
+                if mode == "trickle-body" {
+                    let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n";
+                    if stream.write_all(head.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+                for i in 0.. {
+                    let b = answer.get(i).copied().unwrap_or(b' ');
+                    if stream.write_all(&[b]).is_err() {
+                        return;
+                    }
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                }
+            });
+        }
+    });
+    addr
+}
+
+/// Waits for a child, killing it (and failing) if it hangs.
+fn wait_or_kill(mut child: std::process::Child) -> Output {
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed().as_secs() > 120 {
+            child.kill().unwrap();
+            panic!("lamina hung on a stalled registry");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+// Issue 10, fault 5: a registry that never answers, or trickles, ends in a clear error.
+#[test]
+fn a_registry_that_stalls_or_trickles_times_out() {
+    use std::process::Stdio;
+    let e = env();
+    for mode in ["silent", "trickle-headers", "trickle-body"] {
+        let addr = stalling_registry(mode);
+        let child = e
+            .cmd(&["--push", &format!("{addr}/app:v1"), "--timeout", "1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let o = wait_or_kill(child);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{mode}: {err}");
+        assert!(
+            err.contains(&addr) && err.contains("did not answer in time"),
+            "{mode}: {err}"
+        );
+        assert!(
+            err.contains("hint:") && err.contains("--timeout"),
+            "{mode}: {err}"
+        );
+    }
+    let addr = stalling_registry("trickle-body");
+    let child = lamina(&e.project, &e.t.path().join("cache"))
+        .args(["pull", &format!("{addr}/app:v1"), "--timeout", "1"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let o = wait_or_kill(child);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("did not answer in time"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -123,6 +123,7 @@ pub fn write(
             source: e.into_error(),
         })?;
     out.flush().map_err(&err)?;
+    crate::hooks::hook("OUTPUT_TEMP");
     set_mode(out.as_file(), 0o644).map_err(&err)?;
     out.persist(file).map_err(|e| ArchiveError::Io {
         path: file.into(),

@@ -322,6 +322,7 @@ pub fn write(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), LayoutE
         br#"{"imageLayoutVersion":"1.0.0"}"#,
     )?;
     write_into(image, tmp.path(), tag)?;
+    crate::hooks::hook("OUTPUT_TEMP");
     let tmp_path = tmp.keep();
     fs::set_permissions(&tmp_path, fs::Permissions::from_mode(0o755)).map_err(io_err(&tmp_path))?;
     fs::rename(&tmp_path, dir).map_err(|e| {
@@ -370,6 +371,7 @@ fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), Layout
             })
         }
     };
+    crate::hooks::hook("INDEX_READ");
     entries.retain(|e| e["annotations"][REF_NAME].as_str() != tag);
     let mut entry = json!({"mediaType": image.format.manifest_type(), "digest": digest.to_string(), "size": manifest.len()});
     if let Some(t) = tag {

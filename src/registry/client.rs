@@ -405,4 +405,32 @@ mod tests {
         );
         assert_eq!(Scope::push("a/b").as_str(), "repository:a/b:pull,push");
     }
+
+    #[test]
+    fn only_literal_loopback_addresses_are_loopback() {
+        let c = Client::new(ClientOptions::default()).unwrap();
+        for remote in [
+            "127.attacker.example",
+            "127.0.0.1.nip.io:5000",
+            "127.0.0.1.example.com",
+            "localhost.example.com",
+            "127.0.0.256:5000",
+            "[::2]:5000",
+        ] {
+            assert_eq!(
+                c.base_url(remote),
+                format!("https://{remote}"),
+                "{remote} is not loopback"
+            );
+        }
+        for local in [
+            "127.0.0.1",
+            "127.1.2.3:5000",
+            "localhost:5000",
+            "[::1]",
+            "[::1]:5000",
+        ] {
+            assert_eq!(c.base_url(local), format!("http://{local}"), "{local}");
+        }
+    }
 }

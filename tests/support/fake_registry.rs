@@ -13,6 +13,8 @@ use std::sync::{Arc, Mutex};
 pub struct Faults {
     /// (method, path part, status, times left, Retry-After seconds)
     pub statuses: Vec<(String, String, u16, u32, Option<u32>)>,
+    /// (method, path part, status, requests let through first, then times failed)
+    pub statuses_after: Vec<(String, String, u16, u32, u32)>,
     /// Drop the connection halfway through the next N blob PUT bodies.
     pub reset_uploads: u32,
     /// Hold blob PUTs (never answer) while set.
@@ -128,6 +130,16 @@ fn handle(state: &Arc<Mutex<State>>, addr: &str, req: &mut Request) -> Reply {
                 f.3 -= 1;
                 fault = Some((f.2, f.4));
                 break;
+            }
+        }
+        for f in s.faults.statuses_after.iter_mut() {
+            if fault.is_none() && req.method == f.0 && req.path.contains(&f.1) {
+                if f.3 > 0 {
+                    f.3 -= 1;
+                } else if f.4 > 0 {
+                    f.4 -= 1;
+                    fault = Some((f.2, Some(0)));
+                }
             }
         }
         if let Some((status, retry_after)) = fault {
