@@ -14,9 +14,11 @@ use crate::python::tags::Target;
 use oci_spec::image::{Descriptor, MediaType};
 use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// gzip level for new layers. Part of every layer's identity: changing it changes digests.
@@ -42,6 +44,8 @@ pub enum BuildError {
     UnknownTarget { base: String },
     #[error("dependency layer: {path}: {source}")]
     WheelRead { path: PathBuf, source: io::Error },
+    #[error("{path}: changed while the build read it; nothing was cached")]
+    Changed { path: PathBuf },
 }
 
 impl BuildError {
@@ -53,6 +57,9 @@ impl BuildError {
             BuildError::Deps(e) => e.hint(),
             BuildError::UnknownTarget { .. } => Some(
                 "say what the base runs: --python 3.12 --glibc 2.34 (or python/glibc in lamina.toml)".into(),
+            ),
+            BuildError::Changed { .. } => Some(
+                "something wrote to this file during the build: let it finish (or exclude the file in .dockerignore), then build again".into(),
             ),
             BuildError::Read { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
                 Some("make the file readable, or exclude it in .dockerignore".into())
@@ -288,6 +295,7 @@ fn deps_layer(
         h.update(format!("{}\0{}\0", i.filename, i.sha256));
     }
     let key = format!("deps-{}", hex::encode(h.finalize()));
+    crate::hooks::hook("AFTER_DEPS_KEY");
     log(format!(
         "dependency layer: {} wheels for {target}",
         inputs.len()
@@ -301,10 +309,42 @@ fn deps_layer(
     if let Some(hit) = cache.lookup_layer(&key) {
         return Ok((hit, chosen.len(), true, deps_plan, target));
     }
+    // Key and layer from the same bytes: after the write, each wheel still hashes to what the key
+    // was made from, and did not change while the layer read it.
+    let before = stat_all(&chosen);
     let mut w = LayerWriter::create(&cache.blobs_dir(), &cache.tmp_dir(), plan.epoch, GZIP_LEVEL)?;
-    wheels::write(&deps_plan, &mut w)?;
+    let result = wheels::write(&deps_plan, &mut w);
+    let after = stat_all(&chosen);
+    for (i, p) in chosen.iter().enumerate() {
+        let same = after[i] == before[i]
+            && crate::deps::sha256_file(p).is_ok_and(|h| h == inputs[i].sha256);
+        if !same {
+            return Err(BuildError::Changed { path: p.clone() });
+        }
+    }
+    result?;
     let written = finish_and_record(w, &key, cache)?;
     Ok((written, chosen.len(), false, deps_plan, target))
+}
+
+/// What changes whenever a file is written to: size, mtime, ctime, inode and device.
+fn stat_all(paths: &[PathBuf]) -> Vec<Option<[i64; 7]>> {
+    use std::os::unix::fs::MetadataExt;
+    paths
+        .iter()
+        .map(|p| {
+            let m = std::fs::metadata(p).ok()?;
+            Some([
+                m.size() as i64,
+                m.mtime(),
+                m.mtime_nsec(),
+                m.ctime(),
+                m.ctime_nsec(),
+                m.ino() as i64,
+                m.dev() as i64,
+            ])
+        })
+        .collect()
 }
 
 /// Sets Cmd to the first handler, merges Env and Labels, sets `created`. Everything else in the
@@ -341,9 +381,11 @@ fn edit_config(c: &mut Value, plan: &Plan, created: &str) {
     c["created"] = Value::String(created.into());
 }
 
-/// The input key of a layer: everything that determines its bytes, including file contents.
-fn input_key(tree: &Tree<PathBuf>, epoch: u64) -> Result<String, BuildError> {
+/// The input key of a layer: everything that determines its bytes, including file contents (by
+/// their sha256, kept per file so the write can prove it read the same bytes).
+fn input_key(tree: &Tree<PathBuf>, epoch: u64) -> Result<(String, FileDigests), BuildError> {
     let mut h = Sha256::new();
+    let mut files = FileDigests::new();
     h.update(format!("{WRITER_VERSION}\0gzip{GZIP_LEVEL}\0{epoch}\0"));
     for (path, kind) in tree.iter() {
         h.update(path.as_bytes());
@@ -356,18 +398,56 @@ fn input_key(tree: &Tree<PathBuf>, epoch: u64) -> Result<String, BuildError> {
                 executable,
             } => {
                 h.update(format!("\0f\0{size}\0{executable}\0"));
-                let f = File::open(source).map_err(|e| BuildError::Read {
+                let read_err = |e| BuildError::Read {
                     path: source.clone(),
                     source: e,
-                })?;
-                io::copy(&mut f.take(*size), &mut h).map_err(|e| BuildError::Read {
-                    path: source.clone(),
-                    source: e,
-                })?;
+                };
+                let f = File::open(source).map_err(read_err)?;
+                let mut fh = Sha256::new();
+                let n = io::copy(&mut f.take(*size), &mut fh).map_err(read_err)?;
+                if n != *size {
+                    return Err(BuildError::Changed {
+                        path: source.clone(),
+                    });
+                }
+                let digest: [u8; 32] = fh.finalize().into();
+                h.update(digest);
+                files.insert(path.clone(), digest);
             }
         }
     }
-    Ok(hex::encode(h.finalize()))
+    Ok((hex::encode(h.finalize()), files))
+}
+
+/// Layer path → sha256 of the file's bytes as the input key read them.
+type FileDigests = std::collections::HashMap<String, [u8; 32]>;
+
+/// A source file as it streams into the layer: hashed on the way, and compared with the digest the
+/// input key was made from once `size` bytes went through. A difference sets `changed` and fails
+/// the read, so the layer is never finished, never cached, never shipped.
+struct SameBytes {
+    inner: io::BufReader<File>,
+    hasher: Sha256,
+    left: u64,
+    expected: [u8; 32],
+    source: PathBuf,
+    changed: Rc<RefCell<Option<PathBuf>>>,
+}
+
+impl Read for SameBytes {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.left = self.left.saturating_sub(n as u64);
+        if n > 0 && self.left == 0 {
+            let got: [u8; 32] = std::mem::take(&mut self.hasher).finalize().into();
+            if got != self.expected {
+                *self.changed.borrow_mut() = Some(self.source.clone());
+                return Err(io::Error::other("the file changed while it was read"));
+            }
+        }
+        Ok(n)
+    }
 }
 
 fn write_cached(
@@ -375,22 +455,38 @@ fn write_cached(
     epoch: u64,
     cache: &Cache,
 ) -> Result<(WrittenLayer, bool), BuildError> {
-    let key = input_key(tree, epoch)?;
+    let (key, digests) = input_key(tree, epoch)?;
     if let Some(hit) = cache.lookup_layer(&key) {
         return Ok((hit, true));
     }
     crate::hooks::hook("AFTER_INPUT_KEY");
     let mut w = LayerWriter::create(&cache.blobs_dir(), &cache.tmp_dir(), epoch, GZIP_LEVEL)?;
-    tree.write(
+    let changed: Rc<RefCell<Option<PathBuf>>> = Rc::default();
+    let written = tree.write(
         &mut w,
-        |_, path: &PathBuf| -> Result<Box<dyn Read + 'static>, BuildError> {
+        |layer_path, path: &PathBuf| -> Result<Box<dyn Read + 'static>, BuildError> {
             let f = File::open(path).map_err(|e| BuildError::Read {
                 path: path.clone(),
                 source: e,
             })?;
-            Ok(Box::new(io::BufReader::with_capacity(256 * 1024, f)))
+            let size = match tree.get(layer_path) {
+                Some(EntryKind::File { size, .. }) => *size,
+                _ => 0,
+            };
+            Ok(Box::new(SameBytes {
+                inner: io::BufReader::with_capacity(256 * 1024, f),
+                hasher: Sha256::new(),
+                left: size,
+                expected: digests[layer_path],
+                source: path.clone(),
+                changed: changed.clone(),
+            }))
         },
-    )?;
+    );
+    if let Some(path) = changed.borrow_mut().take() {
+        return Err(BuildError::Changed { path });
+    }
+    written?;
     Ok((finish_and_record(w, &key, cache)?, false))
 }
 

@@ -5,6 +5,9 @@
 
 mod support;
 
+#[path = "support/wheelgen.rs"]
+mod wheelgen;
+
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use std::fs;
@@ -107,6 +110,49 @@ fn a_file_changed_during_the_build_is_an_error_and_never_a_cache_entry() {
         &format!("oci:{}:latest", c.path("out2").display()),
     ]));
     assert_eq!(d, fresh, "same digest as a build with a clean cache");
+}
+
+// 1, for the dependency layer: a wheel replaced between the key and the layer is an error.
+#[test]
+fn a_wheel_changed_during_the_build_is_an_error_and_never_a_cache_entry() {
+    let c = case();
+    let wheel = |body: &[u8]| {
+        wheelgen::WheelGen::new("demo_pkg", "1.0", "py3-none-any")
+            .file("demo_pkg/__init__.py", body)
+    };
+    let wheels = c.path("wheels");
+    let other = c.path("other");
+    let installed = wheel(b"x = 1\n").write(&wheels);
+    let edited = wheel(b"x = 2\n").write(&other);
+    let out = c.path("out");
+    let args = |o: &Path| {
+        vec![
+            "--wheels".to_string(),
+            wheels.display().to_string(),
+            "-o".into(),
+            format!("oci:{}:latest", o.display()),
+        ]
+    };
+    let a = args(&out);
+    let a: Vec<&str> = a.iter().map(String::as_str).collect();
+    let o = run(c.cmd(&a).env(
+        "LAMINA_TEST_HOOK_AFTER_DEPS_KEY",
+        format!("cp '{}' '{}'", edited.display(), installed.display()),
+    ));
+    assert_fails(
+        &o,
+        1,
+        &["demo_pkg-1.0-py3-none-any.whl", "changed while", "hint:"],
+    );
+    assert!(!out.exists());
+    wheel(b"x = 1\n").write(&wheels);
+    ok(&mut c.cmd(&a));
+    let (_, layers) = layout_manifest(&out, "latest");
+    let init = read_layer(&layers[1])
+        .into_iter()
+        .find(|e| e.path == "var/task/demo_pkg/__init__.py")
+        .unwrap();
+    assert_eq!(init.data, b"x = 1\n");
 }
 
 // 2. Parallel builds into one layout lose no tag, and two builds creating one layout both succeed.
