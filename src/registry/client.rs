@@ -124,15 +124,27 @@ pub struct Client {
     pub stats: Stats,
 }
 
+/// Only the literal loopback addresses: `localhost`, an IPv4 address in 127.0.0.0/8 and `[::1]`,
+/// with or without a port. A name that merely starts with "127." (`127.0.0.1.nip.io`) is remote.
 fn is_loopback(host: &str) -> bool {
-    let h = host.rsplit_once(':').map_or(host, |(h, p)| {
-        if p.chars().all(|c| c.is_ascii_digit()) {
+    let h = match host.rsplit_once(':') {
+        Some((h, p))
+            if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') =>
+        {
             h
-        } else {
-            host
         }
-    });
-    h == "localhost" || h.starts_with("127.") || h == "[::1]"
+        _ => host,
+    };
+    if h == "localhost" {
+        return true;
+    }
+    if let Some(v6) = h.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|ip| ip.is_loopback());
+    }
+    h.parse::<std::net::Ipv4Addr>()
+        .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Client {
