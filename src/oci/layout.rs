@@ -2,7 +2,8 @@
 //! index, by platform) to one image whose manifest and config are digest-checked at once and whose
 //! layers are read lazily and checked as they stream. Writing never leaves a half-written layout: a
 //! new layout is built in a temporary sibling and renamed into place; an existing one gets its blobs
-//! first (each renamed into place) and its `index.json` replaced last, atomically.
+//! first (each renamed into place) and its `index.json` replaced last, atomically, under an exclusive
+//! lock (flock) on the layout directory, so concurrent builds into one layout lose no tag.
 
 use super::image::{media_type_str, AssembleError, DirBlobs};
 use super::{canonical_json, media, Image, Platform, VerifyingReader};
@@ -325,13 +326,21 @@ pub fn write(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), LayoutE
     crate::hooks::hook("OUTPUT_TEMP");
     let tmp_path = tmp.keep();
     fs::set_permissions(&tmp_path, fs::Permissions::from_mode(0o755)).map_err(io_err(&tmp_path))?;
-    fs::rename(&tmp_path, dir).map_err(|e| {
-        let _ = fs::remove_dir_all(&tmp_path);
-        LayoutError::Io {
-            path: dir.into(),
-            source: e,
+    match fs::rename(&tmp_path, dir) {
+        Ok(()) => Ok(()),
+        // Another build created the layout first: add to it, as to any existing layout.
+        Err(_) if dir.join("oci-layout").is_file() => {
+            let _ = fs::remove_dir_all(&tmp_path);
+            write_into(image, dir, tag)
         }
-    })
+        Err(e) => {
+            let _ = fs::remove_dir_all(&tmp_path);
+            Err(LayoutError::Io {
+                path: dir.into(),
+                source: e,
+            })
+        }
+    }
 }
 
 fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), LayoutError> {
@@ -356,6 +365,10 @@ fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), Layout
     let digest = image.digest();
     write_atomic(&blobs.path(&digest), &manifest)?;
 
+    // index.json is read, changed and replaced under an exclusive lock on the layout directory, so
+    // concurrent builds into one layout each add their tag and none is lost.
+    let lock = fs::File::open(dir).map_err(io_err(dir))?;
+    lock.lock().map_err(io_err(dir))?;
     let index_path = dir.join("index.json");
     let mut entries: Vec<Value> = match fs::read(&index_path) {
         Ok(b) => {
