@@ -54,6 +54,11 @@ pub enum RegistryError {
     },
     #[error(transparent)]
     Reference(#[from] reference::ReferenceError),
+    #[error("setting the tags failed; {outcome}")]
+    TagsRolledBack {
+        outcome: String,
+        source: Box<RegistryError>,
+    },
     #[error("tag '{tag}' already exists in {repository} (pointing at {existing}) and tags there are immutable")]
     TagExists {
         tag: String,
@@ -96,6 +101,12 @@ impl RegistryError {
             RegistryError::TagExists { .. } => Some(
                 "push under a new tag, e.g. --tag $(git rev-parse --short HEAD); the existing tag was left untouched".into(),
             ),
+            RegistryError::TagsRolledBack { outcome, .. } if outcome.contains("moved to") => Some(
+                "the tags named as moved point at the new image: push the previous digest to them to move them back, or push again once the registry works".into(),
+            ),
+            RegistryError::TagsRolledBack { source, .. } => source
+                .hint()
+                .or_else(|| Some("no tag moved; push again once the registry works".into())),
             RegistryError::NoPlatform { .. } => Some("choose --platform to match the base, or use a base built for that platform".into()),
             _ => None,
         }

@@ -2,9 +2,10 @@
 //! present, mounted across repositories of the same registry when possible, else uploaded
 //! monolithically (POST, then one streamed PUT `?digest=`; chunked PATCHes only on request,
 //! accepting ECR's 201). Uploads run in parallel, bounded. The config and then the manifest go last,
-//! then the extra tags, each checked against our digest. The manifest is never sent unless every
-//! blob is known to be in the repository, so a failed push leaves every tag where it was, and a
-//! rerun uploads only what is missing.
+//! by digest, then each tag, each checked against our digest. The manifest is never sent unless
+//! every blob is known to be in the repository, and a tag that fails puts back every tag this push
+//! already moved (their previous manifests are read first), so a failed push leaves every tag where
+//! it was, or says exactly which tag moved. A rerun uploads only what is missing.
 
 use super::client::Scope;
 use super::upload::{check_digest_header, ensure_blob, short, BlobJob};
@@ -15,6 +16,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::StatusCode;
 use std::collections::HashSet;
 use std::io::Read;
+use std::str::FromStr;
 use std::sync::Mutex;
 
 pub type Log<'a> = &'a (dyn Fn(String) + Sync);
@@ -35,21 +37,21 @@ pub fn push(
     let manifest = image.manifest_bytes();
     let digest = sha256_digest(&manifest);
     let media_type = image.format.manifest_type();
-    // 0. Where the tags point now.
+    // 0. Where the tags point now (kept, to put them back if a later tag fails).
     let mut to_tag = Vec::new();
     for tag in tags {
         match current_tag(client, target, &scope, tag)? {
-            Some(d) if d == digest.to_string() => {
+            Some(p) if p.digest == digest.to_string() => {
                 log(format!("tag {tag} already points at {}", short(&digest)))
             }
-            Some(d) if immutable_tags => {
+            Some(p) if immutable_tags => {
                 return Err(RegistryError::TagExists {
                     tag: tag.clone(),
                     repository: target.repo_name(),
-                    existing: d,
+                    existing: p.digest,
                 });
             }
-            _ => to_tag.push(tag.clone()),
+            prior => to_tag.push((tag.clone(), prior)),
         }
     }
     let mut seen = HashSet::new();
@@ -100,25 +102,79 @@ pub fn push(
         origin: None,
     };
     ensure_blob(client, target, &scope, &config_job, log)?;
-    // 3. The manifest, under each tag that needs it (or by digest alone), then a check of every tag.
-    if tags.is_empty() {
-        put_manifest(
-            client,
-            target,
-            &scope,
-            digest.as_ref(),
-            &manifest,
-            media_type,
-            &digest,
-        )?;
-    }
-    for tag in &to_tag {
-        put_manifest(client, target, &scope, tag, &manifest, media_type, &digest)?;
+    // 3. The manifest by digest (no tag moves yet), then each tag, then a check of every tag. If a
+    //    tag fails, the tags this push moved are put back where they were.
+    put_manifest(
+        client,
+        target,
+        &scope,
+        digest.as_ref(),
+        &manifest,
+        media_type,
+        &digest,
+    )?;
+    let mut moved: Vec<(String, Option<Prior>)> = Vec::new();
+    for (tag, prior) in to_tag {
+        if let Err(e) = put_manifest(client, target, &scope, &tag, &manifest, media_type, &digest) {
+            return Err(put_back(client, target, &scope, moved, &digest, e));
+        }
+        moved.push((tag, prior));
     }
     for tag in tags {
-        verify_tag(client, target, &scope, tag, media_type, &digest)?;
+        if let Err(e) = verify_tag(client, target, &scope, tag, media_type, &digest) {
+            return Err(put_back(client, target, &scope, moved, &digest, e));
+        }
     }
     Ok(digest)
+}
+
+/// What a tag named before the push: to put it back.
+struct Prior {
+    digest: String,
+    bytes: Vec<u8>,
+    media_type: String,
+}
+
+/// Puts every tag in `moved` back to the manifest it named before; returns `failure` with an
+/// account of each tag: put back, or moved (and why it could not be put back).
+fn put_back(
+    client: &Client,
+    target: &Reference,
+    scope: &Scope,
+    moved: Vec<(String, Option<Prior>)>,
+    ours: &Digest,
+    failure: RegistryError,
+) -> RegistryError {
+    if moved.is_empty() {
+        return failure;
+    }
+    let mut outcome = Vec::new();
+    for (tag, prior) in moved.into_iter().rev() {
+        outcome.push(match prior {
+            None => format!(
+                "tag {tag} moved to {ours} (it did not exist before, and a registry tag cannot be removed safely)"
+            ),
+            Some(p) => {
+                let restored = Digest::from_str(&p.digest).ok().map(|d| {
+                    put_manifest(client, target, scope, &tag, &p.bytes, &p.media_type, &d)
+                });
+                match restored {
+                    Some(Ok(())) => format!("tag {tag} was put back to {}", p.digest),
+                    Some(Err(e)) => format!(
+                        "tag {tag} moved to {ours} and could not be put back to {} ({})",
+                        p.digest,
+                        crate::error_chain(&e)
+                    ),
+                    None => format!("tag {tag} moved to {ours} (it pointed at {})", p.digest),
+                }
+            }
+        });
+    }
+    outcome.reverse();
+    RegistryError::TagsRolledBack {
+        outcome: outcome.join("; "),
+        source: Box::new(failure),
+    }
 }
 
 fn put_manifest(
@@ -158,13 +214,13 @@ fn put_manifest(
     check_digest_header(&resp, digest, &what)
 }
 
-/// The digest a tag names now, if it exists.
+/// The manifest a tag names now, if it exists.
 fn current_tag(
     client: &Client,
     target: &Reference,
     scope: &Scope,
     tag: &str,
-) -> Result<Option<String>, RegistryError> {
+) -> Result<Option<Prior>, RegistryError> {
     let what = format!("looking up tag {}:{tag}", target.repo_name());
     let url = client.url(
         &target.host,
@@ -176,6 +232,12 @@ fn current_tag(
     match resp.status() {
         StatusCode::NOT_FOUND => Ok(None),
         s if s.is_success() => {
+            let media_type = resp
+                .headers()
+                .get(CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
+                .unwrap_or_default();
             let mut body = Vec::new();
             resp.take(8 << 20)
                 .read_to_end(&mut body)
@@ -183,7 +245,19 @@ fn current_tag(
                     what: what.clone(),
                     detail: e.to_string(),
                 })?;
-            Ok(Some(sha256_digest(&body).to_string()))
+            let media_type = if media_type.is_empty() {
+                serde_json::from_slice::<serde_json::Value>(&body)
+                    .ok()
+                    .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+                    .unwrap_or_else(|| crate::oci::media::OCI_MANIFEST.into())
+            } else {
+                media_type
+            };
+            Ok(Some(Prior {
+                digest: sha256_digest(&body).to_string(),
+                bytes: body,
+                media_type,
+            }))
         }
         _ => Err(RegistryError::from_response(&what, resp)),
     }
