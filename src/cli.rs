@@ -46,6 +46,61 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
     config::parse_key_value(s)
 }
 
+/// A value parser with a `hint:` line. Values that may hold a secret (`--creds`, `--env`, …) are
+/// never echoed, not even in their error (clap's own errors repeat the value).
+#[derive(Clone)]
+struct Checked<T> {
+    parse: fn(&str) -> Result<T, String>,
+    hint: &'static str,
+    secret: bool,
+}
+
+fn checked<T>(parse: fn(&str) -> Result<T, String>, hint: &'static str) -> Checked<T> {
+    Checked {
+        parse,
+        hint,
+        secret: false,
+    }
+}
+
+fn secret<T>(parse: fn(&str) -> Result<T, String>, hint: &'static str) -> Checked<T> {
+    Checked {
+        parse,
+        hint,
+        secret: true,
+    }
+}
+
+impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Checked<T> {
+    type Value = T;
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<T, clap::Error> {
+        let flag = arg
+            .and_then(|a| a.get_long())
+            .map_or("a flag".to_string(), |l| format!("--{l}"));
+        let result = match value.to_str() {
+            Some(v) => (self.parse)(v),
+            None => Err("is not UTF-8".to_string()),
+        };
+        result.map_err(|reason| {
+            let unshown = if self.secret {
+                " (the value is not shown: it may hold a secret)"
+            } else {
+                ""
+            };
+            clap::Error::raw(
+                clap::error::ErrorKind::ValueValidation,
+                format!("{flag}: {reason}{unshown}\nhint: {}\n", self.hint),
+            )
+            .with_cmd(cmd)
+        })
+    }
+}
+
 fn parse_handler(s: &str) -> Result<String, String> {
     config::check_handler(s).map(|_| s.to_string())
 }
@@ -58,21 +113,25 @@ fn parse_platform(s: &str) -> Result<Platform, String> {
 pub struct RegistryArgs {
     /// Credentials for the registry pushed to (or pulled from, for `pull`): USER:PASSWORD.
     /// Without it, ~/.docker/config.json, $REGISTRY_AUTH_FILE and podman's auth.json are read.
-    #[arg(long, value_name = "USER:PASSWORD", value_parser = Credential::parse)]
+    #[arg(long, value_name = "USER:PASSWORD", value_parser = secret(Credential::parse, "pass --creds USER:PASSWORD (e.g. --creds AWS:$TOKEN), or log in with docker login or podman login"))]
     pub creds: Option<Credential>,
     /// Allow plain http to this registry (loopback always is). Repeatable.
     #[arg(long = "insecure-registry", value_name = "HOST")]
     pub insecure: Vec<String>,
     /// Send HOST's registry traffic to URL, naming and authenticating it as HOST (e.g. an ECR host
     /// to http://127.0.0.1:5000). Repeatable; also LAMINA_REGISTRY_ENDPOINTS=HOST=URL,…
-    #[arg(long = "registry-endpoint", value_name = "HOST=URL", value_parser = parse_kv)]
+    #[arg(long = "registry-endpoint", value_name = "HOST=URL", value_parser = secret(parse_kv, "pass --registry-endpoint HOST=URL, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000"))]
     pub endpoints: Vec<(String, String)>,
     /// Upload blobs in PATCH chunks of SIZE instead of one monolithic PUT.
-    #[arg(long = "chunk-size", value_name = "SIZE", value_parser = config::parse_size)]
+    #[arg(long = "chunk-size", value_name = "SIZE", value_parser = checked(config::parse_chunk_size, "pass a size such as 5M, or leave --chunk-size out for one streamed upload per blob"))]
     pub chunk_size: Option<u64>,
     /// Blob uploads in flight at once.
-    #[arg(long, value_name = "N", default_value_t = 4)]
+    #[arg(long, value_name = "N", default_value = "4", value_parser = checked(config::parse_count, "pass --parallel N with N at least 1 (the default is 4)"))]
     pub parallel: usize,
+    /// Give up on a registry that makes no progress: connecting, waiting for an answer, or a
+    /// request that takes longer than this (plus time for its bytes at 16 KiB/s). 30s, 2m, 90.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = checked(config::parse_timeout, "pass a duration such as 30s, 2m or 90 (seconds)"))]
+    pub timeout: std::time::Duration,
     /// AWS profile for ECR registries (else AWS_PROFILE, else the default chain).
     #[arg(long, value_name = "NAME")]
     pub profile: Option<String>,
@@ -111,12 +170,17 @@ impl RegistryArgs {
             insecure: self.insecure.clone(),
             parallel: self.parallel,
             chunk_size: self.chunk_size,
+            timeout: self.timeout,
             ..Default::default()
         };
         if let Ok(env) = std::env::var("LAMINA_REGISTRY_ENDPOINTS") {
             for pair in env.split(',').filter(|p| !p.trim().is_empty()) {
-                let (h, u) = config::parse_key_value(pair.trim())
-                    .map_err(|e| anyhow::anyhow!("LAMINA_REGISTRY_ENDPOINTS: {e}"))?;
+                let (h, u) = config::parse_key_value(pair.trim()).map_err(|reason| {
+                    config::ConfigError::Invalid {
+                        field: "LAMINA_REGISTRY_ENDPOINTS".into(),
+                        reason: format!("{reason} (the value is not shown: it may hold a secret)"),
+                    }
+                })?;
                 opts.endpoints.insert(h, u);
             }
         }
@@ -153,10 +217,10 @@ pub struct BuildArgs {
     #[arg(long = "handlers-from", value_name = "FILE")]
     pub handlers_from: Option<String>,
     /// Environment variable for the image. Repeatable.
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = secret(parse_kv, "pass --env KEY=VALUE, e.g. --env LOG_LEVEL=INFO"))]
     pub env: Vec<(String, String)>,
     /// Image label. Repeatable.
-    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = parse_kv)]
+    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = secret(parse_kv, "pass --label KEY=VALUE, e.g. --label team=traffic"))]
     pub label: Vec<(String, String)>,
     /// linux/amd64 (Lambda's x86_64) or linux/arm64.
     #[arg(long, value_name = "OS/ARCH", value_parser = parse_platform)]

@@ -57,6 +57,9 @@ impl ConfigError {
             }
             ConfigError::Ref { source, .. } => source.hint(),
             ConfigError::Serverless { source, .. } => source.hint(),
+            ConfigError::Invalid { field, .. } if field == "LAMINA_REGISTRY_ENDPOINTS" => Some(
+                "set it to HOST=URL pairs separated by commas, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000".into(),
+            ),
             _ => None,
         }
     }
@@ -139,6 +142,43 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     };
     n.checked_mul(mult)
         .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+/// `--chunk-size`: a size of at least one byte (0 would upload nothing, then fail the digest).
+pub fn parse_chunk_size(s: &str) -> Result<u64, String> {
+    match parse_size(s)? {
+        0 => Err("must be at least 1 byte".into()),
+        n => Ok(n),
+    }
+}
+
+/// A count of at least 1 (`--parallel`).
+pub fn parse_count(s: &str) -> Result<usize, String> {
+    match s.trim().parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a whole number")),
+    }
+}
+
+/// `90`, `90s`, `2m`, `1h` → a duration of at least one second (`--timeout`).
+pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
+    let t = s.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let bad = || format!("'{s}' is not a duration such as 30s or 2m");
+    let n: u64 = num.parse().map_err(|_| bad())?;
+    let secs = match unit {
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        _ => return Err(bad()),
+    }
+    .ok_or_else(bad)?;
+    if secs == 0 {
+        return Err("must be at least 1s".into());
+    }
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 /// `3.12` → 12.
@@ -288,7 +328,9 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
         Some((k, v)) if !k.is_empty() && !k.chars().any(char::is_whitespace) => {
             Ok((k.into(), v.into()))
         }
-        _ => Err(format!("'{s}' is not KEY=VALUE")),
+        // The value is not echoed: it may be a secret.
+        Some(_) => Err("is not KEY=VALUE: the name before '=' is empty or has spaces".into()),
+        None => Err("is not KEY=VALUE: it has no '='".into()),
     }
 }
 

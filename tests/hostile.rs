@@ -104,7 +104,7 @@ fn a_file_changed_during_the_build_is_an_error_and_never_a_cache_entry() {
         shipped == original,
         "the image ships the bytes that were read for its key"
     );
-    let fresh = ok(&mut lamina(&c.project, &c.path("fresh-cache")).args([
+    let fresh = ok(lamina(&c.project, &c.path("fresh-cache")).args([
         "build",
         "-o",
         &format!("oci:{}:latest", c.path("out2").display()),

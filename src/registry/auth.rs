@@ -32,7 +32,8 @@ impl Credential {
                 username: u.into(),
                 secret: p.into(),
             }),
-            _ => Err("credentials must be USER:PASSWORD".into()),
+            Some(_) => Err("the user name before ':' is empty".into()),
+            None => Err("is not USER:PASSWORD: it has no ':'".into()),
         }
     }
 

@@ -3,7 +3,9 @@
 //! (a 401 is answered by fetching a Bearer token for the scope, or by Basic credentials, and a
 //! cached token that stops working mid-push is refreshed once), and retries (exponential backoff
 //! with jitter on 429, 5xx and connection errors, honouring `Retry-After`, a bounded number of
-//! tries, then an error that says what was being done).
+//! tries, then an error that says what was being done), and timeouts (`--timeout`): connecting,
+//! each wait for bytes, and a whole request that falls below 16 KiB/s once the timeout has passed,
+//! so a registry that never answers, or trickles, ends in an error instead of a hang.
 
 use super::auth::{self, Challenge, Credential};
 use super::RegistryError;
@@ -15,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 #[derive(Clone, Debug)]
 pub struct ClientOptions {
@@ -31,7 +33,12 @@ pub struct ClientOptions {
     pub parallel: usize,
     /// Upload in PATCH chunks of this size instead of one monolithic PUT.
     pub chunk_size: Option<u64>,
+    /// Connect within this, never wait longer than this for a byte, and keep up `MIN_RATE` after it.
+    pub timeout: Duration,
 }
+
+/// The throughput a request must keep up once `timeout` has passed (a trickle is a stall).
+pub const MIN_RATE: u64 = 16 * 1024;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -43,6 +50,7 @@ impl Default for ClientOptions {
             retry_base: Duration::from_millis(250),
             parallel: 4,
             chunk_size: None,
+            timeout: Duration::from_secs(60),
         }
     }
 }
@@ -150,8 +158,9 @@ fn is_loopback(host: &str) -> bool {
 impl Client {
     pub fn new(opts: ClientOptions) -> Result<Client, RegistryError> {
         let http = Http::builder()
-            .connect_timeout(Duration::from_secs(30))
-            .timeout(None)
+            .connect_timeout(opts.timeout)
+            // Until the answer's headers, and then for each read of its body.
+            .timeout(opts.timeout)
             .user_agent(concat!("lamina/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| RegistryError::Http {
@@ -261,10 +270,16 @@ impl Client {
                     rb = rb.header(AUTHORIZATION, c.basic());
                 }
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
+                let start = Instant::now();
                 let resp = rb.send().map_err(|e| RegistryError::Http {
                     what: format!("getting a token from {realm}"),
-                    detail: e.to_string(),
+                    detail: if e.is_timeout() {
+                        stalled(&realm, self.opts.timeout)
+                    } else {
+                        e.to_string()
+                    },
                 })?;
+                let resp = Reply::new(resp, start, &realm, self.opts.timeout);
                 if !resp.status().is_success() {
                     return Err(unauthorized(format!(
                         "the token service {realm} answered {}",
@@ -301,7 +316,7 @@ impl Client {
         host: &str,
         scope: &Scope,
         make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
-    ) -> Result<Response, RegistryError> {
+    ) -> Result<Reply, RegistryError> {
         self.exchange(what, host, scope, make, self.opts.max_tries)
     }
 
@@ -313,7 +328,7 @@ impl Client {
         host: &str,
         scope: &Scope,
         make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
-    ) -> Result<Response, RegistryError> {
+    ) -> Result<Reply, RegistryError> {
         self.exchange(what, host, scope, make, 1)
     }
 
@@ -324,7 +339,7 @@ impl Client {
         scope: &Scope,
         make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
         max_tries: u32,
-    ) -> Result<Response, RegistryError> {
+    ) -> Result<Reply, RegistryError> {
         let after = |tries: u32| {
             if tries > 1 {
                 format!("{what} (after {tries} tries)")
@@ -334,12 +349,22 @@ impl Client {
         };
         let mut tries = 0;
         let mut auth_rounds = 0;
+        let mut timeouts = 0;
         loop {
             tries += 1;
             let (rb, sent_basic) = self.authorize(make(&self.http)?, host, scope);
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            let start = Instant::now();
             let delay = match rb.send() {
+                // A registry that timed out twice is not answering: say so rather than wait more.
+                Err(e) if e.is_timeout() && (timeouts >= 1 || tries >= max_tries) => {
+                    return Err(RegistryError::Http {
+                        what: after(tries),
+                        detail: stalled(host, self.opts.timeout),
+                    });
+                }
                 Err(e) => {
+                    timeouts += u32::from(e.is_timeout());
                     if tries >= max_tries {
                         return Err(RegistryError::Http {
                             what: after(tries),
@@ -373,11 +398,12 @@ impl Client {
                 }
                 Ok(resp) if retry::retryable_status(resp.status()) => {
                     if tries >= max_tries {
+                        let resp = Reply::new(resp, start, host, self.opts.timeout);
                         return Err(RegistryError::from_response(&after(tries), resp));
                     }
                     retry::retry_after(&resp)
                 }
-                Ok(resp) => return Ok(resp),
+                Ok(resp) => return Ok(Reply::new(resp, start, host, self.opts.timeout)),
             };
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             let policy = retry::Policy {
@@ -390,6 +416,79 @@ impl Client {
 }
 
 pub use crate::error_chain;
+
+/// How long a request with a body of `bytes` may take: the timeout, plus the body at `MIN_RATE`.
+pub fn transfer_time(timeout: Duration, bytes: u64) -> Duration {
+    timeout + Duration::from_secs(bytes / MIN_RATE)
+}
+
+fn stalled(host: &str, timeout: Duration) -> String {
+    format!(
+        "{host} did not answer in time (--timeout {}s)",
+        timeout.as_secs()
+    )
+}
+
+/// An answer whose body must keep arriving: a wait for bytes longer than the timeout fails, and so
+/// does a body that arrives slower than `MIN_RATE` once the timeout has passed (a trickle).
+pub struct Reply {
+    inner: Response,
+    start: Instant,
+    read: u64,
+    timeout: Duration,
+    host: String,
+}
+
+impl Reply {
+    fn new(inner: Response, start: Instant, host: &str, timeout: Duration) -> Reply {
+        Reply {
+            inner,
+            start,
+            read: 0,
+            timeout,
+            host: host.to_string(),
+        }
+    }
+
+    fn stall(&self) -> std::io::Error {
+        std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            stalled(&self.host, self.timeout),
+        )
+    }
+}
+
+impl std::ops::Deref for Reply {
+    type Target = Response;
+    fn deref(&self) -> &Response {
+        &self.inner
+    }
+}
+
+impl Read for Reply {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf).map_err(|e| {
+            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                || e.get_ref()
+                    .and_then(|i| i.downcast_ref::<reqwest::Error>())
+                    .is_some_and(reqwest::Error::is_timeout);
+            if timed_out {
+                self.stall()
+            } else {
+                e
+            }
+        })?;
+        self.read += n as u64;
+        let elapsed = self.start.elapsed();
+        if n > 0 && elapsed > self.timeout {
+            let owed = (elapsed - self.timeout).as_secs_f64() * MIN_RATE as f64;
+            if (self.read as f64) < owed {
+                return Err(self.stall());
+            }
+        }
+        Ok(n)
+    }
+}
 
 #[cfg(test)]
 mod tests {

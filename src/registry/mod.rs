@@ -9,10 +9,9 @@ pub mod push;
 pub mod reference;
 pub mod upload;
 
-pub use client::{Client, ClientOptions, Scope};
+pub use client::{Client, ClientOptions, Reply, Scope};
 pub use reference::Reference;
 
-use reqwest::blocking::Response;
 use std::io::Read;
 use std::path::PathBuf;
 
@@ -69,7 +68,7 @@ pub enum RegistryError {
 
 impl RegistryError {
     /// Builds an error from a failed response, reading the spec's `{"errors":[…]}` body if any.
-    pub fn from_response(what: &str, resp: Response) -> RegistryError {
+    pub fn from_response(what: &str, resp: Reply) -> RegistryError {
         let status = resp.status().as_u16();
         let mut body = String::new();
         let _ = resp.take(64 * 1024).read_to_string(&mut body);
@@ -94,6 +93,9 @@ impl RegistryError {
                 "log in to {host} (docker login / podman login write the credentials lamina reads), or pass --creds USER:PASSWORD"
             )),
             RegistryError::Status { status: 404, .. } => Some("check the repository and tag".into()),
+            RegistryError::Http { detail, .. } if detail.contains("did not answer in time") => Some(
+                "check that the registry is up and reachable (and any proxy between), or allow more time with --timeout, e.g. --timeout 5m".into(),
+            ),
             RegistryError::Http { detail, .. } if detail.contains("InvalidContentType") || detail.contains("http") && detail.contains("https") => {
                 Some("a plain-http registry must be named in --insecure-registry".into())
             }

@@ -3,7 +3,7 @@
 //! then one streamed PUT `?digest=`, the `Location` query kept) or, on request, PATCH chunks
 //! (ECR's 201 accepted). An upload that fails midway is restarted from a new session.
 
-use super::client::Scope;
+use super::client::{transfer_time, Scope};
 use super::push::Log;
 use super::{Client, Reference, RegistryError};
 use crate::oci::VerifyingReader;
@@ -118,6 +118,7 @@ fn start_and_upload(
     let resp = client.send_once(&what, &target.host, scope, &|h| {
         let rb = h
             .put(&final_url)
+            .timeout(transfer_time(client.opts.timeout, job.size))
             .header(CONTENT_TYPE, "application/octet-stream");
         Ok(if client.opts.chunk_size.is_some() {
             rb.header(CONTENT_LENGTH, 0)
@@ -155,7 +156,7 @@ fn start_and_upload(
 fn absolute_location(
     client: &Client,
     target: &Reference,
-    resp: &reqwest::blocking::Response,
+    resp: &super::Reply,
     what: &str,
 ) -> Result<String, RegistryError> {
     let loc = resp
@@ -221,6 +222,7 @@ fn upload_chunks(
         let loc = location.clone();
         let resp = client.send_once(what, &target.host, scope, &|h| {
             Ok(h.patch(&loc)
+                .timeout(transfer_time(client.opts.timeout, buf.len() as u64))
                 .header(CONTENT_TYPE, "application/octet-stream")
                 .header(CONTENT_RANGE, format!("{offset}-{end}"))
                 .header(CONTENT_LENGTH, buf.len())
@@ -239,7 +241,7 @@ fn upload_chunks(
 }
 
 pub fn check_digest_header(
-    resp: &reqwest::blocking::Response,
+    resp: &super::Reply,
     ours: &Digest,
     what: &str,
 ) -> Result<(), RegistryError> {
