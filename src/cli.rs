@@ -490,12 +490,15 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         pushed = Some((target, tags, digest));
     }
     if args.format == "json" {
-        println!(
-            "{}",
-            report::json_report(&built, &plan, pushed, repo_uri, &stdout_line)
-        );
+        emit(&report::json_report(
+            &built,
+            &plan,
+            pushed,
+            repo_uri,
+            &stdout_line,
+        ))?;
     } else {
-        println!("{stdout_line}");
+        emit(&stdout_line)?;
     }
     Ok(())
 }
@@ -543,6 +546,27 @@ fn run_pull(args: PullArgs) -> Result<()> {
         image.platform(),
         r.repo_name()
     );
-    println!("{}@{digest}", r.repo_name());
+    emit(&format!("{}@{digest}", r.repo_name()))?;
     Ok(())
+}
+
+/// The result could not be written to stdout.
+#[derive(Debug, thiserror::Error)]
+#[error("writing the result to stdout: {line}")]
+pub struct StdoutError {
+    pub line: String,
+    #[source]
+    pub source: io::Error,
+}
+
+/// Writes the one result line to stdout, and says so when it cannot (never a panic).
+fn emit(line: &str) -> Result<(), StdoutError> {
+    use io::Write as _;
+    let mut out = io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|source| StdoutError {
+            line: line.to_string(),
+            source,
+        })
 }
