@@ -38,6 +38,12 @@ impl Cache {
         fs::create_dir_all(root.join("layers"))?;
         fs::create_dir_all(root.join("wheels").join("sha256"))?;
         fs::create_dir_all(root.join("resolved"))?;
+        // What killed builds left behind (kill -9 cannot be caught).
+        crate::cleanup::remove_stale(&root.join("tmp"), "layer-");
+        crate::cleanup::remove_stale(&root.join("tmp"), ".tmp-");
+        // Other temporaries there (wheel downloads) carry no pid: removed once a day old.
+        crate::cleanup::remove_stale(&root.join("tmp"), ".tmp");
+        crate::cleanup::remove_stale(&root.join("blobs").join("sha256"), ".tmp-");
         Ok(Cache { root })
     }
 
@@ -126,7 +132,9 @@ impl Cache {
             "file_count": layer.file_count,
         });
         let dir = self.root.join("layers");
-        let mut tmp = tempfile::NamedTempFile::new_in(self.tmp_dir())?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&crate::cleanup::prefix(".tmp-"))
+            .tempfile_in(self.tmp_dir())?;
         tmp.write_all(&crate::oci::canonical_json(&v))?;
         tmp.persist(dir.join(key)).map_err(|e| e.error)?;
         Ok(())

@@ -14,6 +14,7 @@ pub mod build;
 pub mod cache;
 pub mod catalog;
 pub mod codeartifact;
+pub mod cleanup;
 pub mod config;
 pub mod deps;
 pub mod ecr;

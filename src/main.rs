@@ -28,6 +28,7 @@ mod report;
 use clap::Parser;
 
 fn main() {
+    lamina::cleanup::on_signals();
     let cli = cli::Cli::parse();
     if let Err(err) = cli::run(cli) {
         if let Some(e) = err.downcast_ref::<cli::StdoutError>() {

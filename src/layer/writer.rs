@@ -50,6 +50,7 @@ pub struct WrittenLayer {
 }
 
 pub struct LayerWriter {
+    _interrupted: crate::cleanup::Registered,
     tar: tar::Builder<Sink>,
     blobs_dir: PathBuf,
     mtime: u64,
@@ -102,8 +103,9 @@ impl LayerWriter {
     ) -> Result<LayerWriter, WriteError> {
         fs::create_dir_all(tmp_dir)?;
         let file = tempfile::Builder::new()
-            .prefix("layer-")
+            .prefix(&crate::cleanup::prefix("layer-"))
             .tempfile_in(tmp_dir)?;
+        let interrupted = crate::cleanup::register(file.path());
         let threads = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .min(8);
@@ -115,6 +117,7 @@ impl LayerWriter {
         let mut tar = tar::Builder::new(HashingWriter::new(gz));
         tar.follow_symlinks(false);
         Ok(LayerWriter {
+            _interrupted: interrupted,
             tar,
             blobs_dir: blobs_dir.into(),
             mtime,

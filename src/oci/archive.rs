@@ -60,10 +60,12 @@ pub fn write(
     };
     let err = io_at(file);
     fs::create_dir_all(&parent).map_err(&err)?;
+    crate::cleanup::remove_stale(&parent, ".lamina-archive-");
     let tmp = tempfile::Builder::new()
-        .prefix(".lamina-archive-")
+        .prefix(&crate::cleanup::prefix(".lamina-archive-"))
         .tempfile_in(&parent)
         .map_err(&err)?;
+    let _interrupted = crate::cleanup::register(tmp.path());
     let mut tar = tar::Builder::new(io::BufWriter::with_capacity(1 << 20, tmp));
     let mut layer_paths = Vec::new();
     let mut written = BTreeSet::new();

@@ -314,10 +314,13 @@ pub fn write(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), LayoutE
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "layout".into());
+    let what = format!(".{name}.lamina-");
+    crate::cleanup::remove_stale(&parent, &what);
     let tmp = tempfile::Builder::new()
-        .prefix(&format!(".{name}.lamina-"))
+        .prefix(&crate::cleanup::prefix(&what))
         .tempdir_in(&parent)
         .map_err(io_err(&parent))?;
+    let _interrupted = crate::cleanup::register(tmp.path());
     write_atomic(
         &tmp.path().join("oci-layout"),
         br#"{"imageLayoutVersion":"1.0.0"}"#,
@@ -348,6 +351,7 @@ fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), Layout
         dir: dir.join("blobs"),
         label: format!("oci:{}", dir.display()),
     };
+    crate::cleanup::remove_stale(&blobs.dir.join("sha256"), ".tmp-");
     for layer in &image.layers {
         let dest = blobs.path(layer.digest());
         if fs::metadata(&dest).is_ok_and(|m| m.len() == layer.size()) {
@@ -406,9 +410,10 @@ pub fn copy_atomic(src: &mut dyn Read, path: &Path) -> Result<(), LayoutError> {
     let parent = path.parent().expect("blob paths have a parent");
     fs::create_dir_all(parent).map_err(io_err(parent))?;
     let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
+        .prefix(&crate::cleanup::prefix(".tmp-"))
         .tempfile_in(parent)
         .map_err(io_err(parent))?;
+    let _interrupted = crate::cleanup::register(tmp.path());
     io::copy(src, &mut tmp).map_err(|e| match e.kind() {
         io::ErrorKind::InvalidData => LayoutError::Corrupt {
             path: path.into(),
