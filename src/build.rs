@@ -130,14 +130,7 @@ pub fn build_with(
 ) -> Result<Built, BuildError> {
     let base_layers = base.layers.len();
 
-    let skip: Vec<PathBuf> = plan
-        .output
-        .iter()
-        .map(|o| match o {
-            ImageRef::Layout { dir, .. } => dir.clone(),
-            ImageRef::Archive { file, .. } => file.clone(),
-        })
-        .collect();
+    let skip = crate::output::never_copied(plan, cache);
     let mut image = base;
     let mut new_layers = Vec::new();
     let mut deps_info = None;

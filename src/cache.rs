@@ -47,6 +47,11 @@ impl Cache {
         Ok(Cache { root })
     }
 
+    /// The cache's directory (what source walks must skip).
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     pub fn blobs_dir(&self) -> PathBuf {
         self.root.join("blobs")
     }

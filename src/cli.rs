@@ -228,6 +228,9 @@ pub struct BuildArgs {
     /// Where to write the image: oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG].
     #[arg(short = 'o', long, value_name = "DEST")]
     pub output: Option<String>,
+    /// Replace an existing --output file even if it is not a docker-archive.
+    #[arg(long)]
+    pub force: bool,
     /// Push to this registry repository (REPO[:TAG]); stdout is then REPO@sha256:….
     #[arg(long, value_name = "REPO[:TAG]")]
     pub push: Option<String>,
@@ -379,6 +382,9 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         expire: args.expire,
     };
     let plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
+    if !check_only {
+        lamina::output::check(&plan, args.force)?;
+    }
     let cache = open_cache()?;
     // ECR: credentials for ECR hosts, and the repository checked (or created) before any upload.
     let mut ecr_hosts: Vec<&str> = Vec::new();

@@ -264,6 +264,8 @@ pub struct Plan {
     pub platform: Platform,
     /// Local output; `None` when only pushing.
     pub output: Option<ImageRef>,
+    /// The output lamina.toml names (or the default), never copied even when `-o` differs.
+    pub usual_output: Option<ImageRef>,
     /// Registry target and the tags to give it (the target's own tag first).
     pub push: Option<(Reference, Vec<String>)>,
     /// Vendored wheels for the dependency layer, if any.
@@ -466,6 +468,10 @@ impl Plan {
             }
         };
         // With a push and no output asked for, nothing is written locally.
+        // lamina.toml's output (or the default) stays lamina's even when -o writes elsewhere: a
+        // source walk of "." must not copy it.
+        let usual_output =
+            ImageRef::parse(file.output.as_deref().unwrap_or(DEFAULT_OUTPUT), project).ok();
         let out_str = match (o.output.or(file.output), &push) {
             (Some(o), _) => Some(o),
             (None, None) => Some(DEFAULT_OUTPUT.to_string()),
@@ -555,6 +561,7 @@ impl Plan {
             labels,
             platform,
             output,
+            usual_output,
             push,
             deps,
             ecr,

@@ -27,6 +27,7 @@ pub mod layer;
 pub mod location;
 pub mod lock;
 pub mod oci;
+pub mod output;
 pub mod probe;
 pub mod python;
 pub mod registry;
@@ -72,6 +73,8 @@ pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
         } else if let Some(e) = e.downcast_ref::<init::InitError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<serverless::vars::VarError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<output::OutputError>() {
             e.hint()
         } else {
             None

@@ -65,12 +65,30 @@ fn always_skipped(name: &str, is_dir: bool) -> bool {
     }
 }
 
-/// Plans the source layer. `skip` lists absolute paths never to copy (the build output, caches).
-pub fn plan(
-    project: &Path,
-    srcs: &[String],
-    skip: &[PathBuf],
-) -> Result<Tree<PathBuf>, SourceError> {
+/// What a walk never copies: exact paths (outputs, the cache) and name prefixes in a directory
+/// (an output's temporaries). Directories left empty only because of them are dropped too, so a
+/// build's own outputs never change the next build's layer.
+#[derive(Debug, Default, Clone)]
+pub struct Skip {
+    pub paths: Vec<PathBuf>,
+    pub prefixes: Vec<(PathBuf, String)>,
+}
+
+impl Skip {
+    fn skips(&self, path: &Path) -> bool {
+        self.paths.iter().any(|p| p == path)
+            || self.prefixes.iter().any(|(dir, prefix)| {
+                path.parent() == Some(dir.as_path())
+                    && path
+                        .file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(prefix.as_str()))
+            })
+    }
+}
+
+/// Plans the source layer. Nothing `skip` names is copied (the build output, the cache).
+pub fn plan(project: &Path, srcs: &[String], skip: &Skip) -> Result<Tree<PathBuf>, SourceError> {
     let ignore = Ignore::load(project)?;
     let mut tree: Tree<PathBuf> = Tree::new();
     tree.insert(TASK_ROOT, EntryKind::Dir)
@@ -102,6 +120,8 @@ pub fn plan(
             add(&mut tree, &root, &root, &dest_root, &meta)?;
             continue;
         }
+        // Directories (as layer paths) that held something skipped: dropped if nothing else is in them.
+        let mut hollow: Vec<String> = Vec::new();
         let mut walk = walkdir::WalkDir::new(&root).follow_links(false).into_iter();
         while let Some(item) = walk.next() {
             let item = item.map_err(|e| {
@@ -118,9 +138,19 @@ pub fn plan(
             let is_dir = item.file_type().is_dir();
             if item.depth() > 0 {
                 let name = item.file_name().to_string_lossy();
-                if always_skipped(&name, is_dir) || skip.iter().any(|s| s == path) {
+                let ours = skip.skips(path);
+                if ours || always_skipped(&name, is_dir) {
                     if is_dir {
                         walk.skip_current_dir();
+                    }
+                    if ours {
+                        let mut dir = path.parent();
+                        while let Some(d) = dir.filter(|d| *d != root) {
+                            if let Some(rel) = d.strip_prefix(&root).ok().and_then(Path::to_str) {
+                                hollow.push(format!("{dest_root}/{rel}"));
+                            }
+                            dir = d.parent();
+                        }
                     }
                     continue;
                 }
@@ -146,6 +176,10 @@ pub fn plan(
                 source: e,
             })?;
             add(&mut tree, &root, path, &dest, &meta)?;
+        }
+        hollow.sort_by_key(|d| std::cmp::Reverse(d.len()));
+        for d in hollow {
+            tree.remove_if_empty_dir(&d);
         }
     }
     Ok(tree)

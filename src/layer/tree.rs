@@ -81,6 +81,19 @@ impl<S: PartialEq> Tree<S> {
         Ok(Ok(()))
     }
 
+    /// Removes the directory `path` if nothing is planned inside it.
+    pub fn remove_if_empty_dir(&mut self, path: &str) {
+        let inside = format!("{path}/");
+        let has_children = self
+            .entries
+            .range(inside.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&inside));
+        if !has_children && self.entries.get(path) == Some(&EntryKind::Dir) {
+            self.entries.remove(path);
+        }
+    }
+
     pub fn get(&self, path: &str) -> Option<&EntryKind<S>> {
         self.entries.get(path)
     }
