@@ -2,7 +2,7 @@
 //! index, by platform) to one image whose manifest and config are digest-checked at once and whose
 //! layers are read lazily and checked as they stream. Writing never leaves a half-written layout: a
 //! new layout is built in a temporary sibling and renamed into place; an existing one gets its blobs
-//! first (each renamed into place) and its `index.json` replaced last, atomically, under an exclusive
+//! first (each renamed into place; one already there is kept only if its bytes match its digest) and its `index.json` replaced last, atomically, under an exclusive
 //! lock (flock) on the layout directory, so concurrent builds into one layout lose no tag.
 
 use super::image::{media_type_str, AssembleError, DirBlobs};
@@ -354,7 +354,8 @@ fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), Layout
     crate::cleanup::remove_stale(&blobs.dir.join("sha256"), ".tmp-");
     for layer in &image.layers {
         let dest = blobs.path(layer.digest());
-        if fs::metadata(&dest).is_ok_and(|m| m.len() == layer.size()) {
+        // A blob already there is kept only if its bytes match its name; a damaged one is replaced.
+        if intact(&dest, layer.digest(), layer.size()) {
             continue;
         }
         let mut src = layer.open_verified().map_err(|e| LayoutError::Corrupt {
@@ -397,6 +398,23 @@ fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), Layout
     entries.push(entry);
     let index = json!({"schemaVersion": 2, "mediaType": media::OCI_INDEX, "manifests": entries});
     write_atomic(&index_path, &canonical_json(&index))
+}
+
+/// Whether the file at `path` holds exactly the blob `digest` of `size` bytes.
+fn intact(path: &Path, digest: &oci_spec::image::Digest, size: u64) -> bool {
+    let Ok(f) = fs::File::open(path) else {
+        return false;
+    };
+    if !f.metadata().is_ok_and(|m| m.len() == size) {
+        return false;
+    }
+    let mut v = VerifyingReader::new(
+        io::BufReader::with_capacity(256 * 1024, f),
+        digest.clone(),
+        Some(size),
+        String::new(),
+    );
+    io::copy(&mut v, &mut io::sink()).is_ok()
 }
 
 /// Writes bytes to `path` through a temporary sibling and a rename.
