@@ -1,9 +1,10 @@
-//! OCI image layout directories (`oci:DIR[:TAG]`) as a source and a sink. Reading resolves a tag (and an
-//! index, by platform) to one image whose manifest and config are digest-checked at once and whose
-//! layers are read lazily and checked as they stream. Writing never leaves a half-written layout: a
-//! new layout is built in a temporary sibling and renamed into place; an existing one gets its blobs
-//! first (each renamed into place; one already there is kept only if its bytes match its digest) and its `index.json` replaced last, atomically, under an exclusive
-//! lock (flock) on the layout directory, so concurrent builds into one layout lose no tag.
+//! OCI image layout directories (`oci:DIR[:TAG]`) as a source and a sink. Reading resolves a tag
+//! (and an index, by platform) to one image whose manifest and config are digest-checked at once
+//! and whose layers are read lazily and checked as they stream. Writing never leaves a half-written
+//! layout: a new layout is built in a temporary sibling and renamed into place; an existing one gets
+//! its blobs first (each renamed into place; one already there is kept only if its bytes match its
+//! digest) and its `index.json` replaced last, atomically, under an exclusive lock (flock) on the
+//! layout directory, so concurrent builds into one layout lose no tag.
 
 use super::image::{media_type_str, AssembleError, DirBlobs};
 use super::{canonical_json, media, Image, Platform, VerifyingReader};
