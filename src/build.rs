@@ -147,7 +147,7 @@ pub fn build_with(
         new_layers.push(("dependency".to_string(), layer, reused));
     }
     let tree = source::plan(&plan.project, &plan.srcs, &skip)?;
-    let (src_layer, reused) = write_cached(&tree, plan.epoch, cache)?;
+    let (src_layer, reused) = write_cached(&tree, plan.epoch, cache, log)?;
 
     let created = rfc3339(plan.epoch);
     let copies: Vec<String> = plan
@@ -299,7 +299,7 @@ fn deps_layer(
     for w in &deps_plan.warnings {
         log(format!("warning: {w}"));
     }
-    if let Some(hit) = cache.lookup_layer(&key) {
+    if let Some(hit) = cache.lookup_layer_or_evict(&key, log) {
         return Ok((hit, chosen.len(), true, deps_plan, target));
     }
     // Key and layer from the same bytes: after the write, each wheel still hashes to what the key
@@ -447,9 +447,10 @@ fn write_cached(
     tree: &Tree<PathBuf>,
     epoch: u64,
     cache: &Cache,
+    log: &mut dyn FnMut(String),
 ) -> Result<(WrittenLayer, bool), BuildError> {
     let (key, digests) = input_key(tree, epoch)?;
-    if let Some(hit) = cache.lookup_layer(&key) {
+    if let Some(hit) = cache.lookup_layer_or_evict(&key, log) {
         return Ok((hit, true));
     }
     crate::hooks::hook("AFTER_INPUT_KEY");

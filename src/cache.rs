@@ -1,11 +1,14 @@
 //! lamina's local cache: content-addressed blobs (`blobs/sha256/<hex>`, OCI-layout shaped), an
 //! index from a layer's input key to the layer that those inputs produce, so an unchanged layer is
 //! never re-gzipped, and downloaded wheels (`wheels/sha256/<hex>/<file name>`, verified before they
-//! are stored) with what the index listed for each locked requirement (`resolved/<key>`). Every write goes through a temporary file and a rename, so a crashed build can
-//! leave garbage in `tmp/` but never a blob or index entry whose bytes are wrong.
+//! are stored) with what the index listed for each locked requirement (`resolved/<key>`). Every
+//! write goes through a temporary file and a rename, so a crashed build can leave garbage in `tmp/`
+//! (removed by a later run) but never a blob or index entry whose bytes are wrong. A layer blob
+//! damaged afterwards is found on lookup (its digest is checked), removed, and the layer is built
+//! again with a warning.
 
 use crate::layer::WrittenLayer;
-use crate::oci::{parse_digest, DirBlobs};
+use crate::oci::{parse_digest, DirBlobs, VerifyingReader};
 use serde_json::json;
 use std::fs;
 use std::io::{self, Write};
@@ -107,14 +110,46 @@ impl Cache {
         Ok(())
     }
 
-    /// The layer recorded for `key`, if its blob is still present with the recorded size.
+    /// The layer recorded for `key`, if its blob is still present and intact.
     pub fn lookup_layer(&self, key: &str) -> Option<WrittenLayer> {
-        let text = fs::read(self.root.join("layers").join(key)).ok()?;
+        self.lookup_layer_or_evict(key, &mut |_| {})
+    }
+
+    /// The layer recorded for `key`, if its blob is still present and its bytes match its digest.
+    /// A damaged entry is removed (so the caller rebuilds the layer) and `warn` is told why.
+    pub fn lookup_layer_or_evict(
+        &self,
+        key: &str,
+        warn: &mut dyn FnMut(String),
+    ) -> Option<WrittenLayer> {
+        let entry = self.root.join("layers").join(key);
+        let text = fs::read(&entry).ok()?;
         let v: serde_json::Value = serde_json::from_slice(&text).ok()?;
         let digest = parse_digest(v["digest"].as_str()?)?;
         let path = self.blobs_dir().join("sha256").join(digest.digest());
         let size = v["size"].as_u64()?;
-        if fs::metadata(&path).ok()?.len() != size {
+        let damage = match fs::File::open(&path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
+            Err(e) => Some(e.to_string()),
+            Ok(f) => {
+                let mut check = VerifyingReader::new(
+                    io::BufReader::new(f),
+                    digest.clone(),
+                    Some(size),
+                    String::new(),
+                );
+                io::copy(&mut check, &mut io::sink())
+                    .err()
+                    .map(|_| "its bytes do not match its digest".to_string())
+            }
+        };
+        if let Some(why) = damage {
+            let _ = fs::remove_file(&path);
+            let _ = fs::remove_file(&entry);
+            warn(format!(
+                "warning: the cached layer {digest} in {} was damaged ({why}); removed it and built the layer again",
+                self.root.display()
+            ));
             return None;
         }
         Some(WrittenLayer {

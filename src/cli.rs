@@ -495,6 +495,7 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         stdout_line = format!("{}@{digest}", target.repo_name());
         pushed = Some((target, tags, digest));
     }
+    warn_from(&client);
     if args.format == "json" {
         emit(&report::json_report(
             &built,
@@ -552,8 +553,16 @@ fn run_pull(args: PullArgs) -> Result<()> {
         image.platform(),
         r.repo_name()
     );
+    warn_from(&client);
     emit(&format!("{}@{digest}", r.repo_name()))?;
     Ok(())
+}
+
+/// Warnings the registry client collected (a damaged cached blob that was replaced).
+fn warn_from(client: &Client) {
+    for w in client.stats.warnings.lock().expect("lock").drain(..) {
+        eprintln!("lamina: warning: {w}");
+    }
 }
 
 /// The result could not be written to stdout.

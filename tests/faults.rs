@@ -367,3 +367,45 @@ fn a_registry_that_stalls_or_trickles_times_out() {
         stderr(&o)
     );
 }
+
+// Issue 10, fault 10 (a pulled base): a damaged blob in the cache is removed, downloaded again,
+// and warned about, instead of failing every later build.
+#[test]
+fn a_damaged_cached_base_blob_is_replaced() {
+    let fake = Fake::start();
+    let e = env();
+    let pushed = digest_of(&e.push(&fake, "v1"));
+    let manifest: serde_json::Value =
+        fake.with(|s| serde_json::from_slice(&s.manifests[&format!("app:{pushed}")].0).unwrap());
+    let layer = manifest["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cache = e.t.path().join("pulled-cache");
+    let build = |out: &str| {
+        run(lamina(&e.project, &cache).args([
+            "build",
+            "--base",
+            &format!("{}/app:v1", fake.addr),
+            "--python",
+            "3.12",
+            "--glibc",
+            "2.34",
+            "-o",
+            &format!("oci:{}:x", e.t.path().join(out).display()),
+        ]))
+    };
+    let first = build("o1");
+    assert!(first.status.success(), "{}", stderr(&first));
+    let blob = cache
+        .join("v1/blobs/sha256")
+        .join(layer.strip_prefix("sha256:").unwrap());
+    let mut bytes = fs::read(&blob).unwrap();
+    bytes[10] ^= 0xff;
+    fs::write(&blob, bytes).unwrap();
+    let o = build("o2");
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(err.contains("warning") && err.contains(&layer), "{err}");
+    assert_eq!(stdout(&o), stdout(&first));
+}

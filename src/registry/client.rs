@@ -108,6 +108,8 @@ pub struct Stats {
     /// Bytes streamed so far (uploads and downloads), for live progress.
     pub bytes_sent: std::sync::Arc<AtomicU64>,
     pub bytes_received: std::sync::Arc<AtomicU64>,
+    /// Things the user should know that did not stop the run (a damaged cached blob replaced).
+    pub warnings: Mutex<Vec<String>>,
 }
 
 /// Counts bytes read through it into a shared counter (progress display).

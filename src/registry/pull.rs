@@ -26,6 +26,8 @@ pub struct RegistryBlobs {
     pub host: String,
     pub repository: String,
     pub cache: DirBlobs,
+    /// Cached blobs already checked against their digest in this run.
+    pub checked: std::sync::Mutex<std::collections::HashSet<Digest>>,
 }
 
 impl RegistryBlobs {
@@ -33,7 +35,27 @@ impl RegistryBlobs {
     pub fn fetch(&self, digest: &Digest, size: Option<u64>) -> Result<(), RegistryError> {
         let path = self.cache.path(digest);
         if path.is_file() {
-            return Ok(());
+            // Checked once per run: a damaged cached blob is removed and downloaded again.
+            if self.checked.lock().expect("lock").contains(digest) {
+                return Ok(());
+            }
+            match self.cache.open(digest).and_then(|r| {
+                let mut v = VerifyingReader::new(r, digest.clone(), size, String::new());
+                io::copy(&mut v, &mut io::sink())
+            }) {
+                Ok(_) => {
+                    self.checked.lock().expect("lock").insert(digest.clone());
+                    return Ok(());
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    self.client.stats.warnings.lock().expect("lock").push(format!(
+                        "the cached blob {digest} ({}) was damaged ({}); removed it and downloaded it again",
+                        path.display(),
+                        if e.kind() == io::ErrorKind::InvalidData { "its bytes do not match its digest".to_string() } else { e.to_string() }
+                    ));
+                }
+            }
         }
         let what = format!(
             "downloading {digest} from {}/{}",
@@ -205,6 +227,7 @@ pub fn pull(
         host: r.host.clone(),
         repository: r.repository.clone(),
         cache: cache.blobs(),
+        checked: Default::default(),
     });
     source.fetch(manifest.config().digest(), Some(manifest.config().size()))?;
     let mut config = Vec::new();
