@@ -68,16 +68,18 @@ impl ImageRef {
                 return Err(err("the file name is empty"));
             }
             if let Some(n) = name {
+                if n.contains('@') {
+                    return Err(err(
+                        "the name must be NAME:TAG, not a digest (an archive names its image by tag)",
+                    ));
+                }
                 let (repo, tag) = n
                     .rsplit_once(':')
                     .ok_or_else(|| err("the name must be NAME:TAG"))?;
-                if repo.is_empty()
-                    || !valid_tag(tag)
-                    || repo
-                        .chars()
-                        .any(|c| c.is_ascii_uppercase() || c.is_whitespace())
-                {
-                    return Err(err("the name must be a lowercase NAME:TAG"));
+                if !valid_tag(tag) || !valid_repository(repo) {
+                    return Err(err(
+                        "the name must be NAME:TAG: lowercase path components such as lambda/app, optionally after a registry host (localhost:5000/app:v1)",
+                    ));
                 }
             }
             return Ok(ImageRef::Archive {
@@ -87,6 +89,62 @@ impl ImageRef {
         }
         Err(err("unknown transport"))
     }
+}
+
+/// A repository name as docker's reference grammar has it: `[host[:port]/]component(/component)*`,
+/// each component `[a-z0-9]+` joined by `.`, `_`, `__` or runs of `-`.
+pub fn valid_repository(name: &str) -> bool {
+    let mut parts: Vec<&str> = name.split('/').collect();
+    if parts.len() > 1 && (parts[0].contains(['.', ':']) || parts[0] == "localhost") {
+        let domain = parts.remove(0);
+        let (host, port) = match domain.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (domain, None),
+        };
+        let host_ok = !host.is_empty()
+            && host.split('.').all(|l| {
+                !l.is_empty()
+                    && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            });
+        let port_ok = port.is_none_or(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+        if !host_ok || !port_ok {
+            return false;
+        }
+    }
+    !parts.is_empty() && parts.iter().all(|c| valid_component(c))
+}
+
+fn valid_component(c: &str) -> bool {
+    let alnum = |b: u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    let b = c.as_bytes();
+    if b.is_empty() || !alnum(b[0]) || !alnum(b[b.len() - 1]) {
+        return false;
+    }
+    let mut i = 0;
+    while i < b.len() {
+        if alnum(b[i]) {
+            i += 1;
+            continue;
+        }
+        // A separator: `.`, `_`, `__`, or a run of `-`, always between alphanumerics.
+        let start = i;
+        match b[i] {
+            b'.' => i += 1,
+            b'_' => i += if b.get(i + 1) == Some(&b'_') { 2 } else { 1 },
+            b'-' => {
+                while b.get(i) == Some(&b'-') {
+                    i += 1;
+                }
+            }
+            _ => return false,
+        }
+        if i == start || !b.get(i).is_some_and(|&x| alnum(x)) {
+            return false;
+        }
+    }
+    true
 }
 
 pub fn valid_tag(t: &str) -> bool {
@@ -143,6 +201,33 @@ mod tests {
         assert!(ImageRef::parse("oci:", b).is_err());
         assert!(ImageRef::parse("oci:x:bad tag", b).is_err());
         assert!(ImageRef::parse("docker-archive:a.tar:noTagHere", b).is_err());
+        for bad in [
+            "a.tar:name:tag:extra",
+            "a.tar:name@sha256:abc",
+            "a.tar:Name:v1",
+            "a.tar:na..me:v1",
+            "a.tar:-app:v1",
+            "a.tar:app_:v1",
+            "a.tar:localhost:5000:v1",
+            "a.tar:host:port/app:v1",
+        ] {
+            assert!(
+                ImageRef::parse(&format!("docker-archive:{bad}"), b).is_err(),
+                "{bad}"
+            );
+        }
+        for good in [
+            "a.tar:app:v1",
+            "a.tar:lambda/app:v1",
+            "a.tar:localhost:5000/team/app:v1",
+            "a.tar:registry.example.com/a__b/c-d.e:v1",
+            "a.tar:a---b:1",
+        ] {
+            assert!(
+                ImageRef::parse(&format!("docker-archive:{good}"), b).is_ok(),
+                "{good}"
+            );
+        }
         assert!(ImageRef::parse("zip:x", b).is_err());
     }
 }
