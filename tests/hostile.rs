@@ -562,16 +562,19 @@ fn a_base_config_that_breaks_the_oci_types_is_refused() {
         "-o",
         &format!("oci:{}:latest", out.display()),
     ]);
-    assert_fails(&o, 1, &["edited-base", "config", "hint:"]);
+    assert_fails(
+        &o,
+        1,
+        &["edited-base", "config.Env", "expected a sequence", "hint:"],
+    );
     assert!(!out.exists());
+    let r = format!("oci:{}:latest", out.display());
     let base = base_with_config(&c, |cfg| cfg["rootfs"]["diff_ids"][0] = 5.into());
-    let o = c.build(&[
-        "--base",
-        &base,
-        "-o",
-        &format!("oci:{}:latest", out.display()),
-    ]);
-    assert_fails(&o, 1, &["edited-base", "config", "hint:"]);
+    let o = c.build(&["--base", &base, "-o", &r]);
+    assert_fails(&o, 1, &["edited-base", "rootfs", "hint:"]);
+    let base = base_with_config(&c, |cfg| cfg["rootfs"]["diff_ids"][0] = "sha256:zz".into());
+    let o = c.build(&["--base", &base, "-o", &r]);
+    assert_fails(&o, 1, &["edited-base", "rootfs.diff_ids[0]", "hint:"]);
 }
 
 // 15. SOURCE_DATE_EPOCH beyond what RFC 3339 can write is refused.

@@ -267,6 +267,49 @@ pub fn media_type_str(m: &MediaType) -> String {
     m.to_string()
 }
 
+/// Checks a config against the OCI image-config types (what skopeo and umoci read it as), naming
+/// the field that does not fit: `config.Env: invalid type: string "x", expected a sequence`.
+fn strict_config(cfg: &Value) -> Result<(), String> {
+    let Err(e) = serde_json::from_value::<oci_spec::image::ImageConfiguration>(cfg.clone()) else {
+        let rootfs = &cfg["rootfs"];
+        if rootfs["type"] != "layers" {
+            return Err(format!("rootfs.type is {}, not \"layers\"", rootfs["type"]));
+        }
+        let ids = rootfs["diff_ids"].as_array().into_iter().flatten();
+        for (i, id) in ids.enumerate() {
+            if id.as_str().and_then(super::parse_digest).is_none() {
+                return Err(format!("rootfs.diff_ids[{i}] is {id}, not sha256:<64 hex>"));
+            }
+        }
+        return Ok(());
+    };
+    // Find the field: each one alone on a minimal valid config.
+    let skeleton = json!({"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}});
+    let fails = |v: Value| serde_json::from_value::<oci_spec::image::ImageConfiguration>(v).err();
+    let mut fields: Vec<(String, Value)> = Vec::new();
+    if let Some(obj) = cfg.as_object() {
+        for (k, v) in obj {
+            if k == "config" && v.is_object() {
+                for (ck, cv) in v.as_object().into_iter().flatten() {
+                    let mut s = skeleton.clone();
+                    s["config"] = json!({ ck.as_str(): cv });
+                    fields.push((format!("config.{ck}"), s));
+                }
+            } else {
+                let mut s = skeleton.clone();
+                s[k.as_str()] = v.clone();
+                fields.push((k.clone(), s));
+            }
+        }
+    }
+    for (name, v) in fields {
+        if let Some(e) = fails(v) {
+            return Err(format!("{name}: {e}"));
+        }
+    }
+    Err(e.to_string())
+}
+
 /// Why a manifest and config cannot make an image for the platform asked for.
 #[derive(Debug)]
 pub enum AssembleError {
@@ -293,6 +336,7 @@ pub fn assemble(
     })?;
     let cfg: Value =
         serde_json::from_slice(&config).map_err(|e| invalid("image config", e.to_string()))?;
+    strict_config(&cfg).map_err(|detail| invalid("image config", detail))?;
     let (os, arch) = (
         cfg["os"].as_str().unwrap_or(""),
         cfg["architecture"].as_str().unwrap_or(""),

@@ -60,6 +60,9 @@ impl LayoutError {
             LayoutError::NoPlatform { .. } => Some("choose --platform to match the base, or use a base built for that platform".into()),
             LayoutError::Corrupt { .. } => Some("the layout is damaged; copy the base again (skopeo copy or lamina pull)".into()),
             LayoutError::NotEmpty { .. } => Some("choose an empty or new directory for --output oci:DIR".into()),
+            LayoutError::Invalid { what, .. } if what == "image config" => Some(
+                "the base's config does not fit the OCI image-config types, so skopeo and umoci could not read the result: fix or rebuild the base, or use another".into(),
+            ),
             _ => None,
         }
     }
