@@ -57,6 +57,9 @@ impl ConfigError {
             }
             ConfigError::Ref { source, .. } => source.hint(),
             ConfigError::Serverless { source, .. } => source.hint(),
+            ConfigError::Invalid { field, .. } if field == "SOURCE_DATE_EPOCH" => Some(format!(
+                "set SOURCE_DATE_EPOCH to whole seconds since 1970, at most {MAX_EPOCH} (e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)), or unset it"
+            )),
             ConfigError::Invalid { field, .. } if field == "LAMINA_REGISTRY_ENDPOINTS" => Some(
                 "set it to HOST=URL pairs separated by commas, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000".into(),
             ),
@@ -336,12 +339,27 @@ pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
     }
 }
 
+/// 9999-12-31T23:59:59Z: the last second an RFC 3339 timestamp (four-digit year) can write.
+pub const MAX_EPOCH: u64 = 253_402_300_799;
+
 pub fn source_date_epoch() -> Result<u64, ConfigError> {
+    let invalid = |reason: String| ConfigError::Invalid {
+        field: "SOURCE_DATE_EPOCH".into(),
+        reason,
+    };
     match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(v) if !v.trim().is_empty() => v.trim().parse().map_err(|_| ConfigError::Invalid {
-            field: "SOURCE_DATE_EPOCH".into(),
-            reason: format!("'{v}' is not a whole number of seconds"),
-        }),
+        Ok(v) if !v.trim().is_empty() => {
+            let n: u64 = v
+                .trim()
+                .parse()
+                .map_err(|_| invalid(format!("'{v}' is not a whole number of seconds")))?;
+            if n > MAX_EPOCH {
+                return Err(invalid(format!(
+                    "{n} is after 9999-12-31T23:59:59Z, the last time RFC 3339 (and so skopeo and umoci) can read"
+                )));
+            }
+            Ok(n)
+        }
         _ => Ok(0),
     }
 }
