@@ -612,9 +612,22 @@ fn excluded_paths_are_never_looked_at() {
     fs::write(bad.join("x.py"), "x = 1\n").unwrap();
     let ignore = c.project.join(".dockerignore");
     let mut rules = fs::read_to_string(&ignore).unwrap();
-    rules.push_str("src/bad*\n");
+    let fifo = c.project.join("src/pipe");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let before = rules.clone();
+    rules.push_str("src/bad*\nsrc/pipe\n");
     fs::write(&ignore, rules).unwrap();
     ok(&mut c.cmd(&["-o", &format!("oci:{}:latest", c.path("out").display())]));
+    // Not excluded, the same names are errors: the exclusion is what keeps them out.
+    fs::write(&ignore, before).unwrap();
+    let out2 = format!("oci:{}:latest", c.path("out2").display());
+    assert_fails(&c.build(&["-o", &out2]), 1, &["src/pipe", "FIFO"]);
+    fs::remove_file(&fifo).unwrap();
+    assert_fails(&c.build(&["-o", &out2]), 1, &["not UTF-8"]);
 }
 
 // 17. LAMINA_CACHE_DIR set but empty means "not set", never the current directory.

@@ -158,13 +158,17 @@ pub fn plan(project: &Path, srcs: &[String], skip: &Skip) -> Result<Tree<PathBuf
             let within_project = path
                 .strip_prefix(project)
                 .expect("walk stays under the project");
-            let project_rel = utf8(within_project, path)?;
+            // Matched before anything else is asked of the name: what .dockerignore excludes is
+            // never looked at, even when its name is not UTF-8 (matched as Go matches bytes: each
+            // invalid byte is one character).
+            let project_rel = within_project.to_string_lossy();
             if !project_rel.is_empty() && ignore.is_ignored(&project_rel) {
                 if is_dir && !ignore.has_exceptions() {
                     walk.skip_current_dir();
                 }
                 continue;
             }
+            utf8(within_project, path)?;
             let within_root = utf8(path.strip_prefix(&root).expect("under root"), path)?;
             let dest = if within_root.is_empty() {
                 dest_root.clone()
