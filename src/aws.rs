@@ -22,7 +22,7 @@ pub struct CredentialsError {
 pub fn connect(region: &str, profile: Option<&str>) -> Result<Aws, CredentialsError> {
     let profile_owned = profile
         .map(str::to_string)
-        .or_else(|| std::env::var("AWS_PROFILE").ok());
+        .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
     let fail = |detail: String| CredentialsError {
         profile: profile_owned.clone(),
         detail,

@@ -21,14 +21,17 @@ pub struct Cache {
 
 impl Cache {
     /// `$LAMINA_CACHE_DIR`, else `$XDG_CACHE_HOME/lamina`, else `~/.cache/lamina`; versioned inside.
+    /// A variable that is set but empty counts as unset (an empty path would be the current
+    /// directory, and a `src = ["."]` image would then contain the cache).
     pub fn default_location() -> PathBuf {
-        if let Some(d) = std::env::var_os("LAMINA_CACHE_DIR") {
+        let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        if let Some(d) = var("LAMINA_CACHE_DIR") {
             return PathBuf::from(d);
         }
-        if let Some(d) = std::env::var_os("XDG_CACHE_HOME") {
+        if let Some(d) = var("XDG_CACHE_HOME") {
             return PathBuf::from(d).join("lamina");
         }
-        match std::env::var_os("HOME") {
+        match var("HOME") {
             Some(h) => PathBuf::from(h).join(".cache").join("lamina"),
             None => std::env::temp_dir().join("lamina-cache"),
         }

@@ -36,15 +36,16 @@ print(json.dumps(out))
 /// A `python3.<minor>` on this machine: `$LAMINA_PYTHON`, PATH, pyenv, /usr/bin.
 pub fn find_python(minor: u32) -> Option<PathBuf> {
     let exe = format!("python3.{minor}");
-    if let Some(p) = std::env::var_os("LAMINA_PYTHON").map(PathBuf::from) {
+    let set = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+    if let Some(p) = set("LAMINA_PYTHON").map(PathBuf::from) {
         return p.is_file().then_some(p);
     }
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
-    let pyenv = std::env::var_os("PYENV_ROOT")
+    let pyenv = set("PYENV_ROOT")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".pyenv")));
+        .or_else(|| set("HOME").map(|h| PathBuf::from(h).join(".pyenv")));
     if let Some(root) = pyenv {
         if let Ok(rd) = std::fs::read_dir(root.join("versions")) {
             let mut versions: Vec<PathBuf> = rd

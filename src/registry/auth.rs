@@ -102,18 +102,20 @@ pub fn parse_challenge(header: &str) -> Option<Challenge> {
 }
 
 /// Files that may hold credentials, most specific first.
+/// A variable set but empty counts as unset (never a path relative to the current directory).
 fn auth_files() -> Vec<PathBuf> {
+    let var = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
     let mut files = Vec::new();
-    if let Some(f) = std::env::var_os("REGISTRY_AUTH_FILE") {
+    if let Some(f) = var("REGISTRY_AUTH_FILE") {
         files.push(PathBuf::from(f));
     }
-    if let Some(d) = std::env::var_os("XDG_RUNTIME_DIR") {
+    if let Some(d) = var("XDG_RUNTIME_DIR") {
         files.push(PathBuf::from(d).join("containers/auth.json"));
     }
-    match std::env::var_os("DOCKER_CONFIG") {
+    match var("DOCKER_CONFIG") {
         Some(d) => files.push(PathBuf::from(d).join("config.json")),
         None => {
-            if let Some(h) = std::env::var_os("HOME") {
+            if let Some(h) = var("HOME") {
                 files.push(PathBuf::from(h).join(".docker/config.json"));
             }
         }
