@@ -184,7 +184,8 @@ fn second_push_uploads_nothing_and_an_edit_uploads_one_layer() {
     assert_eq!(uploads(&reg), 6, "only the new source layer and the config");
     assert_eq!(
         reg.count("PUT", "/v2/lambda/app/manifests/"),
-        before_manifests + 1
+        before_manifests + 2,
+        "the manifest by digest, then the tag"
     );
 }
 

@@ -104,15 +104,18 @@ pub fn push(
     ensure_blob(client, target, &scope, &config_job, log)?;
     // 3. The manifest by digest (no tag moves yet), then each tag, then a check of every tag. If a
     //    tag fails, the tags this push moved are put back where they were.
-    put_manifest(
-        client,
-        target,
-        &scope,
-        digest.as_ref(),
-        &manifest,
-        media_type,
-        &digest,
-    )?;
+    //    (A tag that already names this image proves the manifest is there.)
+    if to_tag.len() == tags.len() {
+        put_manifest(
+            client,
+            target,
+            &scope,
+            digest.as_ref(),
+            &manifest,
+            media_type,
+            &digest,
+        )?;
+    }
     let mut moved: Vec<(String, Option<Prior>)> = Vec::new();
     for (tag, prior) in to_tag {
         if let Err(e) = put_manifest(client, target, &scope, &tag, &manifest, media_type, &digest) {
