@@ -2,6 +2,7 @@
 //! a build, and the sinks (a local layout or archive, a registry push). Data goes to stdout: the
 //! manifest digest, or `REPO@sha256:…` after a push; progress and the report go to stderr.
 
+use crate::flags::{checked, secret};
 use crate::report::{self, human};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -44,61 +45,6 @@ pub enum Command {
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
     config::parse_key_value(s)
-}
-
-/// A value parser with a `hint:` line. Values that may hold a secret (`--creds`, `--env`, …) are
-/// never echoed, not even in their error (clap's own errors repeat the value).
-#[derive(Clone)]
-struct Checked<T> {
-    parse: fn(&str) -> Result<T, String>,
-    hint: &'static str,
-    secret: bool,
-}
-
-fn checked<T>(parse: fn(&str) -> Result<T, String>, hint: &'static str) -> Checked<T> {
-    Checked {
-        parse,
-        hint,
-        secret: false,
-    }
-}
-
-fn secret<T>(parse: fn(&str) -> Result<T, String>, hint: &'static str) -> Checked<T> {
-    Checked {
-        parse,
-        hint,
-        secret: true,
-    }
-}
-
-impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Checked<T> {
-    type Value = T;
-    fn parse_ref(
-        &self,
-        cmd: &clap::Command,
-        arg: Option<&clap::Arg>,
-        value: &std::ffi::OsStr,
-    ) -> Result<T, clap::Error> {
-        let flag = arg
-            .and_then(|a| a.get_long())
-            .map_or("a flag".to_string(), |l| format!("--{l}"));
-        let result = match value.to_str() {
-            Some(v) => (self.parse)(v),
-            None => Err("is not UTF-8".to_string()),
-        };
-        result.map_err(|reason| {
-            let unshown = if self.secret {
-                " (the value is not shown: it may hold a secret)"
-            } else {
-                ""
-            };
-            clap::Error::raw(
-                clap::error::ErrorKind::ValueValidation,
-                format!("{flag}: {reason}{unshown}\nhint: {}\n", self.hint),
-            )
-            .with_cmd(cmd)
-        })
-    }
 }
 
 fn parse_handler(s: &str) -> Result<String, String> {

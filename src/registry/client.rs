@@ -8,9 +8,10 @@
 //! so a registry that never answers, or trickles, ends in an error instead of a hang.
 
 use super::auth::{self, Challenge, Credential};
+use super::reply::{stalled, Reply};
 use super::RegistryError;
 use crate::retry;
-use reqwest::blocking::{Client as Http, RequestBuilder, Response};
+use reqwest::blocking::{Client as Http, RequestBuilder};
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use std::collections::{HashMap, HashSet};
@@ -33,12 +34,10 @@ pub struct ClientOptions {
     pub parallel: usize,
     /// Upload in PATCH chunks of this size instead of one monolithic PUT.
     pub chunk_size: Option<u64>,
-    /// Connect within this, never wait longer than this for a byte, and keep up `MIN_RATE` after it.
+    /// Connect within this, never wait longer than this for a byte, and keep up
+    /// `reply::MIN_RATE` after it.
     pub timeout: Duration,
 }
-
-/// The throughput a request must keep up once `timeout` has passed (a trickle is a stall).
-pub const MIN_RATE: u64 = 16 * 1024;
 
 impl Default for ClientOptions {
     fn default() -> Self {
@@ -418,79 +417,6 @@ impl Client {
 }
 
 pub use crate::error_chain;
-
-/// How long a request with a body of `bytes` may take: the timeout, plus the body at `MIN_RATE`.
-pub fn transfer_time(timeout: Duration, bytes: u64) -> Duration {
-    timeout + Duration::from_secs(bytes / MIN_RATE)
-}
-
-fn stalled(host: &str, timeout: Duration) -> String {
-    format!(
-        "{host} did not answer in time (--timeout {}s)",
-        timeout.as_secs()
-    )
-}
-
-/// An answer whose body must keep arriving: a wait for bytes longer than the timeout fails, and so
-/// does a body that arrives slower than `MIN_RATE` once the timeout has passed (a trickle).
-pub struct Reply {
-    inner: Response,
-    start: Instant,
-    read: u64,
-    timeout: Duration,
-    host: String,
-}
-
-impl Reply {
-    fn new(inner: Response, start: Instant, host: &str, timeout: Duration) -> Reply {
-        Reply {
-            inner,
-            start,
-            read: 0,
-            timeout,
-            host: host.to_string(),
-        }
-    }
-
-    fn stall(&self) -> std::io::Error {
-        std::io::Error::new(
-            std::io::ErrorKind::TimedOut,
-            stalled(&self.host, self.timeout),
-        )
-    }
-}
-
-impl std::ops::Deref for Reply {
-    type Target = Response;
-    fn deref(&self) -> &Response {
-        &self.inner
-    }
-}
-
-impl Read for Reply {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf).map_err(|e| {
-            let timed_out = e.kind() == std::io::ErrorKind::TimedOut
-                || e.get_ref()
-                    .and_then(|i| i.downcast_ref::<reqwest::Error>())
-                    .is_some_and(reqwest::Error::is_timeout);
-            if timed_out {
-                self.stall()
-            } else {
-                e
-            }
-        })?;
-        self.read += n as u64;
-        let elapsed = self.start.elapsed();
-        if n > 0 && elapsed > self.timeout {
-            let owed = (elapsed - self.timeout).as_secs_f64() * MIN_RATE as f64;
-            if (self.read as f64) < owed {
-                return Err(self.stall());
-            }
-        }
-        Ok(n)
-    }
-}
 
 #[cfg(test)]
 mod tests {

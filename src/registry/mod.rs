@@ -7,10 +7,12 @@ pub mod client;
 pub mod pull;
 pub mod push;
 pub mod reference;
+pub mod reply;
 pub mod upload;
 
-pub use client::{Client, ClientOptions, Reply, Scope};
+pub use client::{Client, ClientOptions, Scope};
 pub use reference::Reference;
+pub use reply::Reply;
 
 use std::io::Read;
 use std::path::PathBuf;

@@ -3,8 +3,9 @@
 //! then one streamed PUT `?digest=`, the `Location` query kept) or, on request, PATCH chunks
 //! (ECR's 201 accepted). An upload that fails midway is restarted from a new session.
 
-use super::client::{transfer_time, Scope};
+use super::client::Scope;
 use super::push::Log;
+use super::reply::transfer_time;
 use super::{Client, Reference, RegistryError};
 use crate::oci::VerifyingReader;
 use oci_spec::image::Digest;
