@@ -406,6 +406,9 @@ fn a_damaged_cached_base_blob_is_replaced() {
     let o = build("o2");
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(0), "{err}");
-    assert!(err.contains("warning") && err.contains(&layer), "{err}");
+    assert!(
+        err.contains("warning: the cached blob") && err.contains(&layer),
+        "{err}"
+    );
     assert_eq!(stdout(&o), stdout(&first));
 }
