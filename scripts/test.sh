@@ -37,7 +37,11 @@ if [ ! -x "$LAMINA_TEST_VENV/bin/moto_server" ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
     python3 -m venv "$LAMINA_TEST_VENV"
   fi
-  "$LAMINA_TEST_VENV/bin/pip" install -q --disable-pip-version-check 'moto[server,ecr]' boto3
+  "$LAMINA_TEST_VENV/bin/pip" install -q --disable-pip-version-check 'moto[server,ecr]' boto3 jsonschema
+fi
+# jsonschema validates the --format json documents against schema/report.schema.json.
+if ! "$LAMINA_TEST_VENV/bin/python" -c 'import jsonschema' 2>/dev/null; then
+  "$LAMINA_TEST_VENV/bin/pip" install -q --disable-pip-version-check jsonschema
 fi
 # The lock tests: the real uv writes the locks, pypiserver (with passlib for htpasswd) serves them.
 if [ ! -x "$LAMINA_TEST_VENV/bin/uv" ] || [ ! -x "$LAMINA_TEST_VENV/bin/pypi-server" ]; then

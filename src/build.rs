@@ -202,6 +202,7 @@ pub fn target_for(
     plan: &Plan,
     deps: &DepsConfig,
     base: &Image,
+    cache_dir: Option<&std::path::Path>,
     log: &mut dyn FnMut(String),
 ) -> Result<(Target, String), BuildError> {
     let known = match &plan.base {
@@ -217,7 +218,7 @@ pub fn target_for(
     // Neither the catalog nor flags: read the base's own python3.X and libc.
     let mut probed = crate::probe::BaseFacts::default();
     if known.is_none() && (deps.python.is_none() || deps.glibc.is_none()) {
-        probed = crate::probe::probe(base).map_err(|e| BuildError::Read {
+        probed = crate::probe::probe_cached(base, cache_dir).map_err(|e| BuildError::Read {
             path: PathBuf::from(plan.base.to_string()),
             source: e,
         })?;
@@ -268,7 +269,7 @@ fn deps_layer(
     index: &crate::deps::LazyClient,
     log: &mut dyn FnMut(String),
 ) -> Result<(WrittenLayer, usize, bool, wheels::DepsPlan, Target), BuildError> {
-    let (target, interpreter) = target_for(plan, deps, base, log)?;
+    let (target, interpreter) = target_for(plan, deps, base, Some(&cache.scans_dir()), log)?;
     let ranking = target.ranking();
     let inputs = crate::deps::inputs(deps, &target, &ranking, cache, index, log)?;
     let opts = wheels::WheelsOptions {

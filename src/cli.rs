@@ -3,7 +3,7 @@
 //! manifest digest, or `REPO@sha256:…` after a push; progress and the report go to stderr.
 
 use crate::flags::{checked, secret};
-use crate::report::{self, human};
+use crate::report;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use lamina::build;
@@ -13,10 +13,12 @@ use lamina::location::Location;
 use lamina::oci::{self, Image, Platform};
 use lamina::registry::auth::Credential;
 use lamina::registry::{self, Client, ClientOptions, Reference};
+use lamina::sizes::human;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::time::Instant;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -68,12 +70,6 @@ pub struct RegistryArgs {
     /// to http://127.0.0.1:5000). Repeatable; also LAMINA_REGISTRY_ENDPOINTS=HOST=URL,…
     #[arg(long = "registry-endpoint", value_name = "HOST=URL", value_parser = secret(parse_kv, "pass --registry-endpoint HOST=URL, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000"))]
     pub endpoints: Vec<(String, String)>,
-    /// Upload blobs in PATCH chunks of SIZE instead of one monolithic PUT.
-    #[arg(long = "chunk-size", value_name = "SIZE", value_parser = checked(config::parse_chunk_size, "pass a size such as 5M, or leave --chunk-size out for one streamed upload per blob"))]
-    pub chunk_size: Option<u64>,
-    /// Blob uploads in flight at once.
-    #[arg(long, value_name = "N", default_value = "4", value_parser = checked(config::parse_count, "pass --parallel N with N at least 1 (the default is 4)"))]
-    pub parallel: usize,
     /// Give up on a registry that makes no progress: connecting, waiting for an answer, or a
     /// request that takes longer than this (plus time for its bytes at 16 KiB/s). 30s, 2m, 90.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = checked(config::parse_timeout, "pass a duration such as 30s, 2m or 90 (seconds)"))]
@@ -84,6 +80,17 @@ pub struct RegistryArgs {
     /// AWS region for ECR (must match the registry host's; by default taken from it).
     #[arg(long, value_name = "REGION")]
     pub region: Option<String>,
+}
+
+/// Flags that only matter when uploading (not for `pull`).
+#[derive(Args, Debug, Clone)]
+pub struct UploadArgs {
+    /// Upload blobs in PATCH chunks of SIZE instead of one monolithic PUT.
+    #[arg(long = "chunk-size", value_name = "SIZE", value_parser = checked(config::parse_chunk_size, "pass a size such as 5M, or leave --chunk-size out for one streamed upload per blob"))]
+    pub chunk_size: Option<u64>,
+    /// Blob uploads in flight at once.
+    #[arg(long, value_name = "N", default_value = "4", value_parser = checked(config::parse_count, "pass --parallel N with N at least 1 (the default is 4)"))]
+    pub parallel: usize,
 }
 
 impl RegistryArgs {
@@ -104,21 +111,24 @@ impl RegistryArgs {
     }
 
     fn client(&self, creds_host: Option<&str>) -> Result<Arc<Client>> {
-        self.client_with(creds_host, Vec::new())
+        self.client_with(creds_host, Vec::new(), None)
     }
 
     fn client_with(
         &self,
         creds_host: Option<&str>,
         extra: Vec<(String, Credential)>,
+        upload: Option<&UploadArgs>,
     ) -> Result<Arc<Client>> {
         let mut opts = ClientOptions {
             insecure: self.insecure.clone(),
-            parallel: self.parallel,
-            chunk_size: self.chunk_size,
             timeout: self.timeout,
             ..Default::default()
         };
+        if let Some(u) = upload {
+            opts.parallel = u.parallel;
+            opts.chunk_size = u.chunk_size;
+        }
         if let Ok(env) = std::env::var("LAMINA_REGISTRY_ENDPOINTS") {
             for pair in env.split(',').filter(|p| !p.trim().is_empty()) {
                 let (h, u) = config::parse_key_value(pair.trim()).map_err(|reason| {
@@ -242,6 +252,8 @@ pub struct BuildArgs {
     pub format: String,
     #[command(flatten)]
     pub registry: RegistryArgs,
+    #[command(flatten)]
+    pub upload: UploadArgs,
 }
 
 fn parse_expire(s: &str) -> Result<lamina::ecr::Expire, String> {
@@ -293,13 +305,78 @@ fn open_base(
     })
 }
 
+/// Flags that write or push, which `check` never does.
+fn check_refuses(args: &BuildArgs) -> Option<&'static str> {
+    if args.output.is_some() {
+        Some("-o/--output")
+    } else if args.push.is_some() {
+        Some("--push")
+    } else if !args.tags.is_empty() {
+        Some("--tag")
+    } else if args.create_repository
+        || args.scan_on_push.is_some()
+        || args.tag_mutability.is_some()
+        || args.keep_last.is_some()
+        || args.expire.is_some()
+    {
+        Some("the ECR repository flags")
+    } else if args.force {
+        Some("--force")
+    } else if args.upload.chunk_size.is_some() {
+        Some("--chunk-size")
+    } else {
+        None
+    }
+}
+
 fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
+    if check_only {
+        if let Some(flag) = check_refuses(&args) {
+            use clap::CommandFactory;
+            Cli::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("lamina check writes and pushes nothing, so {flag} does not apply; use lamina build"),
+                )
+                .exit();
+        }
+    }
+    let json = args.format == "json";
+    let mut doc = report::Document::new(if check_only { "check" } else { "build" });
+    let start = Instant::now();
+    let result = build_and_report(args, check_only, &mut doc);
+    doc.timings_ms.total = report::ms(start.elapsed());
+    if doc.timings_ms.layers.is_some() {
+        report::timings_and_cache(&doc.timings_ms, doc.cache.as_ref());
+    }
+    if let Err(e) = &result {
+        if e.downcast_ref::<lamina::gate::GateFailed>().is_none() {
+            let (message, hint) = report::error_text(e);
+            doc.result = "error";
+            doc.error = Some(report::ErrorDoc { message, hint });
+        }
+    }
+    if json {
+        emit(&doc.to_json())?;
+    }
+    result
+}
+
+fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Document) -> Result<()> {
+    let t_resolve = Instant::now();
     let project = std::path::absolute(&args.project)
         .with_context(|| format!("project directory {}", args.project.display()))?;
     if !project.is_dir() {
         anyhow::bail!("project directory {}: not a directory", project.display());
     }
     let file = config::load_file(&project)?;
+    if file.source.is_none() {
+        eprintln!(
+            "lamina: no {} in {}: using the flags only",
+            config::FILE_NAME,
+            project.display()
+        );
+    }
     let overrides = Overrides {
         base: args.base,
         src: args.src,
@@ -327,8 +404,11 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         keep_last: args.keep_last,
         expire: args.expire,
     };
-    let plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
-    if !check_only {
+    let mut plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
+    if check_only {
+        plan.output = None;
+        plan.push = None;
+    } else {
         lamina::output::check(&plan, args.force)?;
     }
     let cache = open_cache()?;
@@ -339,7 +419,7 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
     }
     let mut immutable_tags = false;
     let mut repo_uri = None;
-    if let Some((target, _)) = plan.push.as_ref().filter(|_| !check_only) {
+    if let Some((target, tags)) = plan.push.as_ref() {
         ecr_hosts.push(&target.host);
         if let Some(host) = lamina::ecr::parse_host(&target.host) {
             let ecr = lamina::ecr::Ecr::connect(
@@ -365,15 +445,24 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
                     }
                 );
             }
+            if tags.is_empty() && state.expires_untagged {
+                eprintln!(
+                    "lamina: warning: pushing without a tag to {}, whose lifecycle policy expires untagged images: a function deployed by digest fails once the image is expired; pass --tag (e.g. the git short sha)",
+                    state.uri
+                );
+            }
             immutable_tags = state.immutable;
             repo_uri = Some(state.uri);
         }
     }
     let ecr_creds = args.registry.ecr_credentials(&ecr_hosts)?;
-    let client = args
-        .registry
-        .client_with(plan.push.as_ref().map(|(r, _)| r.host.as_str()), ecr_creds)?;
+    let client = args.registry.client_with(
+        plan.push.as_ref().map(|(r, _)| r.host.as_str()),
+        ecr_creds,
+        Some(&args.upload),
+    )?;
     let base = open_base(&plan.base, &client, &cache, &plan.platform)?;
+    doc.timings_ms.resolve = Some(report::ms(t_resolve.elapsed()));
     let mut log = |m: String| eprintln!("lamina: {m}");
     log(format!(
         "base {} ({}, {} layer{}, {:?} media types)",
@@ -393,11 +482,12 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
             lamina::retry::Policy::default(),
         )
     }));
+    let t_layers = Instant::now();
     let built = build::build_with(&plan, base, &cache, &index, &mut log)?;
+    doc.timings_ms.layers = Some(report::ms(t_layers.elapsed()));
     if index.requests() > 0 {
         log(format!("package index: {} requests", index.requests()));
     }
-    report::report(&built);
     if args.import_check
         && built.deps.is_none()
         && plan.python.is_none()
@@ -405,15 +495,34 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
     {
         eprintln!("lamina: warning[import-check]: skipped: the base's Python version is unknown (pass --python 3.X)");
     }
-    report::gate(&built, &plan, &args.missing_deps, args.import_check)?;
-    if check_only {
-        return Ok(());
+    let t_gate = Instant::now();
+    let opts = gate_options(&built, &plan, &args.missing_deps, args.import_check);
+    let g = lamina::gate::check(&built, &plan, &opts);
+    doc.timings_ms.gate = Some(report::ms(t_gate.elapsed()));
+    let sizes = lamina::sizes::report(&built, &g.base_sizes);
+    report::sizes(&built, &sizes);
+    doc.image = report::image_fields(
+        &built,
+        &plan,
+        None,
+        None,
+        built.image.digest().as_ref(),
+        &sizes,
+    );
+    doc.sizes = Some(sizes);
+    doc.set_gate(&g);
+    doc.set_cache(&built, &g);
+    let verdict = report::gate(&g, plan.handlers.len(), &plan.platform.to_string());
+    if verdict.is_err() || check_only {
+        return verdict;
     }
     let mut stdout_line = built.image.digest().to_string();
     let mut pushed = None;
     if let Some(out) = &plan.output {
+        let t_write = Instant::now();
         let digest =
             oci::write(&built.image, out, plan.epoch).with_context(|| format!("writing {out}"))?;
+        doc.timings_ms.write = Some(report::ms(t_write.elapsed()));
         if digest != built.image.digest() {
             eprintln!("lamina: the OCI layout holds the image with OCI media types (same blobs): {digest}");
         }
@@ -421,12 +530,14 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         stdout_line = digest.to_string();
     }
     if let Some((target, tags)) = &plan.push {
+        let t_push = Instant::now();
         let progress = crate::progress::Progress::start("pushing", client.stats.bytes_sent.clone());
         let log = |m: String| progress.line(&m);
         let result =
             registry::push::push(&client, &built.image, target, tags, immutable_tags, &log);
         progress.finish();
         let digest = result.with_context(|| format!("pushing to {}", target.repo_name()))?;
+        doc.timings_ms.push = Some(report::ms(t_push.elapsed()));
         let s = &client.stats;
         eprintln!(
             "lamina: pushed {}@{digest}{}: {} blobs uploaded ({}), {} already present, {} mounted, {} retries",
@@ -442,18 +553,74 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         pushed = Some((target, tags, digest));
     }
     warn_from(&client);
-    if args.format == "json" {
-        emit(&report::json_report(
-            &built,
-            &plan,
-            pushed,
-            repo_uri,
-            &stdout_line,
-        ))?;
-    } else {
+    if let Some(sizes) = &doc.sizes {
+        doc.image = report::image_fields(&built, &plan, pushed, repo_uri, &stdout_line, sizes);
+    }
+    if args.format != "json" {
         emit(&stdout_line)?;
     }
     Ok(())
+}
+
+/// What the gate needs to know about the base and the flags.
+fn gate_options(
+    built: &build::Built,
+    plan: &Plan,
+    missing_deps: &str,
+    import_check: bool,
+) -> lamina::gate::GateOptions {
+    let known = build::catalog_entry(plan);
+    let (runtime_packages, runtime_modules) = if known.is_some() {
+        lamina::catalog::runtime_packages()
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    let glibc = built.deps.as_ref().map(|(_, t)| t.glibc).or_else(|| {
+        known
+            .as_ref()
+            .and_then(|k| config::parse_glibc(&k.glibc).ok())
+    });
+    let python = built
+        .deps
+        .as_ref()
+        .map(|(_, t)| t.minor)
+        .or(plan.python)
+        .or_else(|| {
+            known
+                .as_ref()
+                .and_then(|k| config::parse_python(&k.python).ok())
+        });
+    let deprecation = known
+        .as_ref()
+        .and_then(|k| lamina::catalog::support_warning(k, &lamina::catalog::today()));
+    lamina::gate::GateOptions {
+        platform: plan.platform.clone(),
+        missing_deps: if missing_deps == "warn" {
+            lamina::gate::Severity::Warning
+        } else {
+            lamina::gate::Severity::Error
+        },
+        runtime_packages,
+        runtime_modules,
+        known_base: known.is_some(),
+        glibc,
+        python,
+        scan_cache: Some(
+            lamina::cache::Cache::open(&lamina::cache::Cache::default_location())
+                .map(|c| c.scans_dir())
+                .unwrap_or_default(),
+        )
+        .filter(|p| !p.as_os_str().is_empty()),
+        import_check: import_check.then_some(python).flatten(),
+        // Name the catalog base only when its glibc is the one checked against (not overridden).
+        base_name: known
+            .filter(|k| config::parse_glibc(&k.glibc).ok() == glibc)
+            .map_or_else(
+                || "the base".to_string(),
+                |k| format!("the {} base", k.name),
+            ),
+        deprecation,
+    }
 }
 
 /// Index credentials: a CodeArtifact host gets a token through the AWS chain (and `--profile`),

@@ -4,6 +4,11 @@
 //! `platform`, `--output` ↔ `output`. Repeated flags replace a list key; `--env`/`--label` are merged
 //! over the file's tables.
 
+mod inputs;
+
+use inputs::{archive_name, wheels_input};
+pub use inputs::{did_you_mean, WheelsInput, KEYS};
+
 use crate::location::Location;
 use crate::oci::reference::{ImageRef, RefError};
 use crate::oci::Platform;
@@ -18,7 +23,14 @@ pub const DEFAULT_OUTPUT: &str = "oci:build/image:latest";
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: {message}")]
-    Toml { path: PathBuf, message: String },
+    Toml {
+        path: PathBuf,
+        message: String,
+        /// The valid key closest to an unknown one.
+        suggestion: Option<String>,
+    },
+    #[error("{path}: {what}, not a directory of wheels")]
+    WheelsNotADirectory { path: PathBuf, what: WheelsInput },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -35,13 +47,32 @@ pub enum ConfigError {
         field: String,
         source: crate::serverless::vars::VarError,
     },
+    #[error("no {FILE_NAME} in {dir}, and no {flag} given")]
+    NoConfig { dir: PathBuf, flag: &'static str },
 }
 
 impl ConfigError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            ConfigError::Toml { .. } => Some(format!(
-                "valid keys: base, src, handler, handlers_from, env, label, platform, output, push, tag, wheels, lock, index_url, extra_index_url, [ecr], python, glibc, allow_bad_record, max_unpacked_size, allow_linux_tag (see README, \"{FILE_NAME} reference\")"
+            ConfigError::Toml { suggestion, .. } => Some(format!(
+                "{}valid keys: {} (see README, \"{FILE_NAME} reference\")",
+                suggestion.as_ref().map_or(String::new(), |s| format!("did you mean `{s}`? ")),
+                KEYS.join(", ")
+            )),
+            ConfigError::WheelsNotADirectory { path, what } => Some(match what {
+                WheelsInput::Requirements => format!(
+                    "vendor the wheels it names first: pip download --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.X --implementation cp -d wheels -r {}, then pass --wheels wheels (or pass a lock file with --lock FILE)",
+                    path.display()
+                ),
+                WheelsInput::Lock => "pass a lock file with --lock FILE; --wheels takes a directory of .whl files".into(),
+                WheelsInput::Wheel => format!(
+                    "put it in a directory and pass that: mkdir wheels && mv {} wheels/ && --wheels wheels",
+                    path.display()
+                ),
+                WheelsInput::Other => "--wheels takes a directory of .whl files (pip download -d DIR …)".into(),
+            }),
+            ConfigError::NoConfig { .. } => Some(format!(
+                "create {FILE_NAME} in the project directory (see README, \"{FILE_NAME} reference\"), or pass --base, --src and --handler"
             )),
             ConfigError::Invalid { field, .. } if field.starts_with("base") => {
                 Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
@@ -113,6 +144,9 @@ pub struct FileConfig {
     max_unpacked_size: Option<SizeValue>,
     allow_linux_tag: Option<bool>,
     ecr: Option<crate::ecr::RepoSettings>,
+    /// The file this was read from (None: there is no lamina.toml).
+    #[serde(skip)]
+    pub source: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
@@ -284,10 +318,26 @@ pub struct Plan {
 pub fn load_file(project: &Path) -> Result<FileConfig, ConfigError> {
     let path = project.join(FILE_NAME);
     match std::fs::read_to_string(&path) {
-        Ok(text) => toml::from_str(&text).map_err(|e| ConfigError::Toml {
-            path,
-            message: one_line(&e.to_string()),
-        }),
+        Ok(text) => match toml::from_str::<FileConfig>(&text) {
+            Ok(mut f) => {
+                f.source = Some(path);
+                Ok(f)
+            }
+            Err(e) => {
+                let message = one_line(&e.to_string());
+                let suggestion = message
+                    .split("unknown field `")
+                    .nth(1)
+                    .and_then(|r| r.split('`').next())
+                    .and_then(|u| did_you_mean(u, KEYS))
+                    .map(str::to_string);
+                Err(ConfigError::Toml {
+                    path,
+                    message,
+                    suggestion,
+                })
+            }
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(FileConfig::default()),
         Err(e) => Err(ConfigError::Io { path, source: e }),
     }
@@ -375,10 +425,16 @@ impl Plan {
             field: field.into(),
             reason,
         };
-        let base_str = o
-            .base
-            .or(file.base)
-            .ok_or_else(|| invalid("base", "no base image given".into()))?;
+        let no_config = |flag| ConfigError::NoConfig {
+            dir: project.into(),
+            flag,
+        };
+        let have_file = file.source.is_some();
+        let base_str = match o.base.or(file.base) {
+            Some(b) => b,
+            None if !have_file => return Err(no_config("--base")),
+            None => return Err(invalid("base", "no base image given".into())),
+        };
         let base =
             Location::parse(&base_str, project).map_err(|reason| ConfigError::Reference {
                 field: "base".into(),
@@ -390,6 +446,9 @@ impl Plan {
             o.src
         };
         if srcs.is_empty() {
+            if !have_file {
+                return Err(no_config("--src"));
+            }
             return Err(invalid("src", "no source directory given".into()));
         }
         let mut handlers = if o.handler.is_empty() {
@@ -426,6 +485,9 @@ impl Plan {
                     .or_default()
                     .push(format!("function {} ({})", f.function, f.at));
             }
+        }
+        if handlers.is_empty() && !have_file {
+            return Err(no_config("--handler"));
         }
         if handlers.is_empty() {
             return Err(invalid(
@@ -502,6 +564,14 @@ impl Plan {
                 source: e,
             })?),
         };
+        // A docker-archive without NAME:TAG still gets a name, or `docker load` leaves it untagged.
+        let output = output.map(|o| match o {
+            ImageRef::Archive { file, name: None } => ImageRef::Archive {
+                file,
+                name: Some(format!("{}:latest", archive_name(project))),
+            },
+            other => other,
+        });
         let python = match (o.python, file.python) {
             (Some(p), _) => Some(p),
             (None, Some(s)) => Some(parse_python(&s).map_err(|e| invalid("python", e))?),
@@ -549,6 +619,12 @@ impl Plan {
             }
         };
         let dir = o.wheels.or(file.wheels).map(|w| in_project(&w));
+        if let Some(d) = dir.as_ref().filter(|d| d.is_file()) {
+            return Err(ConfigError::WheelsNotADirectory {
+                path: d.clone(),
+                what: wheels_input(d),
+            });
+        }
         let lock = o.lock.or(file.lock).map(|l| in_project(&l));
         let extra_index_urls = if o.extra_index_urls.is_empty() {
             file.extra_index_url
@@ -600,6 +676,20 @@ mod tests {
             one_line(&e.to_string()).contains("unknown field `handlr`"),
             "{e}"
         );
+        assert_eq!(did_you_mean("handlr", KEYS), Some("handler"));
+        assert_eq!(did_you_mean("wheel", KEYS), Some("wheels"));
+        assert_eq!(did_you_mean("platfrom", KEYS), Some("platform"));
+        assert_eq!(did_you_mean("frobnicate", KEYS), None);
+    }
+
+    #[test]
+    fn archive_names() {
+        assert_eq!(
+            archive_name(Path::new("/x/Traffic Manager")),
+            "traffic-manager"
+        );
+        assert_eq!(archive_name(Path::new("/x/app_1.2")), "app_1.2");
+        assert_eq!(archive_name(Path::new("/")), "lamina");
     }
 
     #[test]

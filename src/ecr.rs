@@ -165,6 +165,23 @@ pub struct RepoState {
     pub immutable: bool,
     pub created: bool,
     pub policy_put: bool,
+    /// Its lifecycle policy expires untagged images (so an untagged push can vanish).
+    pub expires_untagged: bool,
+}
+
+/// Whether a lifecycle policy text has an `expire` rule that selects untagged images.
+pub fn policy_expires_untagged(text: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {
+        return false;
+    };
+    v["rules"].as_array().is_some_and(|rules| {
+        rules.iter().any(|r| {
+            matches!(
+                r["selection"]["tagStatus"].as_str(),
+                Some("untagged" | "any")
+            ) && r["action"]["type"].as_str() == Some("expire")
+        })
+    })
 }
 
 pub struct Ecr {
@@ -318,7 +335,9 @@ impl Ecr {
             detail: "no repository returned".into(),
         })?;
         let mut policy_put = false;
+        let mut expires_untagged = false;
         if let Some(policy) = settings.lifecycle_policy() {
+            expires_untagged = policy_expires_untagged(&policy);
             self.rt
                 .block_on(
                     self.client
@@ -329,12 +348,25 @@ impl Ecr {
                 )
                 .map_err(|e| self.api_error("PutLifecyclePolicy", e))?;
             policy_put = true;
+        } else if !created {
+            // Reading the policy is best effort: a missing permission must not stop a push.
+            if let Ok(out) = self.rt.block_on(
+                self.client
+                    .get_lifecycle_policy()
+                    .repository_name(name)
+                    .send(),
+            ) {
+                expires_untagged = out
+                    .lifecycle_policy_text()
+                    .is_some_and(policy_expires_untagged);
+            }
         }
         Ok(RepoState {
             uri: repo.repository_uri().unwrap_or_default().to_string(),
             immutable: repo.image_tag_mutability() == Some(&ImageTagMutability::Immutable),
             created,
             policy_put,
+            expires_untagged,
         })
     }
 }

@@ -4,7 +4,7 @@
 //! dependency. Runs only when such a Python is found and the target's architecture is this
 //! machine's; otherwise it says why it was skipped. Module-level user code runs: opt-in.
 
-use crate::gate::{Finding, Severity};
+use crate::gate::{Code, Finding, Severity};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -74,13 +74,7 @@ pub fn run(
     handlers: &[String],
     runtime_modules: &[String],
 ) -> Vec<Finding> {
-    let warn = |m: String| {
-        vec![Finding {
-            severity: Severity::Warning,
-            code: "import-check".into(),
-            message: m,
-        }]
-    };
+    let warn = |m: String| vec![Finding::warning(Code::ImportCheck, m)];
     let mut child = match Command::new(python)
         .args(["-I", "-S", "-B", "-c", SCRIPT])
         .arg(task_dir)
@@ -124,14 +118,16 @@ pub fn run(
                 .as_str()
                 .map(|n| n.split('.').next().unwrap_or(n).to_string());
             let runtime = missing.is_some_and(|m| runtime_modules.contains(&m));
-            Finding {
-                severity: if runtime {
+            Finding::new(
+                if runtime {
                     Severity::Warning
                 } else {
                     Severity::Error
                 },
-                code: r[1].as_str().unwrap_or("").to_string(),
-                message: format!(
+                r[1].as_str()
+                    .and_then(Code::from_lambda_error)
+                    .unwrap_or(Code::ImportCheck),
+                format!(
                     "{} (imported with {}){}",
                     r[2].as_str().unwrap_or(""),
                     python.display(),
@@ -141,7 +137,8 @@ pub fn run(
                         ""
                     }
                 ),
-            }
+            )
+            .handler(r[0].as_str().unwrap_or(""))
         })
         .collect()
 }

@@ -33,6 +33,7 @@ pub mod python;
 pub mod registry;
 pub mod retry;
 pub mod serverless;
+pub mod sizes;
 
 /// An error and its causes on one line, each cause once (`connect: Connection refused`).
 pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {

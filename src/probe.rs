@@ -8,7 +8,7 @@ use crate::python::elf;
 use flate2::read::GzDecoder;
 use std::io::{self, Read};
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct BaseFacts {
     pub python_minor: Option<u32>,
     /// Absolute path of that interpreter in the image.
@@ -32,6 +32,34 @@ fn libc_version_from_name(name: &str) -> Option<(u32, u32)> {
     let v = name.strip_prefix("libc-")?.strip_suffix(".so")?;
     let (a, b) = v.split_once('.')?;
     Some((a.parse().ok()?, b.parse().ok()?))
+}
+
+/// `probe`, remembered in `cache_dir` by the base's layer digests (layers are immutable, so the
+/// answer never changes; reading a base's layers again costs seconds).
+pub fn probe_cached(image: &Image, cache_dir: Option<&std::path::Path>) -> io::Result<BaseFacts> {
+    use sha2::Digest as _;
+    let mut h = sha2::Sha256::new();
+    for l in &image.layers {
+        h.update(l.digest().to_string());
+        h.update(b"\0");
+    }
+    let file = cache_dir.map(|d| d.join(format!("probe-v1-{}.json", hex::encode(h.finalize()))));
+    if let Some(Ok(bytes)) = file.as_ref().map(std::fs::read) {
+        if let Ok(f) = serde_json::from_slice::<BaseFacts>(&bytes) {
+            return Ok(f);
+        }
+    }
+    let facts = probe(image)?;
+    if let Some(path) = file {
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let _ = crate::oci::layout::write_atomic(
+            &path,
+            &serde_json::to_vec(&facts).unwrap_or_default(),
+        );
+    }
+    Ok(facts)
 }
 
 pub fn probe(image: &Image) -> io::Result<BaseFacts> {

@@ -1,166 +1,187 @@
-//! What the CLI prints about a build: sizes for people, the layer report and the gate's findings
-//! on stderr, and the `--format json` object on stdout.
+//! What the CLI prints about a build or a check: the layer and size report, the gate's findings,
+//! timings and cache use on stderr (one unit style: B below 1 KiB, else KiB/MiB/GiB with one
+//! decimal), and with `--format json` one document on stdout (schema: `schema/report.schema.json`,
+//! `schema_version` 1), whether the image passed, failed the gate, or the build failed.
 
-use anyhow::Result;
-use lamina::build::{self, Built};
-use lamina::config::{self, Plan};
-use lamina::gate;
-use lamina::registry::Reference;
+use lamina::build::Built;
+use lamina::gate::{self, Finding, GateReport, Severity};
+use lamina::sizes::{human, SizeReport};
+use serde::Serialize;
+use serde_json::Value;
+use std::time::Duration;
 
-pub fn human(n: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The `--format json` document.
+#[derive(Debug, Serialize)]
+pub struct Document {
+    pub schema_version: u32,
+    pub command: &'static str,
+    /// `pass`, `fail` (the gate found errors) or `error` (the build did not get that far).
+    pub result: &'static str,
+    /// False when some check could not be decided (`cannot-verify` findings).
+    pub verified: bool,
+    pub error: Option<ErrorDoc>,
+    /// Fields of a built image (`image`, `digest`, `layers`, …), flattened in.
+    #[serde(flatten)]
+    pub image: serde_json::Map<String, Value>,
+    pub findings: Vec<FindingDoc>,
+    pub counts: Counts,
+    /// One command that fetches every missing dependency.
+    pub fix: Option<String>,
+    pub sizes: Option<SizeReport>,
+    pub python: Option<PythonDoc>,
+    pub timings_ms: Timings,
+    pub cache: Option<CacheDoc>,
 }
 
-/// Prints the gate's findings and the size report; fails if any finding is an error.
-pub fn gate(built: &Built, plan: &Plan, missing_deps: &str, import_check: bool) -> Result<()> {
-    let known = build::catalog_entry(plan);
-    let (runtime_packages, runtime_modules) = if known.is_some() {
-        lamina::catalog::runtime_packages()
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let glibc = built.deps.as_ref().map(|(_, t)| t.glibc).or_else(|| {
-        known
-            .as_ref()
-            .and_then(|k| config::parse_glibc(&k.glibc).ok())
-    });
-    let opts = gate::GateOptions {
-        platform: plan.platform.clone(),
-        missing_deps: if missing_deps == "warn" {
-            gate::Severity::Warning
-        } else {
-            gate::Severity::Error
-        },
-        runtime_packages,
-        runtime_modules,
-        glibc,
-        // Name the catalog base only when its glibc is the one checked against (not overridden).
-        scan_cache: Some(
-            lamina::cache::Cache::open(&lamina::cache::Cache::default_location())
-                .map(|c| c.scans_dir())
-                .unwrap_or_default(),
-        )
-        .filter(|p| !p.as_os_str().is_empty()),
-        import_check: import_check
-            .then(|| {
-                built
-                    .deps
-                    .as_ref()
-                    .map(|(_, t)| t.minor)
-                    .or(plan.python)
-                    .or_else(|| {
-                        known
-                            .as_ref()
-                            .and_then(|k| config::parse_python(&k.python).ok())
-                    })
-            })
-            .flatten(),
-        base_name: known
-            .filter(|k| config::parse_glibc(&k.glibc).ok() == glibc)
-            .map_or_else(
-                || "the base".to_string(),
-                |k| format!("the {} base", k.name),
-            ),
-    };
-    let mut findings = gate::check(built, plan, &opts);
-    // A runtime past AWS's deprecation date still builds, with a warning.
-    if let Some(w) = build::catalog_entry(plan)
-        .and_then(|k| lamina::catalog::support_warning(&k, &lamina::catalog::today()))
-    {
-        findings.insert(
-            0,
-            gate::Finding {
-                severity: gate::Severity::Warning,
-                code: "deprecated-runtime".into(),
-                message: w,
-            },
-        );
+#[derive(Debug, Serialize)]
+pub struct ErrorDoc {
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FindingDoc {
+    #[serde(flatten)]
+    pub finding: Finding,
+    pub lambda_error: Option<&'static str>,
+    pub handler: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Counts {
+    pub errors: usize,
+    pub warnings: usize,
+    pub unverified: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PythonDoc {
+    pub version: Option<String>,
+    pub stdlib: String,
+    pub modules_checked: usize,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct Timings {
+    pub resolve: Option<u64>,
+    pub layers: Option<u64>,
+    pub gate: Option<u64>,
+    pub write: Option<u64>,
+    pub push: Option<u64>,
+    pub total: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CacheDoc {
+    /// Each layer lamina makes: reused from the cache, or written now.
+    pub layers: Vec<CachedLayer>,
+    pub base_layers: usize,
+    /// Base layers whose bytes are here (a layout, or pulled into the cache earlier).
+    pub base_layers_local: usize,
+    pub base_scans_cached: usize,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CachedLayer {
+    pub name: String,
+    pub digest: String,
+    pub reused: bool,
+}
+
+impl Document {
+    pub fn new(command: &'static str) -> Document {
+        Document {
+            schema_version: SCHEMA_VERSION,
+            command,
+            result: "error",
+            verified: false,
+            error: None,
+            image: serde_json::Map::new(),
+            findings: Vec::new(),
+            counts: Counts::default(),
+            fix: None,
+            sizes: None,
+            python: None,
+            timings_ms: Timings::default(),
+            cache: None,
+        }
     }
-    let top = gate::largest_packages(built, 10);
-    if !top.is_empty() {
-        let list: Vec<String> = top
+
+    pub fn set_gate(&mut self, g: &GateReport) {
+        self.findings = g
+            .findings
             .iter()
-            .map(|(n, s)| format!("{n} {}", human(*s)))
-            .collect();
-        eprintln!(
-            "lamina: largest in the dependency layer: {}",
-            list.join(", ")
-        );
-    }
-    let mut errors = 0;
-    for f in &findings {
-        let level = match f.severity {
-            gate::Severity::Error => {
-                errors += 1;
-                "error"
-            }
-            gate::Severity::Warning => "warning",
-        };
-        eprintln!("lamina: {level}[{}]: {}", f.code, f.message);
-    }
-    if errors > 0 {
-        anyhow::bail!("{errors} problem{} would make Lambda reject or fail this image; nothing was written or pushed", if errors == 1 { "" } else { "s" });
-    }
-    eprintln!(
-        "lamina: the image passes the Lambda checks ({} handler{}, platform {})",
-        plan.handlers.len(),
-        if plan.handlers.len() == 1 { "" } else { "s" },
-        plan.platform
-    );
-    Ok(())
-}
-
-/// `--format json`: what CI needs in one object.
-pub fn json_report(
-    b: &Built,
-    plan: &Plan,
-    pushed: Option<(&Reference, &Vec<String>, oci_spec::image::Digest)>,
-    repo_uri: Option<String>,
-    image: &str,
-) -> String {
-    let layers: Vec<serde_json::Value> = b
-        .image
-        .layers
-        .iter()
-        .map(|l| {
-            serde_json::json!({
-                "digest": l.digest().to_string(),
-                "size": l.size(),
-                "media_type": l.descriptor.media_type().to_string(),
-                "diff_id": l.diff_id.to_string(),
-                "uncompressed_size": l.uncompressed_size,
+            .map(|f| FindingDoc {
+                lambda_error: f.code.lambda_error(),
+                handler: f.handlers.first().cloned(),
+                finding: f.clone(),
             })
-        })
-        .collect();
-    let compressed: u64 = b.image.layers.iter().map(|l| l.size()).sum();
-    let v = serde_json::json!({
-        "image": image,
-        "digest": pushed.as_ref().map_or_else(|| image.to_string(), |(_, _, d)| d.to_string()),
-        "repository": pushed.as_ref().map(|(r, _, _)| repo_uri.clone().unwrap_or_else(|| r.repo_name())),
-        "tags": pushed.as_ref().map(|(_, t, _)| (*t).clone()).unwrap_or_default(),
-        "output": plan.output.as_ref().map(|o| o.to_string()),
-        "platform": b.image.platform(),
-        "media_type": b.image.format.manifest_type(),
-        "handlers": plan.handlers,
-        "compressed_size": compressed,
-        "uncompressed_size": b.image.uncompressed_size(),
-        "layers": layers,
-    });
-    serde_json::to_string_pretty(&v).expect("json")
+            .collect();
+        self.counts = Counts {
+            errors: g.errors(),
+            warnings: g.findings.len() - g.errors(),
+            unverified: g.unverified(),
+        };
+        self.fix = g.fix.clone();
+        self.verified = g.unverified() == 0;
+        self.result = if g.errors() > 0 { "fail" } else { "pass" };
+        self.python = Some(PythonDoc {
+            version: g.python.map(|m| format!("3.{m}")),
+            stdlib: g.stdlib_from.clone(),
+            modules_checked: g.modules_checked,
+        });
+    }
+
+    pub fn set_cache(&mut self, b: &Built, g: &GateReport) {
+        self.cache = Some(CacheDoc {
+            layers: b
+                .new_layers
+                .iter()
+                .map(|(n, l, reused)| CachedLayer {
+                    name: n.clone(),
+                    digest: l.digest.to_string(),
+                    reused: *reused,
+                })
+                .collect(),
+            base_layers: b.base_layers,
+            base_layers_local: b.image.layers[..b.base_layers]
+                .iter()
+                .filter(|l| l.blob.is_local(l.digest()))
+                .count(),
+            base_scans_cached: g.base_scans_cached,
+        });
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("the document serializes")
+    }
 }
 
-pub fn report(b: &Built) {
+/// An error and its causes on one line (each piece once), and the first hint, as main prints them.
+pub fn error_text(err: &anyhow::Error) -> (String, Option<String>) {
+    let mut chain: Vec<String> = Vec::new();
+    for cause in err.chain() {
+        let msg = cause.to_string();
+        if chain.last().is_some_and(|prev| prev.contains(&msg)) || msg.is_empty() {
+            continue;
+        }
+        chain.push(msg);
+    }
+    (chain.join(": "), err.chain().find_map(lamina::hint))
+}
+
+fn secs(d: Option<u64>) -> Option<String> {
+    d.map(|ms| format!("{:.1} s", ms as f64 / 1000.0))
+}
+
+pub fn ms(d: Duration) -> u64 {
+    d.as_millis() as u64
+}
+
+/// The layers, sizes and per-project report on stderr.
+pub fn sizes(b: &Built, s: &SizeReport) {
     for (name, l, reused) in &b.new_layers {
         eprintln!(
             "lamina: {name} layer {}: {} files, {} tar, {} gzip{}",
@@ -171,13 +192,186 @@ pub fn report(b: &Built) {
             if *reused { " (cached)" } else { "" }
         );
     }
-    let total: u64 = b.image.layers.iter().map(|l| l.size()).sum();
+    let unpacked = match s.uncompressed_total {
+        Some(t) => {
+            let pct = t as f64 * 100.0 / s.limit as f64;
+            let pct = if pct < 0.1 { "<0.1".to_string() } else { format!("{pct:.1}") };
+            format!("{} uncompressed ({pct}% of Lambda's 10 GB)", human(t))
+        }
+        None => format!(
+            "at least {} uncompressed (base layers not read: `lamina pull` the base for the exact size)",
+            human(s.uncompressed_known)
+        ),
+    };
     eprintln!(
-        "lamina: image {}: {} layers ({} from the base), {} compressed, Cmd {}",
+        "lamina: image {}: {} layers ({} from the base), {} compressed, {unpacked}, Cmd {}",
         b.image.digest(),
         b.image.layers.len(),
         b.base_layers,
-        human(total),
+        human(s.compressed_total),
         b.image.config()["config"]["Cmd"]
     );
+    if !s.projects.is_empty() {
+        let list: Vec<String> = s
+            .projects
+            .iter()
+            .take(10)
+            .map(|p| {
+                format!(
+                    "{} {} ({}) {}",
+                    p.project,
+                    p.version,
+                    p.wheel,
+                    human(p.bytes)
+                )
+            })
+            .collect();
+        eprintln!(
+            "lamina: largest in the dependency layer: {}",
+            list.join(", ")
+        );
+    }
+    for p in &s.projects {
+        for o in &p.outside_packages {
+            eprintln!(
+                "lamina: note: {} {} ({}) put {} ({}, {} file{}) at the top of /var/task, outside its own packages",
+                p.project,
+                p.version,
+                p.wheel,
+                o.path,
+                human(o.bytes),
+                o.files,
+                if o.files == 1 { "" } else { "s" }
+            );
+        }
+    }
+}
+
+/// The findings, then the verdict line; `Err` when the gate found errors.
+pub fn gate(g: &GateReport, handlers: usize, platform: &str) -> anyhow::Result<()> {
+    for f in &g.findings {
+        let level = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let also = if f.handlers.len() > 1 {
+            format!(" [handlers: {}]", f.handlers.join(", "))
+        } else {
+            String::new()
+        };
+        eprintln!("lamina: {level}[{}]: {}{also}", f.code.as_str(), f.message);
+        if let Some(h) = &f.hint {
+            eprintln!("lamina:   hint: {h}");
+        }
+    }
+    if let Some(fix) = &g.fix {
+        eprintln!("lamina: fetch every missing dependency at once: {fix}");
+    }
+    let errors = g.errors();
+    if errors > 0 {
+        anyhow::bail!(gate::GateFailed { errors });
+    }
+    let plural = if handlers == 1 { "" } else { "s" };
+    match g.unverified() {
+        0 => eprintln!(
+            "lamina: the image passes the Lambda checks ({handlers} handler{plural}, platform {platform})"
+        ),
+        n => eprintln!(
+            "lamina: no Lambda error found ({handlers} handler{plural}, platform {platform}), but {n} thing{} could not be verified (the cannot-verify warnings above): the image is not known to pass",
+            if n == 1 { "" } else { "s" }
+        ),
+    }
+    Ok(())
+}
+
+/// Timings and cache use, one line each.
+pub fn timings_and_cache(t: &Timings, c: Option<&CacheDoc>) {
+    let parts: Vec<String> = [
+        ("resolve", t.resolve),
+        ("layers", t.layers),
+        ("gate", t.gate),
+        ("write", t.write),
+        ("push", t.push),
+    ]
+    .iter()
+    .filter_map(|(n, d)| secs(*d).map(|s| format!("{n} {s}")))
+    .collect();
+    eprintln!(
+        "lamina: time: {} (total {})",
+        parts.join(", "),
+        secs(Some(t.total)).unwrap_or_default()
+    );
+    if let Some(c) = c {
+        let layers: Vec<String> = c
+            .layers
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} layer {}",
+                    l.name,
+                    if l.reused {
+                        "from the cache"
+                    } else {
+                        "written"
+                    }
+                )
+            })
+            .collect();
+        eprintln!(
+            "lamina: cache: {}; base layers local {}/{} (scans cached {})",
+            layers.join(", "),
+            c.base_layers_local,
+            c.base_layers,
+            c.base_scans_cached
+        );
+    }
+}
+
+/// The image fields of the JSON document (those of a successful `build --format json` since
+/// before the schema had a version: scripts read them), with base layers' uncompressed sizes
+/// filled in where they are known.
+pub fn image_fields(
+    b: &Built,
+    plan: &lamina::config::Plan,
+    pushed: Option<(
+        &lamina::registry::Reference,
+        &Vec<String>,
+        oci_spec::image::Digest,
+    )>,
+    repo_uri: Option<String>,
+    image: &str,
+    sizes: &SizeReport,
+) -> serde_json::Map<String, Value> {
+    let layers: Vec<Value> = b
+        .image
+        .layers
+        .iter()
+        .zip(&sizes.layers)
+        .map(|(l, s)| {
+            serde_json::json!({
+                "digest": l.digest().to_string(),
+                "size": l.size(),
+                "media_type": l.descriptor.media_type().to_string(),
+                "diff_id": l.diff_id.to_string(),
+                "uncompressed_size": s.uncompressed,
+            })
+        })
+        .collect();
+    let v = serde_json::json!({
+        "image": image,
+        "digest": pushed.as_ref().map_or_else(|| image.to_string(), |(_, _, d)| d.to_string()),
+        "repository": pushed.as_ref().map(|(r, _, _)| repo_uri.clone().unwrap_or_else(|| r.repo_name())),
+        "tags": pushed.as_ref().map(|(_, t, _)| (*t).clone()).unwrap_or_default(),
+        "output": plan.output.as_ref().map(|o| o.to_string()),
+        "platform": b.image.platform(),
+        "media_type": b.image.format.manifest_type(),
+        "handlers": plan.handlers,
+        "compressed_size": sizes.compressed_total,
+        "uncompressed_size": sizes.uncompressed_total,
+        "layers": layers,
+    });
+    match v {
+        Value::Object(m) => m,
+        _ => unreachable!("a JSON object literal"),
+    }
 }

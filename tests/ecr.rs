@@ -119,7 +119,9 @@ fn one_command_from_project_to_a_digest_pinned_image() {
     );
 
     // An immutable tag that exists with another image: a clear error before any upload; tag untouched.
-    fs::write(e.project.join("src/shared/responses.py"), "# v2\n").unwrap();
+    let responses = e.project.join("src/shared/responses.py");
+    let text = fs::read_to_string(&responses).unwrap();
+    fs::write(&responses, format!("{text}# v2\n")).unwrap();
     let uploads = e.reg.count("PUT", "/v2/app/blobs/uploads/");
     let o = e.run(&["--push", &format!("{HOST}/app:v1")]);
     assert_eq!(o.status.code(), Some(1));

@@ -287,7 +287,11 @@ fn unknown_config_keys() {
     let err = c.fails(
         &[],
         1,
-        &["lamina.toml", "unknown field `handlr`", "hint: valid keys"],
+        &[
+            "lamina.toml",
+            "unknown field `handlr`",
+            "hint: did you mean `handler`? valid keys",
+        ],
     );
     assert!(err.contains(&path.display().to_string()), "{err}");
 }

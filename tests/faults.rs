@@ -90,7 +90,9 @@ fn a_failed_push_leaves_the_tag_where_it_was() {
     let fake = Fake::start();
     let e = env();
     let old = digest_of(&e.push(&fake, "v1"));
-    fs::write(e.project.join("src/shared/responses.py"), "# changed\n").unwrap();
+    let responses = e.project.join("src/shared/responses.py");
+    let text = fs::read_to_string(&responses).unwrap();
+    fs::write(&responses, format!("{text}# changed\n")).unwrap();
 
     // No Location header: a clean error, and no manifest sent.
     fake.with(|s| s.faults.no_location = true);

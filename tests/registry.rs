@@ -178,7 +178,9 @@ fn second_push_uploads_nothing_and_an_edit_uploads_one_layer() {
     e.push(&reg, &target, &[]);
     assert_eq!(uploads(&reg), 4, "a second push sends no blob bodies");
     assert_eq!(reg.count("PATCH", "/v2/lambda/app/blobs/uploads/"), 0);
-    fs::write(e.project.join("src/shared/responses.py"), "# edited\n").unwrap();
+    let responses = e.project.join("src/shared/responses.py");
+    let text = fs::read_to_string(&responses).unwrap();
+    fs::write(&responses, format!("{text}# edited\n")).unwrap();
     let before_manifests = reg.count("PUT", "/v2/lambda/app/manifests/");
     e.push(&reg, &target, &[]);
     assert_eq!(uploads(&reg), 6, "only the new source layer and the config");

@@ -294,3 +294,122 @@ fn the_image_really_runs_under_the_lambda_runtime_interface_client() {
     );
     let _ = podman.cmd().args(["rmi", "-f", image]).output();
 }
+
+/// Files of a project whose handlers fail the ways issue 15 names (and two that work).
+const PREDICTED: &[(&str, &str)] = &[
+    ("src/functions/orders/create.py", "def handler(event, context):\n    return {'created': True}\n"),
+    ("src/functions/settings.py", "import json\n\nimport dotenv\n\n\ndef handler(event, context):\n    return 1\n"),
+    ("src/functions/optional.py", "try:\n    import dotenv\nexcept ImportError:\n    dotenv = None\n\n\ndef handler(event, context):\n    return {'dotenv': dotenv is not None}\n"),
+    ("src/lib/__init__.py", "from .db import connect\n"),
+    ("src/lib/db.py", "from . import config\n\n\ndef connect():\n    return config.escaped('<db>')\n"),
+    ("src/lib/config.py", "import markupsafe\n\n\ndef escaped(s):\n    return str(markupsafe.escape(s))\n"),
+    ("src/lib/broken.py", "import yaml\n"),
+    ("src/functions/chain.py", "from src.lib import connect\n\n\ndef handler(event, context):\n    return {'db': connect()}\n"),
+    ("src/functions/broken_chain.py", "from src.lib import broken\n\n\ndef handler(event, context):\n    return 1\n"),
+    ("src/functions/old_stdlib.py", "import distutils.core\n\n\ndef handler(event, context):\n    return 1\n"),
+    ("src/functions/stripped_stdlib.py", "import unittest\n\n\ndef handler(event, context):\n    return 1\n"),
+    ("src/functions/one_arg.py", "def handler(event):\n    return 1\n"),
+];
+
+#[test]
+fn the_error_lamina_predicts_is_the_one_awslambdaric_reports() {
+    let t = tempfile::tempdir().unwrap();
+    let base = t.path().join("base");
+    support::lambda_base::build(&t.path().join("base-work"), &base);
+    let base_ref = format!("oci:{}:py312", base.display());
+    let project = example_copy(t.path());
+    for (path, text) in PREDICTED {
+        let p = project.join(path);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+    }
+    let wheels = t.path().join("wheels");
+    fs::create_dir_all(&wheels).unwrap();
+    let markupsafe = "MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl";
+    fs::copy(
+        repo().join("fixtures/wheels/parity").join(markupsafe),
+        wheels.join(markupsafe),
+    )
+    .unwrap();
+    let lamina_here = |args: &[&str]| {
+        let mut c = lamina(&project, &t.path().join("cache"));
+        c.args(args)
+            .args(["--base", &base_ref, "--wheels", wheels.to_str().unwrap()]);
+        run(&mut c)
+    };
+
+    // The handlers that work: lamina passes them, and they answer under awslambdaric.
+    let good = [
+        ("src.functions.chain.handler", "&lt;db&gt;"),
+        ("src.functions.optional.handler", "\"dotenv\": false"),
+        ("src.functions.orders.create.handler", "\"created\": true"),
+    ];
+    let archive = t.path().join("image.tar");
+    let mut args = vec!["build".to_string()];
+    for (h, _) in good {
+        args.extend(["--handler".to_string(), h.to_string()]);
+    }
+    args.extend([
+        "-o".into(),
+        format!("docker-archive:{}:lambda/predicted:v1", archive.display()),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = lamina_here(&args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The optional import is a warning, not an error.
+    assert!(
+        stderr(&o).contains(
+            "warning[optional-import]: /var/task/src/functions/optional.py:2 imports dotenv"
+        ),
+        "{}",
+        stderr(&o)
+    );
+    let podman = Podman::new(&t.path().join("podman"));
+    let loaded = ok(podman.cmd().args(["load", "-i", archive.to_str().unwrap()]));
+    assert!(loaded.contains("lambda/predicted:v1"), "{loaded}");
+    let image = "localhost/lambda/predicted:v1";
+    for (h, needle) in good {
+        let answer =
+            invoke(&podman, image, h, "{}").unwrap_or_else(|e| panic!("{h} failed: {e:?}"));
+        assert!(answer.contains(needle), "{h}: {answer}");
+    }
+
+    // Each broken handler: lamina's prediction (errorType and errorMessage, from the JSON
+    // report) against what awslambdaric posts to the Runtime API.
+    let broken = [
+        "src.functions.orders.nothing",   // a namespace package binds nothing
+        "src.functions.orders.create",    // the forgotten .handler
+        "src.functions.settings.handler", // a dependency nobody vendored
+        "src.functions.broken_chain.handler", // a missing import two modules down
+        "src.functions.old_stdlib.handler", // distutils is gone in 3.12
+        "src.functions.stripped_stdlib.handler", // this base's stdlib has no unittest
+        "src.functions.one_arg.handler",  // fails on the first invocation
+    ];
+    for h in broken {
+        let o = lamina_here(&["check", "--format", "json", "--handler", h]);
+        assert_eq!(o.status.code(), Some(1), "{h}: {}", stderr(&o));
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let f = report["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["severity"] == "error" && f["handler"] == h)
+            .unwrap_or_else(|| panic!("{h}: no error predicted: {report}"));
+        let (want_type, want_message) = (
+            f["lambda_error"].as_str().unwrap().to_string(),
+            f["lambda_message"].as_str().unwrap().to_string(),
+        );
+        let (kind, body) =
+            invoke(&podman, image, h, "{}").expect_err("the broken handler must fail");
+        let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+        // Init errors carry the type in a header too; an invocation error only in the body.
+        if want_type == "TypeError" {
+            assert!(kind.starts_with("invoke"), "{h}: {kind} {body}");
+        } else {
+            assert_eq!(kind, format!("init {want_type}"), "{h}: {body}");
+        }
+        assert_eq!(body["errorType"], want_type, "{h}");
+        assert_eq!(body["errorMessage"], want_message, "{h}");
+    }
+    let _ = podman.cmd().args(["rmi", "-f", image]).output();
+}

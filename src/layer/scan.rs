@@ -21,15 +21,47 @@ pub struct LayerScan {
     /// Entries whose parent is not a directory of this layer (checked against lower layers later).
     pub orphans: Vec<String>,
     pub duplicates: Vec<String>,
+    /// Python files and whiteouts under the interpreter's import roots (`var/lang/lib/`,
+    /// `var/runtime/`, `usr/lib/python3.X/`, `usr/local/lib/python3.X/`, `opt/python/`), for the
+    /// static import check: the base's standard library and the packages it provides.
+    #[serde(default)]
+    pub python_files: Vec<String>,
+    /// Read from the scan cache rather than from the layer (not stored).
+    #[serde(skip)]
+    pub from_cache: bool,
+}
+
+/// Bump when what a scan records changes (older cached scans are then ignored).
+const SCAN_VERSION: u32 = 2;
+
+/// Whether `path` is one the import check wants from a base layer.
+pub fn is_python_path(path: &str) -> bool {
+    let roots = [
+        "var/lang/lib/",
+        "var/runtime/",
+        "opt/python/",
+        "usr/lib/python3",
+        "usr/local/lib/python3",
+    ];
+    if !roots.iter().any(|r| path.starts_with(r)) {
+        return false;
+    }
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.starts_with(".wh.")
+        || name.ends_with(".py")
+        || name.ends_with(".so")
+        || name.ends_with(".pyc") && !path.contains("__pycache__")
 }
 
 const KEEP: usize = 20;
 
-/// Scans a layer (gzip or plain tar), caching the result under `cache_dir/<digest hex>.json`.
+/// Scans a layer (gzip or plain tar), caching the result under `cache_dir/<digest hex>.vN.json`.
 pub fn scan(layer: &Layer, cache_dir: Option<&Path>) -> io::Result<LayerScan> {
-    let cached = cache_dir.map(|d| d.join(format!("{}.json", layer.digest().digest())));
+    let cached =
+        cache_dir.map(|d| d.join(format!("{}.v{SCAN_VERSION}.json", layer.digest().digest())));
     if let Some(Ok(bytes)) = cached.as_ref().map(std::fs::read) {
-        if let Ok(s) = serde_json::from_slice::<LayerScan>(&bytes) {
+        if let Ok(mut s) = serde_json::from_slice::<LayerScan>(&bytes) {
+            s.from_cache = true;
             return Ok(s);
         }
     }
@@ -67,6 +99,9 @@ pub fn scan(layer: &Layer, cache_dir: Option<&Path>) -> io::Result<LayerScan> {
             }
             if !seen.insert(path.clone()) && out.duplicates.len() < KEEP {
                 out.duplicates.push(path.clone());
+            }
+            if !kind.is_dir() && is_python_path(&path) {
+                out.python_files.push(path.clone());
             }
             entries.push(path);
         }

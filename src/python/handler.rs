@@ -1,387 +1,329 @@
-//! Handler resolution as awslambdaric's `_get_handler` does it, statically: split at the last `.`
-//! (`Runtime.MalformedHandlerName` without one), `/` in the module path means `.`, a first segment
-//! that is a built-in module is `Runtime.BuiltInModuleConflict`, the module must exist as a module
-//! file, extension or package (`Runtime.ImportModuleError`), and the function must be bound at the
-//! module's top level by `def`, `class`, an assignment or an import (`Runtime.HandlerNotFound`).
-//! The file system is given as a lookup, so this module does no I/O of its own.
+//! Resolving a Lambda handler the way awslambdaric 4.x's `_get_handler` does: split at the last
+//! dot (`Runtime.MalformedHandlerName`), refuse built-in module names
+//! (`Runtime.BuiltInModuleConflict`), import the module with `/` read as `.` (everything it
+//! imports at module level, through `imports::walk`: `Runtime.ImportModuleError`,
+//! `Runtime.UserCodeSyntaxError`), then read the attribute (`Runtime.HandlerNotFound`). A
+//! namespace package binds nothing. The function must accept `(event, context)`, or the first
+//! invocation fails with a `TypeError`. What cannot be decided is `Unverified`, never a pass.
 
-use std::collections::HashSet;
+use super::facts::{BindKind, Params};
+use super::imports::{self, Attr, FailureKind, Lookup, Module, Parsed, Space, StdlibView, Walk};
+use crate::python::facts::When;
+use crate::python::stdlib::Stdlib;
 
-/// `sys.builtin_module_names` of CPython 3.12 on Linux.
-pub const BUILTIN_MODULES: &[&str] = &[
-    "_abc",
-    "_ast",
-    "_codecs",
-    "_collections",
-    "_functools",
-    "_imp",
-    "_io",
-    "_locale",
-    "_operator",
-    "_signal",
-    "_sre",
-    "_stat",
-    "_string",
-    "_symtable",
-    "_thread",
-    "_tokenize",
-    "_tracemalloc",
-    "_typing",
-    "_warnings",
-    "_weakref",
-    "atexit",
-    "builtins",
-    "errno",
-    "faulthandler",
-    "gc",
-    "itertools",
-    "marshal",
-    "posix",
-    "pwd",
-    "sys",
-    "time",
-];
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct HandlerError {
-    /// Lambda's error type, e.g. `Runtime.HandlerNotFound`.
-    pub error_type: &'static str,
-    pub message: String,
+/// Lambda's name for how a handler fails.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HandlerError {
+    MalformedHandlerName,
+    BuiltInModuleConflict,
+    ImportModuleError,
+    UserCodeSyntaxError,
+    HandlerNotFound,
+    /// The attribute is not a function taking `(event, context)`: a `TypeError` on invoke.
+    NotCallable,
 }
 
-/// Where a module was found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Found {
-    /// A Python source file (path relative to /var/task): its top level can be read.
-    Source(String),
-    /// An extension module or a module outside /var/task: exists, attributes not checkable.
-    Opaque(String),
-}
-
-/// A read-only view of the image's Python import roots.
-pub trait ModuleFs {
-    fn is_file(&self, path: &str) -> bool;
-    fn is_dir(&self, path: &str) -> bool;
-    /// Extension modules directly in `dir` named `stem.*.so` / `stem.so`.
-    fn extension(&self, dir: &str, stem: &str) -> Option<String>;
-    fn read(&self, path: &str) -> Option<String>;
-    /// Top-level packages provided outside /var/task (the runtime's boto3, …).
-    fn runtime_package(&self, name: &str) -> bool;
-}
-
-fn join(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        name.to_string()
-    } else {
-        format!("{dir}/{name}")
+impl HandlerError {
+    pub fn error_type(self) -> &'static str {
+        match self {
+            HandlerError::MalformedHandlerName => "Runtime.MalformedHandlerName",
+            HandlerError::BuiltInModuleConflict => "Runtime.BuiltInModuleConflict",
+            HandlerError::ImportModuleError => "Runtime.ImportModuleError",
+            HandlerError::UserCodeSyntaxError => "Runtime.UserCodeSyntaxError",
+            HandlerError::HandlerNotFound => "Runtime.HandlerNotFound",
+            HandlerError::NotCallable => "TypeError",
+        }
     }
 }
 
-/// Finds a dotted module the way the import system would under /var/task.
-pub fn find_module(fs: &dyn ModuleFs, module: &str) -> Option<Found> {
-    let parts: Vec<&str> = module.split('.').collect();
-    if parts.iter().any(|p| p.is_empty()) {
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failing {
+    pub error: HandlerError,
+    /// awslambdaric's message (`Unable to import module 'm': No module named 'dotenv'`).
+    pub message: String,
+    pub file: Option<String>,
+    pub line: Option<u32>,
+    pub hint: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Resolved: where the function was found.
+    Ok(String),
+    Fails(Failing),
+    /// Lamina cannot decide; why.
+    Unverified(String),
+}
+
+pub struct Resolution {
+    /// The module as awslambdaric names it in messages (slashes kept).
+    pub module: String,
+    pub outcome: Outcome,
+    /// What importing the module imports, when it was found.
+    pub walk: Option<Walk>,
+}
+
+fn fails(error: HandlerError, message: String) -> Failing {
+    Failing {
+        error,
+        message,
+        file: None,
+        line: None,
+        hint: None,
+    }
+}
+
+/// Built-in module names: the target's, or those built into every known version.
+fn is_builtin(space: &Space, name: &str) -> bool {
+    match &space.stdlib {
+        StdlibView::Known(s) => s.is_builtin(name),
+        StdlibView::Unknown => {
+            Stdlib::known_minors().all(|m| Stdlib::catalog(m).is_some_and(|s| s.is_builtin(name)))
+        }
+    }
+}
+
+/// Whether `f(event, context)` binds these parameters (decorated functions are not judged).
+pub fn call_problem(name: &str, p: &Params) -> Option<String> {
+    if p.decorated {
         return None;
     }
-    let mut dir = String::new();
-    for (i, part) in parts.iter().enumerate() {
-        let last = i == parts.len() - 1;
-        let pkg = join(&dir, part);
-        if !last {
-            if fs.is_dir(&pkg) {
-                dir = pkg;
-                continue;
-            }
-            return (i == 0 && fs.runtime_package(part))
-                .then(|| Found::Opaque(format!("the runtime's {part}")));
-        }
-        if fs.is_file(&format!("{pkg}/__init__.py")) {
-            return Some(Found::Source(format!("{pkg}/__init__.py")));
-        }
-        if fs.is_file(&format!("{pkg}.py")) {
-            return Some(Found::Source(format!("{pkg}.py")));
-        }
-        if let Some(ext) = fs.extension(&dir, part) {
-            return Some(Found::Opaque(ext));
-        }
-        if fs.is_dir(&pkg) {
-            return Some(Found::Opaque(format!("{pkg}/ (namespace package)")));
-        }
-        if i == 0 && fs.runtime_package(part) {
-            return Some(Found::Opaque(format!("the runtime's {part}")));
-        }
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    if p.positional < 2 && !p.varargs {
+        return Some(format!(
+            "{name}() takes {} positional argument{} but 2 were given",
+            p.positional,
+            plural(p.positional)
+        ));
+    }
+    if p.required > 2 {
+        let n = p.required - 2;
+        return Some(format!(
+            "{name}() missing {n} required positional argument{}",
+            plural(n)
+        ));
+    }
+    if p.required_kwonly > 0 {
+        let n = p.required_kwonly;
+        return Some(format!(
+            "{name}() missing {n} required keyword-only argument{}",
+            plural(n)
+        ));
     }
     None
 }
 
-/// Names bound at a module's top level (plus `*` if it star-imports). A line-based reading that
-/// skips strings and nested bodies; names bound inside top-level `if`/`try`/`with` blocks count.
-pub fn top_level_names(src: &str) -> HashSet<String> {
-    let mut names = HashSet::new();
-    let mut logical = String::new();
-    let mut depth = 0i32;
-    let mut in_triple: Option<&str> = None;
-    // Indentation of the enclosing function/class body, if we are inside one.
-    let mut body_indent: Option<usize> = None;
-    for raw in src.lines() {
-        let mut line = raw;
-        if let Some(q) = in_triple {
-            if let Some(i) = line.find(q) {
-                in_triple = None;
-                line = &line[i + 3..];
-                if line.trim().is_empty() {
-                    continue;
-                }
-            } else {
-                continue;
-            }
-        }
-        if logical.is_empty() {
-            let indent = line.len() - line.trim_start().len();
-            let t = line.trim_start();
-            if t.is_empty() || t.starts_with('#') {
-                continue;
-            }
-            if let Some(b) = body_indent {
-                if indent > b {
-                    continue;
-                }
-                body_indent = None;
-            }
-            // Only the top level and top-level compound blocks (if/try/with/for/while/else) bind.
-            if indent > 0 && !names.contains("\0compound") {
-                continue;
-            }
-            if indent == 0 {
-                names.remove("\0compound");
-            }
-            for q in ["\"\"\"", "'''"] {
-                if t.matches(q).count() % 2 == 1 {
-                    in_triple = Some(q);
-                }
-            }
-            let head = t.split(['(', ':', ' ']).next().unwrap_or("");
-            if matches!(head, "def" | "class" | "async") {
-                body_indent = Some(indent);
-            } else if indent == 0
-                && matches!(
-                    head,
-                    "if" | "elif"
-                        | "else"
-                        | "try"
-                        | "except"
-                        | "finally"
-                        | "with"
-                        | "for"
-                        | "while"
-                )
-            {
-                names.insert("\0compound".into());
-            }
-        }
-        let code = line.split('#').next().unwrap_or("");
-        depth += code.matches(['(', '[', '{']).count() as i32
-            - code.matches([')', ']', '}']).count() as i32;
-        logical.push_str(code.trim_end_matches('\\'));
-        logical.push(' ');
-        if depth > 0 || line.trim_end().ends_with('\\') {
-            continue;
-        }
-        depth = 0;
-        bind(logical.trim(), &mut names);
-        logical.clear();
-    }
-    names.remove("\0compound");
-    names
-}
-
-fn ident(s: &str) -> Option<&str> {
-    let s = s.trim();
-    (!s.is_empty()
-        && s.chars().all(|c| c.is_alphanumeric() || c == '_')
-        && !s.starts_with(|c: char| c.is_ascii_digit()))
-    .then_some(s)
-}
-
-fn bind(stmt: &str, names: &mut HashSet<String>) {
-    let mut words = stmt.split_whitespace();
-    match words.next() {
-        Some("def") | Some("class") => {
-            if let Some(n) = words
-                .next()
-                .and_then(|w| ident(w.split(['(', ':']).next().unwrap_or("")))
-            {
-                names.insert(n.into());
-            }
-        }
-        Some("async") => {
-            if words.next() == Some("def") {
-                if let Some(n) = words
-                    .next()
-                    .and_then(|w| ident(w.split('(').next().unwrap_or("")))
-                {
-                    names.insert(n.into());
-                }
-            }
-        }
-        Some("import") => {
-            for item in stmt["import".len()..].split(',') {
-                let item = item.trim();
-                match item.split_once(" as ") {
-                    Some((_, alias)) => names.extend(ident(alias).map(str::to_string)),
-                    None => names
-                        .extend(ident(item.split('.').next().unwrap_or("")).map(str::to_string)),
-                }
-            }
-        }
-        Some("from") => {
-            if let Some((_, list)) = stmt.split_once(" import ") {
-                let list = list.trim().trim_start_matches('(').trim_end_matches(')');
-                for item in list.split(',') {
-                    let item = item.trim();
-                    if item == "*" {
-                        names.insert("*".into());
-                    }
-                    let bound = item.split_once(" as ").map_or(item, |(_, a)| a);
-                    names.extend(ident(bound).map(str::to_string));
-                }
-            }
-        }
-        _ => {
-            // NAME = …, NAME: T = …, A, B = …, NAME += … (not ==)
-            if let Some(i) = stmt.find('=') {
-                let after = stmt[i + 1..].chars().next();
-                let before = stmt[..i].chars().last();
-                if after != Some('=') && !matches!(before, Some('!' | '<' | '>' | '=')) {
-                    let target = stmt[..i]
-                        .trim_end_matches(['+', '-', '*', '/', '|', '&', '%', '^', '@', ':']);
-                    let target = target.split(':').next().unwrap_or("");
-                    for t in target.split(',') {
-                        names.extend(ident(t.trim().trim_matches(['(', ')'])).map(str::to_string));
-                    }
-                }
-            }
-        }
-    }
-}
-
-/// Resolves one handler; `Ok` carries where the function was found.
-pub fn resolve(fs: &dyn ModuleFs, handler: &str) -> Result<String, HandlerError> {
-    let Some((module, function)) = handler.rsplit_once('.') else {
-        return Err(HandlerError {
-            error_type: "Runtime.MalformedHandlerName",
-            message: format!("Bad handler '{handler}': not module.function"),
-        });
+/// The functions a module's top level surely defines that accept `(event, context)`.
+fn handler_like(space: &Space, path: &str) -> Vec<String> {
+    let Parsed::Ok(f) = &*space.parse(path) else {
+        return Vec::new();
     };
-    let module = module.replace('/', ".");
-    let first = module.split('.').next().unwrap_or("");
-    if BUILTIN_MODULES.contains(&first) {
-        return Err(HandlerError {
-            error_type: "Runtime.BuiltInModuleConflict",
-            message: format!("Cannot use built-in module {first} as a handler module"),
-        });
-    }
-    let path = module.replace('.', "/");
-    let found = find_module(fs, &module).ok_or_else(|| HandlerError {
-        error_type: "Runtime.ImportModuleError",
-        message: format!(
-            "Unable to import module '{module}': No module named '{module}' (looked for /var/task/{path}.py, /var/task/{path}/__init__.py and /var/task/{path}.*.so)"
-        ),
-    })?;
-    match found {
-        Found::Opaque(where_) => Ok(where_),
-        Found::Source(file) => {
-            let text = fs.read(&file).unwrap_or_default();
-            let names = top_level_names(&text);
-            if names.contains(function) || names.contains("*") {
-                Ok(format!("/var/task/{file}"))
-            } else {
-                Err(HandlerError {
-                    error_type: "Runtime.HandlerNotFound",
-                    message: format!("Handler '{function}' missing on module '{module}' (/var/task/{file} binds no '{function}' at its top level)"),
-                })
+    let mut names: Vec<(u32, String)> = f
+        .names
+        .iter()
+        .filter(|(n, b)| {
+            b.sure && matches!(&b.kind, BindKind::Function(p) if call_problem(n, p).is_none())
+        })
+        .map(|(n, b)| (b.line, n.clone()))
+        .collect();
+    names.sort();
+    let preferred = ["handler", "lambda_handler", "main"];
+    names.sort_by_key(|(line, n)| (!preferred.contains(&n.as_str()), *line));
+    names.into_iter().map(|(_, n)| n).collect()
+}
+
+fn not_found_hint(space: &Space, module: &str, m: &Module, function: &str) -> Option<String> {
+    let full = imports::join(module, function);
+    if let Lookup::Found(sub) = space.find(&full) {
+        if let Module::Source { path, .. } = &sub {
+            if let Some(best) = handler_like(space, path).first() {
+                return Some(format!(
+                    "'{function}' is a module, not a function: did you mean {full}.{best}? (/var/task/{path} defines {best})"
+                ));
             }
         }
+        return Some(format!(
+            "'{function}' is a module, not a function: name a function in it ({full}.FUNCTION)"
+        ));
+    }
+    match m {
+        Module::Namespace { dirs } => {
+            let listed: Vec<String> = dirs
+                .iter()
+                .flat_map(|d| space.task.list(d))
+                .filter_map(|f| f.strip_suffix(".py").map(str::to_string))
+                .take(5)
+                .collect();
+            Some(format!(
+                "{module} is a namespace package (a directory without __init__.py): it binds no functions; name a module in it and a function{}",
+                if listed.is_empty() { String::new() } else { format!(" (modules there: {})", listed.join(", ")) }
+            ))
+        }
+        Module::Source { path, .. } => {
+            let defs = handler_like(space, path);
+            let close = defs.iter().find(|d| {
+                d.eq_ignore_ascii_case(function)
+                    || d.contains(function)
+                    || function.contains(d.as_str())
+            });
+            match (close, defs.is_empty()) {
+                (Some(c), _) => Some(format!("did you mean {module}.{c}?")),
+                (None, false) => Some(format!(
+                    "/var/task/{path} defines {} at its top level",
+                    defs.iter().take(5).cloned().collect::<Vec<_>>().join(", ")
+                )),
+                (None, true) => None,
+            }
+        }
+        _ => None,
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    struct Mem(HashMap<String, String>);
-    impl ModuleFs for Mem {
-        fn is_file(&self, p: &str) -> bool {
-            self.0.contains_key(p)
-        }
-        fn is_dir(&self, p: &str) -> bool {
-            self.0.keys().any(|k| k.starts_with(&format!("{p}/")))
-        }
-        fn extension(&self, dir: &str, stem: &str) -> Option<String> {
-            let prefix = join(dir, stem);
-            self.0
-                .keys()
-                .find(|k| k.starts_with(&format!("{prefix}.")) && k.ends_with(".so"))
-                .cloned()
-        }
-        fn read(&self, p: &str) -> Option<String> {
-            self.0.get(p).cloned()
-        }
-        fn runtime_package(&self, n: &str) -> bool {
-            n == "boto3"
-        }
-    }
-
-    fn fs() -> Mem {
-        Mem(HashMap::from([
-            ("src/__init__.py".to_string(), String::new()),
-            ("src/functions/campaign/orchestrator.py".to_string(), "import json\nfrom .x import (a,\n   b as handler2)\n\ndef handler(event, context):\n    def inner(): pass\n    return 1\n".to_string()),
-            ("src/app.py".to_string(), "\"\"\"doc\ndef fake(): pass\n\"\"\"\nclass Handler:\n    def method(self): pass\nlambda_handler = Handler()\ntry:\n    from fast import run\nexcept ImportError:\n    def run(e, c): pass\n".to_string()),
-            ("native/_speed.cpython-312-x86_64-linux-gnu.so".to_string(), String::new()),
-        ]))
-    }
-
-    #[test]
-    fn resolves_like_awslambdaric() {
-        let fs = fs();
-        assert!(resolve(&fs, "src.functions.campaign.orchestrator.handler").is_ok());
-        assert!(resolve(&fs, "src/functions/campaign/orchestrator.handler2").is_ok());
-        assert!(resolve(&fs, "src.app.lambda_handler").is_ok());
-        assert!(
-            resolve(&fs, "src.app.run").is_ok(),
-            "bound inside a top-level try"
-        );
-        assert!(
-            resolve(&fs, "native._speed.f").is_ok(),
-            "extension modules exist; attributes unknown"
-        );
-        assert!(resolve(&fs, "boto3.client").is_ok());
-        assert_eq!(
-            resolve(&fs, "nohandler").unwrap_err().error_type,
-            "Runtime.MalformedHandlerName"
-        );
-        assert_eq!(
-            resolve(&fs, "sys.exit").unwrap_err().error_type,
-            "Runtime.BuiltInModuleConflict"
-        );
-        assert_eq!(
-            resolve(&fs, "src.missing.handler").unwrap_err().error_type,
-            "Runtime.ImportModuleError"
-        );
-        let e = resolve(&fs, "src.functions.campaign.orchestrator.inner").unwrap_err();
-        assert_eq!(e.error_type, "Runtime.HandlerNotFound");
-        assert!(e.message.starts_with(
-            "Handler 'inner' missing on module 'src.functions.campaign.orchestrator'"
-        ));
-        assert_eq!(
-            resolve(&fs, "src.app.fake").unwrap_err().error_type,
-            "Runtime.HandlerNotFound",
-            "inside a docstring"
-        );
-        assert_eq!(
-            resolve(&fs, "src.app.method").unwrap_err().error_type,
-            "Runtime.HandlerNotFound"
+/// Resolves one handler against the image.
+pub fn resolve(space: &Space, handler: &str) -> Resolution {
+    let Some((modname, function)) = handler.rsplit_once('.') else {
+        return Resolution {
+            module: handler.to_string(),
+            outcome: Outcome::Fails(fails(
+                HandlerError::MalformedHandlerName,
+                format!("Bad handler '{handler}': not enough values to unpack (expected 2, got 1)"),
+            )),
+            walk: None,
+        };
+    };
+    let module = modname.replace('/', ".");
+    let done = |outcome, walk| Resolution {
+        module: modname.to_string(),
+        outcome,
+        walk,
+    };
+    if is_builtin(space, modname.split('.').next().unwrap_or("")) {
+        return done(
+            Outcome::Fails(fails(
+                HandlerError::BuiltInModuleConflict,
+                format!("Cannot use built-in module {modname} as a handler module"),
+            )),
+            None,
         );
     }
+    let m = match space.find(&module) {
+        Lookup::Found(m) => m,
+        Lookup::Missing { message, note } => {
+            let path = module.replace('.', "/");
+            let mut f = fails(
+                HandlerError::ImportModuleError,
+                format!("Unable to import module '{modname}': {message}"),
+            );
+            f.hint = note.or_else(|| {
+                Some(format!(
+                    "lamina looked for /var/task/{path}.py, /var/task/{path}/__init__.py and /var/task/{path}.*.so"
+                ))
+            });
+            return done(Outcome::Fails(f), None);
+        }
+        Lookup::Unknown(why) => return done(Outcome::Unverified(why), None),
+    };
+    let walk = imports::walk(space, &module, &m);
+    let first = walk
+        .failures
+        .iter()
+        .find(|f| f.when == When::Always)
+        .cloned();
+    if let Some(f) = first {
+        let outcome = match f.kind {
+            FailureKind::Import { message, note } => Outcome::Fails(Failing {
+                error: HandlerError::ImportModuleError,
+                message: format!("Unable to import module '{modname}': {message}"),
+                file: Some(f.file),
+                line: Some(f.line),
+                hint: note,
+            }),
+            FailureKind::Syntax(p) => Outcome::Fails(Failing {
+                error: HandlerError::UserCodeSyntaxError,
+                message: format!(
+                    "Syntax error in module '{modname}': {} ({}, line {})",
+                    p.message,
+                    f.file.rsplit('/').next().unwrap_or(&f.file),
+                    p.line
+                ),
+                file: Some(f.file),
+                line: Some(p.line),
+                hint: None,
+            }),
+            FailureKind::Unknown(why) => Outcome::Unverified(why),
+        };
+        return done(outcome, Some(walk));
+    }
+    let missing = || {
+        let mut f = fails(
+            HandlerError::HandlerNotFound,
+            format!("Handler '{function}' missing on module '{modname}'"),
+        );
+        f.hint = not_found_hint(space, &module, &m, function);
+        if let Module::Source { path, .. } = &m {
+            f.file = Some(path.clone());
+        }
+        Outcome::Fails(f)
+    };
+    let not_callable = |what: String| {
+        let mut f = fails(HandlerError::NotCallable, what);
+        f.hint = not_found_hint(space, &module, &m, function);
+        Outcome::Fails(f)
+    };
+    let at = match &m {
+        Module::Source { path, .. } => format!("/var/task/{path}"),
+        Module::Namespace { dirs } => format!("/var/task/{}/", dirs[0]),
+        _ => module.clone(),
+    };
+    let outcome = match space.attr(&module, &m, function) {
+        Attr::Bound(BindKind::Function(p)) => match call_problem(function, &p) {
+            Some(problem) => {
+                let mut f = fails(HandlerError::NotCallable, problem);
+                f.hint = Some("a handler takes (event, context)".into());
+                if let Module::Source { path, .. } = &m {
+                    f.file = Some(path.clone());
+                }
+                Outcome::Fails(f)
+            }
+            None => Outcome::Ok(at),
+        },
+        Attr::Bound(BindKind::Module(target)) => not_callable(format!(
+            "'module' object is not callable ({function} is the module {target})"
+        )),
+        Attr::Bound(BindKind::FromImport {
+            level,
+            module: from,
+            name,
+        }) => {
+            let pkg = Space::package_of(&module, &m);
+            match imports::absolute(&pkg, level, from.as_deref()) {
+                Ok(src) => match space.find(&src) {
+                    Lookup::Found(sm) => match space.attr(&src, &sm, &name) {
+                        Attr::Submodule(full, _) => not_callable(format!(
+                            "'module' object is not callable ({function} is the module {full})"
+                        )),
+                        _ => Outcome::Ok(at),
+                    },
+                    _ => Outcome::Ok(at),
+                },
+                Err(_) => Outcome::Ok(at),
+            }
+        }
+        Attr::Bound(_) => Outcome::Ok(at),
+        Attr::Submodule(full, _) if walk.imported.contains(&full) => not_callable(format!(
+            "'module' object is not callable ({function} is the module {full})"
+        )),
+        Attr::Submodule(..) | Attr::Missing(_) => missing(),
+        Attr::Unknown(why) => Outcome::Unverified(why),
+        Attr::Unchecked => Outcome::Unverified(match &m {
+            Module::Compiled { path, .. } => {
+                format!("/var/task/{path} is compiled: its attributes cannot be read")
+            }
+            Module::Stdlib => {
+                format!("'{module}' is in the standard library: its attributes are not read")
+            }
+            _ => format!("'{module}' is provided by the base: its attributes are not read"),
+        }),
+    };
+    done(outcome, Some(walk))
 }

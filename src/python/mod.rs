@@ -2,9 +2,15 @@
 //! compatibility tags (`wheel_name`, `tags`), and a wheel's contents as pip sees them (`wheel`).
 //! It knows nothing of layers or images.
 
+pub mod conditions;
 pub mod elf;
+pub mod facts;
 pub mod handler;
+pub mod imports;
+pub mod provides;
 pub mod requires;
+pub mod source;
+pub mod stdlib;
 pub mod tags;
 pub mod wheel;
 pub mod wheel_name;

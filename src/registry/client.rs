@@ -366,10 +366,23 @@ impl Client {
                 }
                 Err(e) => {
                     timeouts += u32::from(e.is_timeout());
-                    if tries >= max_tries {
-                        return Err(RegistryError::Http {
-                            what: after(tries),
-                            detail: error_chain(&e),
+                    let detail = error_chain(&e);
+                    // A name that does not resolve will not resolve on the next try either.
+                    let dns =
+                        detail.contains("dns error") || detail.contains("failed to lookup address");
+                    if dns || tries >= max_tries {
+                        return Err(if dns || e.is_connect() {
+                            RegistryError::Unreachable {
+                                what: after(tries),
+                                host: host.to_string(),
+                                detail,
+                                dns,
+                            }
+                        } else {
+                            RegistryError::Http {
+                                what: after(tries),
+                                detail,
+                            }
                         });
                     }
                     None

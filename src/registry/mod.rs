@@ -21,6 +21,14 @@ use std::path::PathBuf;
 pub enum RegistryError {
     #[error("{what}: {detail}")]
     Http { what: String, detail: String },
+    /// No connection to the registry at all (the name does not resolve, nothing listens, …).
+    #[error("{what}: {host} is unreachable: {detail}")]
+    Unreachable {
+        what: String,
+        host: String,
+        detail: String,
+        dns: bool,
+    },
     #[error("{what}: HTTP {status}{}{}", if code.is_empty() { String::new() } else { format!(" {code}") }, if message.is_empty() { String::new() } else { format!(": {message}") })]
     Status {
         what: String,
@@ -98,6 +106,10 @@ impl RegistryError {
             RegistryError::Http { detail, .. } if detail.contains("did not answer in time") => Some(
                 "check that the registry is up and reachable (and any proxy between), or allow more time with --timeout, e.g. --timeout 5m".into(),
             ),
+            RegistryError::Unreachable { host, dns, .. } => Some(format!(
+                "{}to build without the network, `lamina pull` the base once while {host} is reachable and then build with the digest it prints (--base REPO@sha256:…), or use a local base (--base oci:DIR:TAG); behind a proxy, set HTTPS_PROXY",
+                if *dns { format!("{host} does not resolve (no DNS, or offline); ") } else { String::new() }
+            )),
             RegistryError::Http { detail, .. } if detail.contains("InvalidContentType") || detail.contains("http") && detail.contains("https") => {
                 Some("a plain-http registry must be named in --insecure-registry".into())
             }

@@ -51,9 +51,9 @@ pub fn ensure_blob(
             Ok(mounted) => {
                 let how = if mounted { "mounted" } else { "uploaded" };
                 log(format!(
-                    "blob {} {how} ({} bytes)",
+                    "blob {} {how} ({})",
                     short(&job.digest),
-                    job.size
+                    crate::sizes::human(job.size)
                 ));
                 return Ok(());
             }
@@ -69,6 +69,7 @@ pub fn ensure_blob(
 fn retriable(e: &RegistryError) -> bool {
     match e {
         RegistryError::Http { .. } => true,
+        RegistryError::Unreachable { dns, .. } => !dns,
         RegistryError::Status { status, .. } => *status == 429 || *status >= 500 || *status == 404,
         _ => false,
     }

@@ -26,6 +26,8 @@ pub struct WheelGen {
     pub entry_points: Option<String>,
     /// Extra RECORD rows (for files the wheel does not contain).
     pub record_extra: Vec<String>,
+    /// METADATA in place of the generated one.
+    pub metadata: Option<String>,
 }
 
 impl WheelGen {
@@ -40,6 +42,7 @@ impl WheelGen {
             record_override: Vec::new(),
             entry_points: None,
             record_extra: Vec::new(),
+            metadata: None,
         }
     }
 
@@ -55,6 +58,12 @@ impl WheelGen {
 
     pub fn symlink(mut self, name: &str, target: &str) -> Self {
         self.symlinks.push((name.into(), target.into()));
+        self
+    }
+
+    /// Replaces the generated METADATA (to declare Requires-Dist and the like).
+    pub fn metadata(mut self, text: &str) -> Self {
+        self.metadata = Some(text.into());
         self
     }
 
@@ -95,10 +104,12 @@ impl WheelGen {
             }
         }
         files.push((format!("{di}/WHEEL"), wheel.into_bytes(), 0o100644));
-        let metadata = format!(
-            "Metadata-Version: 2.1\nName: {}\nVersion: {}\n",
-            self.name, self.version
-        );
+        let metadata = self.metadata.clone().unwrap_or_else(|| {
+            format!(
+                "Metadata-Version: 2.1\nName: {}\nVersion: {}\n",
+                self.name, self.version
+            )
+        });
         files.push((format!("{di}/METADATA"), metadata.into_bytes(), 0o100644));
         if let Some(ep) = &self.entry_points {
             files.push((

@@ -32,12 +32,18 @@ pub enum WheelsError {
     #[error("{file}: a source distribution; lamina installs wheels only")]
     Sdist { file: String },
     #[error("{project}: several versions ({versions}); keep one")]
-    Versions { project: String, versions: String },
-    #[error("{project}: no wheel fits {target}: {reasons}")]
-    NoneFits {
+    Versions {
         project: String,
-        target: String,
-        reasons: String,
+        versions: String,
+        /// The wheels of all but the newest version.
+        older: Vec<String>,
+    },
+    #[error("{}: no wheel fits {}: {}", .0.project, .0.target, .0.reasons)]
+    NoneFits(Box<NoneFits>),
+    #[error("{count} projects cannot be installed: {problems}")]
+    Several {
+        count: usize,
+        problems: String,
         hint: String,
     },
     #[error(transparent)]
@@ -66,8 +72,12 @@ impl WheelsError {
             WheelsError::Sdist { .. } => Some(
                 "build a wheel first (pip wheel --no-deps -w WHEELS_DIR PKG), or download one with pip download --only-binary=:all:".into(),
             ),
-            WheelsError::NoneFits { hint, .. } => Some(hint.clone()),
-            WheelsError::Versions { .. } => Some("delete the wheels of the versions you do not want".into()),
+            WheelsError::NoneFits(n) => Some(n.hint.clone()),
+            WheelsError::Versions { older, .. } => Some(format!(
+                "delete the wheels of the versions you do not want (to keep the newest: rm {})",
+                older.join(" ")
+            )),
+            WheelsError::Several { hint, .. } => Some(hint.clone()),
             WheelsError::Record { wheel, problem, .. } if problem.contains("RECORD") => {
                 let project = WheelName::parse(wheel).map(|w| w.normalized()).unwrap_or_else(|_| wheel.clone());
                 Some(format!("if you trust this wheel anyway, pass --allow-bad-record {project}"))
@@ -77,6 +87,17 @@ impl WheelsError {
             _ => None,
         }
     }
+}
+
+/// A project none of whose wheels fits the target.
+#[derive(Debug)]
+pub struct NoneFits {
+    pub project: String,
+    pub target: String,
+    pub reasons: String,
+    pub hint: String,
+    /// `NAME==VERSION` to fetch.
+    pub requirement: String,
 }
 
 #[derive(Clone, Debug)]

@@ -19,6 +19,8 @@ pub struct DepsPlan {
     pub tree: Tree<Src>,
     pub warnings: Vec<String>,
     pub unpacked: u64,
+    /// Which wheel (index into `wheels`) installs each file (path relative to /var/task).
+    pub owner: HashMap<String, usize>,
 }
 
 fn record_hash(b: &[u8; 32]) -> String {
@@ -364,10 +366,12 @@ pub fn plan(paths: &[PathBuf], opts: &WheelsOptions) -> Result<DepsPlan, WheelsE
             warnings.push(format!("/{other} and /{path} differ only in case"));
         }
     }
+    let owner = owners.into_iter().map(|(p, (w, _, _))| (p, w)).collect();
     Ok(DepsPlan {
         wheels,
         tree,
         warnings,
         unpacked,
+        owner,
     })
 }

@@ -54,15 +54,30 @@ pub fn select(
     }
     let mut chosen = Vec::new();
     let mut warnings = Vec::new();
+    // Every project's problem is collected, so one run reports them all.
+    let mut problems: Vec<WheelsError> = Vec::new();
     for (project, wheels) in projects {
         let mut versions: Vec<&str> = wheels.iter().map(|w| w.version.as_str()).collect();
         versions.sort();
         versions.dedup();
         if versions.len() > 1 {
-            return Err(WheelsError::Versions {
+            let newest = wheels
+                .iter()
+                .map(|w| w.version.as_str())
+                .max_by(|a, b| compare_versions(a, b))
+                .unwrap_or_default()
+                .to_string();
+            let older: Vec<String> = wheels
+                .iter()
+                .filter(|w| w.version != newest)
+                .map(|w| dir.join(&w.filename).display().to_string())
+                .collect();
+            problems.push(WheelsError::Versions {
                 project,
                 versions: versions.join(", "),
+                older,
             });
+            continue;
         }
         let mut fits: Vec<(usize, &WheelName)> = Vec::new();
         let mut reasons = Vec::new();
@@ -79,7 +94,7 @@ pub fn select(
                 .map(|(w, why)| format!("{} {why}", w.filename))
                 .collect();
             let req = format!("{}=={}", wheels[0].name, wheels[0].version);
-            return Err(WheelsError::NoneFits {
+            problems.push(WheelsError::NoneFits(Box::new(super::NoneFits {
                 project,
                 target: target.to_string(),
                 reasons: text.join("; "),
@@ -87,7 +102,9 @@ pub fn select(
                     "fetch a wheel for the base: {}",
                     target.pip_download_hint(&req)
                 ),
-            });
+                requirement: req,
+            })));
+            continue;
         };
         for (w, why) in &reasons {
             warnings.push(format!(
@@ -103,5 +120,64 @@ pub fn select(
         }
         chosen.push(dir.join(&best.filename));
     }
+    if problems.len() > 1 {
+        return Err(several(problems, target));
+    }
+    if let Some(p) = problems.pop() {
+        return Err(p);
+    }
     Ok((chosen, warnings))
+}
+
+/// One error for several projects' problems, with one command that fixes what can be fetched
+/// and one that removes the extra versions.
+fn several(problems: Vec<WheelsError>, target: &Target) -> WheelsError {
+    let mut fetch = Vec::new();
+    let mut remove = Vec::new();
+    let mut lines = Vec::new();
+    for p in &problems {
+        match p {
+            WheelsError::NoneFits(n) => {
+                fetch.push(n.requirement.clone());
+                lines.push(p.to_string());
+            }
+            WheelsError::Versions {
+                project,
+                versions,
+                older,
+            } => {
+                remove.extend(older.iter().cloned());
+                lines.push(format!("{project}: several versions ({versions})"));
+            }
+            other => lines.push(other.to_string()),
+        }
+    }
+    let mut hint = Vec::new();
+    if !fetch.is_empty() {
+        hint.push(format!(
+            "fetch wheels for the base: {}",
+            target.pip_download_hint(&fetch.join(" "))
+        ));
+    }
+    if !remove.is_empty() {
+        hint.push(format!(
+            "keep the newest version of each: rm {}",
+            remove.join(" ")
+        ));
+    }
+    WheelsError::Several {
+        count: problems.len(),
+        problems: lines.join("; "),
+        hint: hint.join("; then "),
+    }
+}
+
+/// Orders PEP 440-ish versions by their numeric release parts (then as text).
+fn compare_versions(a: &str, b: &str) -> std::cmp::Ordering {
+    let nums = |v: &str| -> Vec<u64> {
+        v.split(['.', '-', '+'])
+            .map_while(|p| p.parse::<u64>().ok())
+            .collect()
+    };
+    nums(a).cmp(&nums(b)).then_with(|| a.cmp(b))
 }

@@ -1,0 +1,273 @@
+//! The Lambda gate: every check an image must pass before any sink sees it, with findings named
+//! the way Lambda names the failure. Image rules (`image`), base layers read back (`base`),
+//! handlers and every import their modules make at module level (`handlers`, on
+//! `python::handler` and `python::imports`), native binaries and the wheels' dependency closure
+//! (`native`), and the project around the image (`project`). Where lamina cannot decide, the
+//! finding says "cannot verify", and the image is not said to pass.
+
+mod base;
+mod finding;
+mod handlers;
+mod image;
+mod native;
+mod project;
+mod task;
+
+pub use finding::{merge_handlers, Code, Finding, Severity};
+pub use task::TaskFs;
+
+use crate::build::Built;
+use crate::config::Plan;
+use crate::oci::Platform;
+use crate::python::imports::{Runtime, Space, StdlibView};
+use crate::python::provides::Providers;
+use crate::python::stdlib::Stdlib;
+use std::path::PathBuf;
+
+pub const MAX_UNCOMPRESSED: u64 = 10 * 1000 * 1000 * 1000;
+
+/// The gate found errors: nothing is written or pushed.
+#[derive(Debug, thiserror::Error)]
+#[error("{errors} problem{} would make Lambda reject or fail this image; nothing was written or pushed", if *.errors == 1 { "" } else { "s" })]
+pub struct GateFailed {
+    pub errors: usize,
+}
+pub const MAX_MANIFEST: usize = 25_400;
+
+pub struct GateOptions {
+    pub platform: Platform,
+    /// Missing dependencies are errors (default) or warnings.
+    pub missing_deps: Severity,
+    /// Distributions and import names the base's runtime has, per the catalog (empty when the
+    /// catalog does not know the base).
+    pub runtime_packages: Vec<String>,
+    pub runtime_modules: Vec<String>,
+    /// The catalog knows the base.
+    pub known_base: bool,
+    /// The base's glibc, when known (from the catalog or `--glibc`).
+    pub glibc: Option<(u32, u32)>,
+    pub base_name: String,
+    /// The target's CPython minor version, when known (catalog, `--python`, the base).
+    pub python: Option<u32>,
+    /// `--import-check`: the target's CPython minor version.
+    pub import_check: Option<u32>,
+    /// Where base-layer scans are cached.
+    pub scan_cache: Option<PathBuf>,
+    /// The catalog's warning for a runtime past AWS's deprecation date.
+    pub deprecation: Option<String>,
+}
+
+/// What the gate found, and what it learnt on the way (for the report).
+#[derive(Debug, Default)]
+pub struct GateReport {
+    pub findings: Vec<Finding>,
+    /// Uncompressed size of each base layer, when its bytes were read.
+    pub base_sizes: Vec<Option<u64>>,
+    /// Base-layer scans that came from the cache.
+    pub base_scans_cached: usize,
+    /// The CPython version the imports were resolved for, and where its stdlib came from.
+    pub python: Option<u32>,
+    pub stdlib_from: String,
+    /// Python modules read and resolved.
+    pub modules_checked: usize,
+    /// One command that installs every missing project.
+    pub fix: Option<String>,
+}
+
+impl GateReport {
+    pub fn errors(&self) -> usize {
+        self.findings
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .count()
+    }
+    pub fn unverified(&self) -> usize {
+        self.findings.iter().filter(|f| f.unverified()).count()
+    }
+}
+
+/// The standard library and the runtime's packages to resolve against, from the base's own
+/// files when they are here, else the catalog.
+fn import_roots(
+    scan: &base::BaseScan,
+    opts: &GateOptions,
+) -> (Option<u32>, StdlibView, Runtime, String) {
+    let files = scan.python.as_ref();
+    let base_minors = files.map(base::python_minors).unwrap_or_default();
+    let minor = opts
+        .python
+        .or_else(|| (base_minors.len() == 1).then(|| base_minors[0]));
+    let from_base = minor.and_then(|m| Some((m, base::stdlib(files?, m)?)));
+    let catalog_runtime = || Runtime::Known {
+        modules: opts.runtime_modules.iter().cloned().collect(),
+        exact: false,
+    };
+    match (from_base, minor) {
+        (Some((m, s)), _) => {
+            let from = match &s.source {
+                crate::python::stdlib::StdlibSource::Base(d) => format!("the base's {d}"),
+                _ => String::new(),
+            };
+            let mut modules = base::runtime_modules(files.expect("read"), m);
+            if opts.known_base {
+                modules.extend(opts.runtime_modules.iter().cloned());
+            }
+            let runtime = Runtime::Known {
+                modules,
+                exact: true,
+            };
+            (Some(m), StdlibView::Known(s), runtime, from)
+        }
+        (None, Some(m)) => {
+            let runtime = if opts.known_base {
+                catalog_runtime()
+            } else {
+                Runtime::Unknown
+            };
+            match Stdlib::catalog(m) {
+                Some(s) => (
+                    Some(m),
+                    StdlibView::Known(s),
+                    runtime,
+                    format!("lamina's list for CPython 3.{m}"),
+                ),
+                None => (Some(m), StdlibView::Unknown, runtime, "unknown".into()),
+            }
+        }
+        (None, None) => {
+            let runtime = if opts.known_base {
+                catalog_runtime()
+            } else {
+                Runtime::Unknown
+            };
+            (
+                None,
+                StdlibView::Unknown,
+                runtime,
+                "unknown (the base's Python version is not known)".into(),
+            )
+        }
+    }
+}
+
+/// Runs every check; the image passes when no finding is an error.
+pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> GateReport {
+    let mut out = Vec::new();
+    // A runtime past AWS's deprecation date still builds, with a warning.
+    if let Some(w) = &opts.deprecation {
+        out.push(Finding::warning(Code::DeprecatedRuntime, w.clone()));
+    }
+    let scan = base::scan(built, opts.scan_cache.as_deref(), &mut out);
+    let base_size = scan.sizes.iter().copied().sum::<Option<u64>>();
+    image::check(built, opts, base_size, &mut out);
+    let fs = TaskFs::new(built);
+    let (minor, stdlib, runtime, stdlib_from) = import_roots(&scan, opts);
+    project::task_root(&fs, &stdlib, &mut out);
+    if plan.deps.is_none() {
+        project::dependency_inputs(
+            &plan.project,
+            &plan.srcs,
+            minor,
+            plan.platform.python_machine(),
+            &mut out,
+        );
+    }
+    let space = Space::new(&fs, stdlib, runtime, minor, plan.platform.python_machine());
+    let wheels_dir = plan.deps.as_ref().and_then(|d| d.dir.clone());
+    let mut wheel_dirs: Vec<PathBuf> = wheels_dir.iter().cloned().collect();
+    for d in ["wheels", "wheelhouse", "vendor", "dist"] {
+        wheel_dirs.push(plan.project.join(d));
+    }
+    let providers = Providers::from_dirs(wheel_dirs.iter().map(PathBuf::as_path));
+    let shown_dir = wheels_dir
+        .as_ref()
+        .map(|d| {
+            d.strip_prefix(&plan.project)
+                .unwrap_or(d)
+                .display()
+                .to_string()
+        })
+        .unwrap_or_else(|| "wheels".into());
+    let stats = handlers::check(
+        &space,
+        &plan.handlers,
+        &plan.handler_functions,
+        &providers,
+        &shown_dir,
+        &mut out,
+    );
+    let mut missing = stats.missing_projects;
+    if let Some((deps, target)) = &built.deps {
+        native::check_binaries(&fs, opts, &mut out);
+        for m in native::check_closure(deps, target, opts, &mut out) {
+            if !missing.contains(&m) {
+                missing.push(m);
+            }
+        }
+    }
+    if let Some(minor) = opts.import_check {
+        out.extend(run_import_check(&fs, plan, opts, minor));
+    }
+    let fix = (!missing.is_empty()).then(|| {
+        let target = built
+            .deps
+            .as_ref()
+            .map(|(_, t)| t.clone())
+            .unwrap_or_else(|| crate::python::tags::Target {
+                minor: minor.unwrap_or(12),
+                arch: plan.platform.python_machine().to_string(),
+                glibc: opts.glibc.unwrap_or((2, 26)),
+                allow_linux: false,
+            });
+        target
+            .pip_download_hint(&missing.join(" "))
+            .replace("WHEELS_DIR", &shown_dir)
+    });
+    GateReport {
+        findings: out,
+        base_sizes: scan.sizes,
+        base_scans_cached: scan.cached,
+        python: minor,
+        stdlib_from,
+        modules_checked: stats.modules,
+        fix,
+    }
+}
+
+fn run_import_check(fs: &TaskFs, plan: &Plan, opts: &GateOptions, minor: u32) -> Vec<Finding> {
+    let skip = |m: String| vec![Finding::warning(Code::ImportCheck, m)];
+    let host = std::env::consts::ARCH;
+    if opts.platform.python_machine() != host {
+        return skip(format!(
+            "skipped: the image is {} and this machine is {host}",
+            opts.platform
+        ));
+    }
+    let Some(python) = crate::import_check::find_python(minor) else {
+        return skip(format!(
+            "skipped: no python3.{minor} on this machine (set LAMINA_PYTHON)"
+        ));
+    };
+    let dir = match tempfile::Builder::new()
+        .prefix("lamina-import-check-")
+        .tempdir()
+    {
+        Ok(d) => d,
+        Err(e) => return skip(format!("skipped: {e}")),
+    };
+    for d in &fs.dirs {
+        let _ = std::fs::create_dir_all(dir.path().join(d));
+    }
+    for path in fs.files.keys() {
+        let dest = dir.path().join(path);
+        if let Some(parent) = dest.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if let Some(bytes) = fs.bytes(path, 1 << 30) {
+            if std::fs::write(&dest, bytes).is_err() {
+                return skip(format!("skipped: could not write {}", dest.display()));
+            }
+        }
+    }
+    crate::import_check::run(&python, dir.path(), &plan.handlers, &opts.runtime_modules)
+}

@@ -1,0 +1,97 @@
+//! Native code and metadata in the dependency layer: every `.so`'s ELF machine and `GLIBC_x.y`
+//! needs against the base, and every wheel's `Requires-Dist` (markers evaluated for the target)
+//! met by another wheel or by the runtime.
+
+use super::finding::{Code, Finding};
+use super::task::TaskFs;
+use super::GateOptions;
+use crate::python::elf;
+use crate::python::requires::{marker_applies, parse_requirement};
+use crate::python::wheel::header;
+use std::collections::HashSet;
+
+pub fn check_binaries(fs: &TaskFs, opts: &GateOptions, out: &mut Vec<Finding>) {
+    let want = opts.platform.python_machine().to_string();
+    let mut paths: Vec<&String> = fs
+        .files
+        .keys()
+        .filter(|p| p.ends_with(".so") || p.contains(".so."))
+        .collect();
+    paths.sort();
+    for path in paths {
+        let Some(bytes) = fs.bytes(path, 512 << 20) else {
+            continue;
+        };
+        let Some(info) = elf::inspect(&bytes) else {
+            if !elf::is_elf(&bytes) && !bytes.is_empty() {
+                out.push(Finding::error(Code::ImportModuleError, format!("/var/task/{path} is not an ELF file (invalid ELF header): a library built for another OS?")));
+            }
+            continue;
+        };
+        if info.machine != want {
+            out.push(Finding::error(Code::ImportModuleError, format!("/var/task/{path} is {} code; the function runs {want} (invalid ELF header / exec format error)", info.machine)));
+        }
+        if let (Some(need), Some(have)) = (info.max_glibc, opts.glibc) {
+            if need > have {
+                out.push(Finding::error(
+                    Code::ImportModuleError,
+                    format!("/var/task/{path} needs GLIBC_{}.{}; {} has glibc {}.{} (version `GLIBC_{}.{}' not found)", need.0, need.1, opts.base_name, have.0, have.1, need.0, need.1),
+                ));
+            }
+        }
+    }
+}
+
+/// Requirements no wheel and not the runtime meets; each is a finding. Returns them (for the one
+/// `pip download` line that fixes them all).
+pub fn check_closure(
+    deps: &crate::layer::wheels::DepsPlan,
+    target: &crate::python::tags::Target,
+    opts: &GateOptions,
+    out: &mut Vec<Finding>,
+) -> Vec<String> {
+    let installed: HashSet<String> = deps.wheels.iter().map(|w| w.name.normalized()).collect();
+    let mut missing: Vec<String> = Vec::new();
+    for w in &deps.wheels {
+        for line in header(&w.metadata, "Requires-Dist") {
+            let Some(req) = parse_requirement(line) else {
+                continue;
+            };
+            if req
+                .marker
+                .as_deref()
+                .is_some_and(|m| !marker_applies(m, target))
+            {
+                continue;
+            }
+            if installed.contains(&req.name)
+                || opts
+                    .runtime_packages
+                    .iter()
+                    .any(|r| crate::python::normalize_name(r) == req.name)
+            {
+                continue;
+            }
+            out.push(Finding::new(
+                opts.missing_deps,
+                Code::ImportModuleError,
+                format!("{} {} requires {}, which is neither among the wheels nor in the Lambda runtime (No module named …)", w.name.name, w.name.version, req.text),
+            ));
+            let spec = requirement_spec(&req.text);
+            if !missing.contains(&spec) {
+                missing.push(spec);
+            }
+        }
+    }
+    missing
+}
+
+/// `requests (>=2) ; extra == "x"` → `requests>=2` (what `pip download` takes).
+fn requirement_spec(text: &str) -> String {
+    let t = text.split(';').next().unwrap_or(text).trim();
+    let t: String = t
+        .chars()
+        .filter(|c| !matches!(c, '(' | ')' | ' '))
+        .collect();
+    t
+}
