@@ -72,7 +72,7 @@ fn a_gate_failure_is_a_document_with_every_finding() {
     let p = project(&t);
     fs::write(
         p.join("src/functions/reports/daily.py"),
-        "import dotenv\n\n\ndef handler(event, context):\n    return 1\n",
+        "import yaml\n\n\ndef handler(event, context):\n    return 1\n",
     )
     .unwrap();
     for cmd in ["build", "check"] {
@@ -105,10 +105,10 @@ fn a_gate_failure_is_a_document_with_every_finding() {
         assert_eq!(f["file"], "/var/task/src/functions/reports/daily.py");
         assert_eq!(f["line"], 1);
         assert!(f["message"].as_str().unwrap().contains(
-            "Unable to import module 'src.functions.reports.daily': No module named 'dotenv'"
+            "Unable to import module 'src.functions.reports.daily': No module named 'yaml'"
         ));
-        assert!(f["hint"].as_str().unwrap().contains("python-dotenv"));
-        assert!(d["fix"].as_str().unwrap().contains("python-dotenv"));
+        assert!(f["hint"].as_str().unwrap().contains("pyyaml"));
+        assert!(d["fix"].as_str().unwrap().contains("pyyaml"));
         let nf = d["findings"]
             .as_array()
             .unwrap()
