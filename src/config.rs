@@ -72,7 +72,7 @@ impl ConfigError {
                 WheelsInput::Other => "--wheels takes a directory of .whl files (pip download -d DIR …)".into(),
             }),
             ConfigError::NoConfig { .. } => Some(format!(
-                "create {FILE_NAME} in the project directory (see README, \"{FILE_NAME} reference\"), or pass --base, --src and --handler"
+                "`lamina init` writes {FILE_NAME} from the project's Dockerfile and serverless.yml; or create {FILE_NAME} in the project directory (see README, \"{FILE_NAME} reference\"), or pass --base, --src and --handler"
             )),
             ConfigError::Invalid { field, .. } if field.starts_with("base") => {
                 Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
