@@ -92,7 +92,7 @@ fn no_lamina_toml_at_all_is_said_plainly() {
         "{err}"
     );
     assert!(
-        err.contains("hint: create lamina.toml in the project directory"),
+        err.contains("hint: `lamina init` writes lamina.toml from the project's Dockerfile and serverless.yml; or create lamina.toml in the project directory"),
         "{err}"
     );
     // Flags alone work, and say that there is no file.
