@@ -240,7 +240,9 @@ fn a_failed_tag_puts_back_the_tags_it_moved() {
     let target = format!("{}/app:v1", fake.addr);
     let old = digest_of(&e.run(&["--push", &target, "--tag", "latest"]));
     assert_eq!(fake.tag("app", "latest"), Some(old.clone()));
-    fs::write(e.project.join("src/shared/responses.py"), "# changed\n").unwrap();
+    let responses = e.project.join("src/shared/responses.py");
+    let text = fs::read_to_string(&responses).unwrap();
+    fs::write(&responses, format!("{text}# changed\n")).unwrap();
 
     fake.with(|s| {
         s.faults
