@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(skopeo umoci podman runc python3 docker-registry apache2-utils openssl busybox-static libc-bin)
+APT_PACKAGES=(skopeo umoci podman runc python3 docker-registry apache2-utils openssl busybox-static libc-bin qemu-user dpkg)
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
@@ -47,6 +47,35 @@ fi
 if [ ! -x "$LAMINA_TEST_VENV/bin/uv" ] || [ ! -x "$LAMINA_TEST_VENV/bin/pypi-server" ]; then
   echo "test.sh: installing uv and pypiserver into $LAMINA_TEST_VENV" >&2
   "$LAMINA_TEST_VENV/bin/pip" install -q --disable-pip-version-check uv 'pypiserver[passlib]'
+fi
+
+# Debian's CPython 3.11 for amd64 and arm64 (.deb files, unpacked by the bytecode tests into
+# two-platform base images). Private apt lists: the machine's own apt configuration is untouched.
+export LAMINA_TEST_DEBS="${LAMINA_TEST_DEBS:-$HOME/.cache/lamina-test/debs}"
+DEB_PACKAGES=(python3.11-minimal libpython3.11-minimal libc6 zlib1g libexpat1)
+if [ "$(ls "$LAMINA_TEST_DEBS"/*.deb 2>/dev/null | wc -l)" -lt $((2 * ${#DEB_PACKAGES[@]})) ]; then
+  echo "test.sh: downloading ${DEB_PACKAGES[*]} (amd64, arm64) into $LAMINA_TEST_DEBS" >&2
+  lists="$(mktemp -d)"
+  mkdir -p "$lists/partial" "$LAMINA_TEST_DEBS"
+  apt_opts=(-q -o "Dir::State::Lists=$lists" -o APT::Architectures::=amd64 -o APT::Architectures::=arm64 -o Debug::NoLocking=1)
+  apt-get "${apt_opts[@]}" update >/dev/null
+  (cd "$LAMINA_TEST_DEBS" && for arch in amd64 arm64; do
+     apt-get "${apt_opts[@]}" download "${DEB_PACKAGES[@]/%/:$arch}" >/dev/null 2>&1
+   done)
+  rm -rf "$lists"
+fi
+
+# Real wheels that import heavily (boto3, pydantic, requests and their dependencies) for the
+# end-to-end bytecode test and benches/coldstart.sh, downloaded once from PyPI.
+export LAMINA_TEST_WHEELS="${LAMINA_TEST_WHEELS:-$HOME/.cache/lamina-test/wheels-heavy}"
+if [ ! -f "$LAMINA_TEST_WHEELS/.complete" ]; then
+  echo "test.sh: downloading boto3, pydantic, requests wheels into $LAMINA_TEST_WHEELS" >&2
+  mkdir -p "$LAMINA_TEST_WHEELS"
+  python3 -m pip download -q --disable-pip-version-check --only-binary=:all: \
+    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
+    --python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi none \
+    -d "$LAMINA_TEST_WHEELS" boto3==1.35.99 botocore==1.35.99 pydantic==2.10.6 requests==2.32.3
+  touch "$LAMINA_TEST_WHEELS/.complete"
 fi
 
 echo "test.sh: cargo fmt --check" >&2

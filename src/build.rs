@@ -2,10 +2,12 @@
 //! history, created). Layers are written to the cache, keyed by their inputs, so an unchanged source
 //! tree is never re-compressed. Nothing here writes to the output: sinks do that afterwards.
 
+use crate::bytecode::{self, BytecodeError, Compiler, Setup};
 use crate::cache::Cache;
 use crate::catalog;
 use crate::config::DepsConfig;
 use crate::config::Plan;
+use crate::layer::compiled::{self, CompiledError, LayerBytecode};
 use crate::layer::{source, wheels, EntryKind, LayerWriter, Tree, WrittenLayer};
 use crate::location::Location;
 use crate::oci::reference::ImageRef;
@@ -46,13 +48,18 @@ pub enum BuildError {
     WheelRead { path: PathBuf, source: io::Error },
     #[error("{path}: changed while the build read it; nothing was cached")]
     Changed { path: PathBuf },
+    #[error(transparent)]
+    Bytecode(#[from] BytecodeError),
+    #[error("source layer: bytecode")]
+    SourceBytecode(#[from] CompiledError),
 }
 
 impl BuildError {
     pub fn hint(&self) -> Option<String> {
         match self {
-
             BuildError::Source(e) => e.hint(),
+            BuildError::Bytecode(e) => e.hint(),
+            BuildError::SourceBytecode(CompiledError::Bytecode(e)) => e.hint(),
             BuildError::Wheels(e) => e.hint(),
             BuildError::Deps(e) => e.hint(),
             BuildError::UnknownTarget { .. } => Some(
@@ -79,6 +86,10 @@ pub struct Built {
     pub deps: Option<(wheels::DepsPlan, Target)>,
     /// (name, layer, reused from cache)
     pub new_layers: Vec<(String, WrittenLayer, bool)>,
+    /// Bytecode per new layer (by name), when it was compiled.
+    pub bytecode: Vec<(String, LayerBytecode)>,
+    /// One line on bytecode: who compiled it, or why there is none.
+    pub bytecode_note: String,
 }
 
 /// RFC 3339 UTC time for seconds since the epoch.
@@ -117,13 +128,16 @@ pub fn build(
             crate::retry::Policy::default(),
         )
     }));
-    build_with(plan, base, cache, &index, log)
+    build_with(plan, base, None, cache, &index, log)
 }
 
 /// `build`, with the caller's index client for locked wheels (credentials, CodeArtifact).
+/// `host_variant` is the same base for this machine's platform, when `plan.platform` is another
+/// architecture and the base is a multi-platform index that has one (for compiling bytecode).
 pub fn build_with(
     plan: &Plan,
     base: Image,
+    host_variant: Option<&Image>,
     cache: &Cache,
     index: &crate::deps::LazyClient,
     log: &mut dyn FnMut(String),
@@ -131,23 +145,54 @@ pub fn build_with(
     let base_layers = base.layers.len();
 
     let skip = crate::output::never_copied(plan, cache);
+    let (compiler, bytecode_note) = if plan.compile_bytecode {
+        match bytecode::setup(&base, host_variant, cache, plan.compile_workers)? {
+            Setup::On(c) => {
+                let note = format!("bytecode: compiled by {} (unchecked-hash .pyc)", c.how);
+                (Some(c), note)
+            }
+            Setup::Off(why) => (None, format!("no bytecode: {why}")),
+        }
+    } else {
+        (
+            None,
+            "no bytecode: turned off (--no-compile-bytecode / compile_bytecode = false)".into(),
+        )
+    };
+    log(bytecode_note.clone());
+    let compiler = compiler.as_deref();
     let mut image = base;
     let mut new_layers = Vec::new();
+    let mut bytecode_done = Vec::new();
     let mut deps_info = None;
     if let Some(deps) = &plan.deps {
-        let (layer, count, reused, deps_plan, target) =
-            deps_layer(plan, deps, &image, cache, index, log)?;
+        let (layer, count, reused, deps_plan, target, bc) =
+            deps_layer(plan, deps, &image, compiler, cache, index, log)?;
         deps_info = Some((deps_plan, target));
         let history = json!({
             "created": rfc3339(plan.epoch),
-            "created_by": format!("lamina build: pip install --no-deps --target /var/task ({count} wheels)"),
+            "created_by": format!(
+                "lamina build: pip install --no-deps --target /var/task ({count} wheels){}",
+                if compiler.is_some() { "; compileall --invalidation-mode unchecked-hash" } else { "" }
+            ),
             "comment": "dependency layer",
         });
         image = image.append_layer(cache_layer(&layer, cache), history);
+        if let Some(bc) = bc {
+            bytecode_done.push(("dependency".to_string(), bc));
+        }
         new_layers.push(("dependency".to_string(), layer, reused));
     }
     let tree = source::plan(&plan.project, &plan.srcs, &skip)?;
-    let (src_layer, reused) = write_cached(&tree, plan.epoch, cache, log)?;
+    let (src_layer, reused) = match compiler {
+        Some(c) => {
+            let mut with_pyc = tree.clone();
+            let bc = compiled::add_to_source(&mut with_pyc, c)?;
+            bytecode_done.push(("source".to_string(), bc));
+            write_cached(&with_pyc, plan.epoch, cache, log)?
+        }
+        None => write_cached(&tree, plan.epoch, cache, log)?,
+    };
 
     let created = rfc3339(plan.epoch);
     let copies: Vec<String> = plan
@@ -172,6 +217,8 @@ pub fn build_with(
         source_tree: tree,
         deps: deps_info,
         new_layers,
+        bytecode: bytecode_done,
+        bytecode_note,
     })
 }
 
@@ -261,14 +308,24 @@ pub fn target_for(
     Ok((target, interpreter))
 }
 
+type DepsLayer = (
+    WrittenLayer,
+    usize,
+    bool,
+    wheels::DepsPlan,
+    Target,
+    Option<LayerBytecode>,
+);
+
 fn deps_layer(
     plan: &Plan,
     deps: &DepsConfig,
     base: &Image,
+    compiler: Option<&Compiler>,
     cache: &Cache,
     index: &crate::deps::LazyClient,
     log: &mut dyn FnMut(String),
-) -> Result<(WrittenLayer, usize, bool, wheels::DepsPlan, Target), BuildError> {
+) -> Result<DepsLayer, BuildError> {
     let (target, interpreter) = target_for(plan, deps, base, Some(&cache.scans_dir()), log)?;
     let ranking = target.ranking();
     let inputs = crate::deps::inputs(deps, &target, &ranking, cache, index, log)?;
@@ -285,6 +342,9 @@ fn deps_layer(
         "{WRITER_VERSION}\0deps\0gzip{GZIP_LEVEL}\0{}\0{:?}\0",
         plan.epoch, opts
     ));
+    if let Some(c) = compiler {
+        h.update(c.key());
+    }
     for i in &inputs {
         h.update(format!("{}\0{}\0", i.filename, i.sha256));
     }
@@ -301,13 +361,21 @@ fn deps_layer(
         log(format!("warning: {w}"));
     }
     if let Some(hit) = cache.lookup_layer_or_evict(&key, log) {
-        return Ok((hit, chosen.len(), true, deps_plan, target));
+        let bc = compiler.and_then(|_| cache.lookup_note(&key));
+        return Ok((hit, chosen.len(), true, deps_plan, target, bc));
     }
+    let extra = match compiler {
+        Some(c) => Some(wheels::compile(&deps_plan, c)?),
+        None => None,
+    };
     // Key and layer from the same bytes: after the write, each wheel still hashes to what the key
     // was made from, and did not change while the layer read it.
     let before = stat_all(&chosen);
     let mut w = LayerWriter::create(&cache.blobs_dir(), &cache.tmp_dir(), plan.epoch, GZIP_LEVEL)?;
-    let result = wheels::write(&deps_plan, &mut w);
+    let result = match &extra {
+        Some((files, _)) => wheels::write_with(&deps_plan, files, &mut w),
+        None => wheels::write(&deps_plan, &mut w),
+    };
     let after = stat_all(&chosen);
     for (i, p) in chosen.iter().enumerate() {
         let same = after[i] == before[i]
@@ -317,8 +385,15 @@ fn deps_layer(
         }
     }
     result?;
+    let bc = extra.map(|(_, bc)| bc);
+    if let Some(bc) = &bc {
+        cache.record_note(&key, bc).map_err(|e| BuildError::Cache {
+            path: cache.tmp_dir(),
+            source: e,
+        })?;
+    }
     let written = finish_and_record(w, &key, cache)?;
-    Ok((written, chosen.len(), false, deps_plan, target))
+    Ok((written, chosen.len(), false, deps_plan, target, bc))
 }
 
 /// What changes whenever a file is written to: size, mtime, ctime, inode and device.

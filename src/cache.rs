@@ -38,7 +38,8 @@ impl Cache {
     }
 
     pub fn open(root: &Path) -> io::Result<Cache> {
-        let root = root.join("v1");
+        // Absolute: paths under the cache are handed to processes that run in other directories.
+        let root = std::path::absolute(root)?.join("v1");
         fs::create_dir_all(root.join("blobs").join("sha256"))?;
         fs::create_dir_all(root.join("tmp"))?;
         fs::create_dir_all(root.join("layers"))?;
@@ -65,6 +66,16 @@ impl Cache {
     /// Results of reading base layers back (by layer digest).
     pub fn scans_dir(&self) -> PathBuf {
         self.root.join("scans")
+    }
+
+    /// Base images' interpreters, unpacked (by the base's layer digests).
+    pub fn interpreters_dir(&self) -> PathBuf {
+        self.root.join("interpreters")
+    }
+
+    /// Compiled `.pyc` bytes (by interpreter, in-image path and source hash).
+    pub fn bytecode_dir(&self) -> PathBuf {
+        self.root.join("bytecode")
     }
 
     pub fn tmp_dir(&self) -> PathBuf {
@@ -163,6 +174,21 @@ impl Cache {
             uncompressed_size: v["uncompressed_size"].as_u64()?,
             file_count: v["file_count"].as_u64()?,
         })
+    }
+
+    /// A note kept beside a layer's record (what its bytecode step did, for the report of a
+    /// rebuild that reuses the layer).
+    pub fn lookup_note<T: serde::de::DeserializeOwned>(&self, key: &str) -> Option<T> {
+        let text = fs::read(self.root.join("layers").join(format!("{key}.note.json"))).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    pub fn record_note<T: serde::Serialize>(&self, key: &str, note: &T) -> io::Result<()> {
+        let mut tmp = tempfile::NamedTempFile::new_in(self.tmp_dir())?;
+        tmp.write_all(&serde_json::to_vec(note).map_err(io::Error::other)?)?;
+        tmp.persist(self.root.join("layers").join(format!("{key}.note.json")))
+            .map_err(|e| e.error)?;
+        Ok(())
     }
 
     /// Remembers that `key` produces `layer` (whose blob is already in the cache).

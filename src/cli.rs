@@ -244,6 +244,17 @@ pub struct BuildArgs {
     /// /var/task and the standard library on sys.path). Runs module-level code.
     #[arg(long = "import-check")]
     pub import_check: bool,
+    /// Ship no bytecode (no `__pycache__/*.pyc` beside the modules); compile_bytecode = false.
+    #[arg(long = "no-compile-bytecode")]
+    pub no_compile_bytecode: bool,
+    /// Interpreter processes compiling bytecode at once (default: one per core).
+    #[arg(
+        long = "compile-workers",
+        value_name = "N",
+        env = "LAMINA_COMPILE_WORKERS",
+        default_value_t = 0
+    )]
+    pub compile_workers: usize,
     /// Dependencies missing from the wheels: error (default) or warn.
     #[arg(long = "missing-deps", value_name = "error|warn", default_value = "error", value_parser = ["error", "warn"])]
     pub missing_deps: String,
@@ -403,6 +414,8 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
         tag_mutability: args.tag_mutability,
         keep_last: args.keep_last,
         expire: args.expire,
+        no_compile_bytecode: args.no_compile_bytecode,
+        compile_workers: args.compile_workers,
     };
     let mut plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
     if check_only {
@@ -472,6 +485,19 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
         if base.layers.len() == 1 { "" } else { "s" },
         base.format
     ));
+    // Bytecode for another architecture: the same base for this machine, if the index has it.
+    let host_variant = if plan.compile_bytecode
+        && plan.platform.python_machine() != lamina::bytecode::interp::host_machine()
+    {
+        let host: Option<Platform> = match lamina::bytecode::interp::host_machine() {
+            "x86_64" => Some(Platform::linux_amd64()),
+            "aarch64" => "linux/arm64".parse().ok(),
+            _ => None,
+        };
+        host.and_then(|p| open_base(&plan.base, &client, &cache, &p).ok())
+    } else {
+        None
+    };
     let profile = args.registry.profile.clone();
     let index = lamina::deps::LazyClient::new(Box::new(move || {
         lamina::index::Client::new(
@@ -483,7 +509,7 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
         )
     }));
     let t_layers = Instant::now();
-    let built = build::build_with(&plan, base, &cache, &index, &mut log)?;
+    let built = build::build_with(&plan, base, host_variant.as_ref(), &cache, &index, &mut log)?;
     doc.timings_ms.layers = Some(report::ms(t_layers.elapsed()));
     if index.requests() > 0 {
         log(format!("package index: {} requests", index.requests()));

@@ -143,6 +143,7 @@ pub struct FileConfig {
     allow_bad_record: Option<Vec<String>>,
     max_unpacked_size: Option<SizeValue>,
     allow_linux_tag: Option<bool>,
+    compile_bytecode: Option<bool>,
     ecr: Option<crate::ecr::RepoSettings>,
     /// The file this was read from (None: there is no lamina.toml).
     #[serde(skip)]
@@ -282,6 +283,10 @@ pub struct Overrides {
     pub tag_mutability: Option<String>,
     pub keep_last: Option<u32>,
     pub expire: Option<crate::ecr::Expire>,
+    /// `--no-compile-bytecode`.
+    pub no_compile_bytecode: bool,
+    /// `--compile-workers N` (0: one per core).
+    pub compile_workers: usize,
 }
 
 /// Everything a build needs, validated.
@@ -313,6 +318,10 @@ pub struct Plan {
     pub python: Option<u32>,
     /// Seconds since the epoch for every mtime and `created` (`SOURCE_DATE_EPOCH`, else 0).
     pub epoch: u64,
+    /// Ship `.pyc` files compiled by the base's interpreter (`compile_bytecode`, default true).
+    pub compile_bytecode: bool,
+    /// Interpreter processes compiling at once.
+    pub compile_workers: usize,
 }
 
 pub fn load_file(project: &Path) -> Result<FileConfig, ConfigError> {
@@ -661,6 +670,12 @@ impl Plan {
             ecr,
             python,
             epoch,
+            compile_bytecode: !o.no_compile_bytecode && file.compile_bytecode.unwrap_or(true),
+            compile_workers: if o.compile_workers > 0 {
+                o.compile_workers
+            } else {
+                std::thread::available_parallelism().map_or(2, |n| n.get())
+            },
         })
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod aws;
 pub mod build;
+pub mod bytecode;
 pub mod cache;
 pub mod catalog;
 pub mod cleanup;
@@ -53,7 +54,9 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 pub fn hint(err: &(dyn std::error::Error + 'static)) -> Option<String> {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
     while let Some(e) = cur {
-        let h = if let Some(e) = e.downcast_ref::<build::BuildError>() {
+        let h = if let Some(e) = e.downcast_ref::<bytecode::BytecodeError>() {
+            e.hint()
+        } else if let Some(e) = e.downcast_ref::<build::BuildError>() {
             e.hint()
         } else if let Some(e) = e.downcast_ref::<config::ConfigError>() {
             e.hint()

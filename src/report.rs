@@ -192,6 +192,28 @@ pub fn sizes(b: &Built, s: &SizeReport) {
             if *reused { " (cached)" } else { "" }
         );
     }
+    for (name, bc) in &b.bytecode {
+        let l = b
+            .new_layers
+            .iter()
+            .find(|(n, _, _)| n == name)
+            .map(|(_, l, _)| l);
+        let s = &bc.stats;
+        let with = l.map_or(0, |l| l.uncompressed_size);
+        eprintln!(
+            "lamina: {name} layer bytecode: {} modules ({} compiled, {} from the cache, {} without .pyc), {} of .pyc; tar {} without bytecode, {} with",
+            s.modules,
+            s.compiled,
+            s.cached,
+            s.failed.len(),
+            human(s.pyc_bytes),
+            human(with.saturating_sub(bc.tar_bytes)),
+            human(with),
+        );
+        for (path, msg) in &s.failed {
+            eprintln!("lamina: warning: {path} does not compile, so it has no .pyc ({msg})");
+        }
+    }
     let unpacked = match s.uncompressed_total {
         Some(t) => {
             let pct = t as f64 * 100.0 / s.limit as f64;
@@ -369,6 +391,18 @@ pub fn image_fields(
         "compressed_size": sizes.compressed_total,
         "uncompressed_size": sizes.uncompressed_total,
         "layers": layers,
+        "bytecode": {
+            "note": b.bytecode_note,
+            "layers": b.bytecode.iter().map(|(name, bc)| serde_json::json!({
+                "layer": name,
+                "modules": bc.stats.modules,
+                "compiled": bc.stats.compiled,
+                "cached": bc.stats.cached,
+                "failed": bc.stats.failed.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+                "pyc_bytes": bc.stats.pyc_bytes,
+                "tar_bytes": bc.tar_bytes,
+            })).collect::<Vec<_>>(),
+        },
     });
     match v {
         Value::Object(m) => m,

@@ -84,7 +84,62 @@ fn ldd_deps(file: &Path, out: &mut BTreeSet<PathBuf>) {
 
 /// Builds the runtime base into `layout` under tag `py312`; `work` is scratch space.
 pub fn build(work: &Path, layout: &Path) {
-    let py = python();
+    build_with(work, layout, true, false)
+}
+
+/// The runtime base as AWS ships it: the standard library and awslambdaric with their bytecode
+/// (unchecked-hash here, since every mtime in a layer is the same), for the cold-start benchmark.
+pub fn build_with_stdlib_bytecode(work: &Path, layout: &Path) {
+    build_with(work, layout, true, true)
+}
+
+/// The same base without awslambdaric and its scripts: just CPython 3.12 with its loader and
+/// libraries (enough for lamina to run the base's interpreter), tag `py312`.
+pub fn build_python_only(work: &Path, layout: &Path) {
+    build_with(work, layout, false, false)
+}
+
+/// `python3.12 -m compileall` over `dir` as it will be at `in_image`.
+fn compile_tree(py: &Path, dir: &Path, in_image: &str) {
+    let o = Command::new(py.join("bin/python3.12"))
+        .args([
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+        ])
+        .arg(dir)
+        .args(["-p", in_image])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(o.status.code().is_some(), "compileall {}", dir.display());
+}
+
+fn build_with(work: &Path, layout: &Path, with_runtime: bool, stdlib_bytecode: bool) {
+    let pyenv = python();
+    let py = if stdlib_bytecode {
+        let copy = work.join("lang");
+        super::copy_tree(&pyenv, &copy);
+        for e in walkdir::WalkDir::new(&copy).contents_first(true) {
+            let e = e.unwrap();
+            if e.file_name() == "__pycache__" {
+                fs::remove_dir_all(e.path()).unwrap();
+            }
+        }
+        compile_tree(
+            &pyenv,
+            &copy.join("lib/python3.12"),
+            "/var/lang/lib/python3.12",
+        );
+        copy
+    } else {
+        pyenv.clone()
+    };
     assert!(
         py.join("bin/python3.12").is_file(),
         "CPython 3.12 not found at {} (set LAMINA_TEST_PY312)",
@@ -92,26 +147,40 @@ pub fn build(work: &Path, layout: &Path) {
     );
     // awslambdaric from PyPI, installed as pip --target does.
     let runtime = work.join("runtime");
-    let out = Command::new(py.join("bin/python3.12"))
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "-q",
-            "--disable-pip-version-check",
-            "--only-binary=:all:",
-            "--target",
-        ])
-        .arg(&runtime)
-        .arg("awslambdaric==4.2.2")
-        .env("PIP_ROOT_USER_ACTION", "ignore")
-        .output()
-        .unwrap();
+    fs::create_dir_all(&runtime).unwrap();
+    let out = if !with_runtime {
+        Command::new("true").output().unwrap()
+    } else {
+        Command::new(py.join("bin/python3.12"))
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "-q",
+                "--disable-pip-version-check",
+                "--only-binary=:all:",
+                "--target",
+            ])
+            .arg(&runtime)
+            .arg("awslambdaric==4.2.2")
+            .env("PIP_ROOT_USER_ACTION", "ignore")
+            .output()
+            .unwrap()
+    };
     assert!(
         out.status.success(),
         "pip install awslambdaric: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    if stdlib_bytecode {
+        for e in walkdir::WalkDir::new(&runtime).contents_first(true) {
+            let e = e.unwrap();
+            if e.file_name() == "__pycache__" {
+                fs::remove_dir_all(e.path()).unwrap();
+            }
+        }
+        compile_tree(&pyenv, &runtime, "/var/runtime");
+    }
     let scripts = work.join("scripts");
     fs::create_dir_all(&scripts).unwrap();
     for (name, text) in [
@@ -131,7 +200,11 @@ pub fn build(work: &Path, layout: &Path) {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        if skip_stdlib(&rel) {
+        if skip_stdlib(&rel)
+            && !(stdlib_bytecode
+                && rel.starts_with("lib/python3.12/")
+                && !skip_stdlib(&rel.replace("__pycache__", "x")))
+        {
             continue;
         }
         add(&mut tree, &format!("var/lang/{rel}"), e.path());
@@ -149,7 +222,7 @@ pub fn build(work: &Path, layout: &Path) {
             .unwrap()
             .to_string_lossy()
             .into_owned();
-        if rel.contains("__pycache__") {
+        if rel.contains("__pycache__") && !stdlib_bytecode {
             continue;
         }
         add(&mut tree, &format!("var/runtime/{rel}"), e.path());
@@ -157,16 +230,18 @@ pub fn build(work: &Path, layout: &Path) {
             ldd_deps(e.path(), &mut libs);
         }
     }
-    add(
-        &mut tree,
-        "var/runtime/bootstrap",
-        &scripts.join("bootstrap"),
-    );
-    add(
-        &mut tree,
-        "lambda-entrypoint.sh",
-        &scripts.join("lambda-entrypoint.sh"),
-    );
+    if with_runtime {
+        add(
+            &mut tree,
+            "var/runtime/bootstrap",
+            &scripts.join("bootstrap"),
+        );
+        add(
+            &mut tree,
+            "lambda-entrypoint.sh",
+            &scripts.join("lambda-entrypoint.sh"),
+        );
+    }
     tree.insert("var/task", EntryKind::Dir).unwrap().ok();
     tree.insert("tmp", EntryKind::Dir).unwrap().ok();
     add(&mut tree, "bin/busybox", Path::new("/bin/busybox"));
@@ -177,6 +252,20 @@ pub fn build(work: &Path, layout: &Path) {
         )
         .unwrap()
         .ok();
+    }
+    // What manylinux wheels may link besides (pydantic-core: librt; grpc: libstdc++, libgcc_s).
+    for name in [
+        "librt.so.1",
+        "libpthread.so.0",
+        "libdl.so.2",
+        "libutil.so.1",
+        "libstdc++.so.6",
+        "libgcc_s.so.1",
+    ] {
+        let p = Path::new("/lib/x86_64-linux-gnu").join(name);
+        if p.exists() {
+            libs.insert(p);
+        }
     }
     for lib in libs {
         let real = fs::canonicalize(&lib).unwrap();

@@ -54,10 +54,12 @@ pub fn ok(c: &mut Command) -> String {
     stdout(&o)
 }
 
+pub mod debian_python;
 pub mod fake_registry;
 pub mod http;
 pub mod index;
 pub mod lambda_base;
+pub mod lambda_run;
 pub mod moto;
 pub mod registry;
 

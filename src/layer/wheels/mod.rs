@@ -5,10 +5,12 @@
 //! namespace packages merged, conflicts settled, RECORD regenerated), and `write` streams zip entries
 //! straight into the layer writer, checking each against RECORD (hash and size) as it goes.
 
+mod compile;
 mod plan;
 mod select;
 
-pub use plan::{entry_point_script, plan, DepsPlan};
+pub use compile::{compile, Extra};
+pub use plan::{entry_point_script, plan, record_bytes, DepsPlan, WheelRecord};
 pub use select::select;
 
 use super::tree::EntryKind;
@@ -64,6 +66,8 @@ pub enum WheelsError {
     TooLarge { total: u64, max: u64 },
     #[error(transparent)]
     Write(#[from] WriteError),
+    #[error(transparent)]
+    Bytecode(#[from] crate::bytecode::BytecodeError),
 }
 
 impl WheelsError {
@@ -84,6 +88,7 @@ impl WheelsError {
             }
             WheelsError::Conflict { .. } => Some("the two projects overlap; install only one of them".into()),
             WheelsError::TooLarge { .. } => Some("raise the limit with --max-unpacked-size if this is expected".into()),
+            WheelsError::Bytecode(e) => e.hint(),
             _ => None,
         }
     }
@@ -196,56 +201,109 @@ impl<R: Read> Read for Checked<R> {
 
 /// Writes the planned layer.
 pub fn write(plan: &DepsPlan, w: &mut LayerWriter) -> Result<(), WheelsError> {
+    write_with(plan, &Extra::default(), w)
+}
+
+/// Writes the planned layer with `extra` merged in (bytecode files and the RECORDs that list
+/// them), all in one sorted pass.
+pub fn write_with(plan: &DepsPlan, extra: &Extra, w: &mut LayerWriter) -> Result<(), WheelsError> {
     let mut archives: Vec<Archive> = plan
         .wheels
         .iter()
         .map(|wh| open_archive(&wh.path))
         .collect::<Result<_, _>>()?;
-    for (path, kind) in plan.tree.iter() {
-        match kind {
-            EntryKind::Dir => w.dir(path)?,
-            EntryKind::Symlink(t) => w.symlink(path, t)?,
-            EntryKind::File {
-                source: Src::Bytes(b),
-                size,
-                executable,
-            } => w.file(path, *executable, *size, &mut &b[..])?,
-            EntryKind::File {
-                source:
-                    Src::Zip {
-                        wheel,
-                        index,
-                        expected,
-                    },
-                size,
-                executable,
-            } => {
-                let wh = &plan.wheels[*wheel];
-                let f = archives[*wheel]
-                    .by_index(*index)
-                    .map_err(|e| WheelError::Zip {
-                        wheel: wh.name.filename.clone(),
-                        detail: e.to_string(),
-                    })?;
-                let mut r = Checked {
-                    inner: f,
-                    hasher: Sha256::new(),
-                    count: 0,
-                    size: *size,
-                    expected: *expected,
-                };
-                w.file(path, *executable, *size, &mut r)
-                    .map_err(|e| match e {
-                        WriteError::Io(io) if io.kind() == io::ErrorKind::InvalidData => {
-                            WheelsError::Record {
-                                wheel: wh.name.filename.clone(),
-                                path: path.strip_prefix("var/task/").unwrap_or(path).to_string(),
-                                problem: io.to_string(),
-                            }
-                        }
-                        other => other.into(),
-                    })?;
+    let mut planned = plan.tree.iter().peekable();
+    let mut added = extra.files.iter().peekable();
+    loop {
+        let take_planned = match (planned.peek(), added.peek()) {
+            (None, None) => break,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (Some((a, _)), Some((b, _))) => {
+                if a == b {
+                    added.next(); // a directory both have: written once
+                    true
+                } else {
+                    a < b
+                }
             }
+        };
+        if !take_planned {
+            let (path, kind) = added.next().expect("peeked");
+            match kind {
+                EntryKind::Dir => w.dir(path)?,
+                EntryKind::Symlink(t) => w.symlink(path, t)?,
+                EntryKind::File {
+                    source,
+                    size,
+                    executable,
+                } => {
+                    let mut f = std::fs::File::open(source).map_err(WriteError::Io)?;
+                    w.file(path, *executable, *size, &mut f)?;
+                }
+            }
+            continue;
+        }
+        let (path, kind) = planned.next().expect("peeked");
+        if let Some(bytes) = extra.replace.get(path.as_str()) {
+            w.file(path, false, bytes.len() as u64, &mut &bytes[..])?;
+            continue;
+        }
+        write_entry(plan, &mut archives, path, kind, w)?;
+    }
+    Ok(())
+}
+
+fn write_entry(
+    plan: &DepsPlan,
+    archives: &mut [Archive],
+    path: &str,
+    kind: &EntryKind<Src>,
+    w: &mut LayerWriter,
+) -> Result<(), WheelsError> {
+    match kind {
+        EntryKind::Dir => w.dir(path)?,
+        EntryKind::Symlink(t) => w.symlink(path, t)?,
+        EntryKind::File {
+            source: Src::Bytes(b),
+            size,
+            executable,
+        } => w.file(path, *executable, *size, &mut &b[..])?,
+        EntryKind::File {
+            source:
+                Src::Zip {
+                    wheel,
+                    index,
+                    expected,
+                },
+            size,
+            executable,
+        } => {
+            let wh = &plan.wheels[*wheel];
+            let f = archives[*wheel]
+                .by_index(*index)
+                .map_err(|e| WheelError::Zip {
+                    wheel: wh.name.filename.clone(),
+                    detail: e.to_string(),
+                })?;
+            let mut r = Checked {
+                inner: f,
+                hasher: Sha256::new(),
+                count: 0,
+                size: *size,
+                expected: *expected,
+            };
+            w.file(path, *executable, *size, &mut r)
+                .map_err(|e| match e {
+                    WriteError::Io(io) if io.kind() == io::ErrorKind::InvalidData => {
+                        WheelsError::Record {
+                            wheel: wh.name.filename.clone(),
+                            path: path.strip_prefix("var/task/").unwrap_or(path).to_string(),
+                            problem: io.to_string(),
+                        }
+                    }
+                    other => other.into(),
+                })?;
         }
     }
     Ok(())

@@ -21,6 +21,24 @@ pub struct DepsPlan {
     pub unpacked: u64,
     /// Which wheel (index into `wheels`) installs each file (path relative to /var/task).
     pub owner: HashMap<String, usize>,
+    /// Each wheel's RECORD, so bytecode can be added to it (pip lists `.pyc` files as `path,,`).
+    pub records: Vec<WheelRecord>,
+}
+
+/// A wheel's regenerated RECORD: its layer path, its rows, and the `.py` files it installs.
+#[derive(Clone, Debug)]
+pub struct WheelRecord {
+    pub path: String,
+    pub rows: Vec<String>,
+    /// Paths relative to `/var/task`.
+    pub sources: Vec<String>,
+}
+
+/// RECORD's bytes for its rows: sorted, one per line.
+pub fn record_bytes(rows: &[String]) -> Vec<u8> {
+    let mut rows = rows.to_vec();
+    rows.sort();
+    (rows.join("\n") + "\n").into_bytes()
 }
 
 fn record_hash(b: &[u8; 32]) -> String {
@@ -110,7 +128,7 @@ fn plan_wheel(
     w: &Wheel,
     opts: &WheelsOptions,
     warnings: &mut Vec<String>,
-) -> Result<Vec<Planned>, WheelsError> {
+) -> Result<(Vec<Planned>, WheelRecord), WheelsError> {
     let wname = w.name.filename.clone();
     let allow = opts.allow_bad_record.contains(&w.name.normalized());
     let mut zip = open_archive(&w.path)?;
@@ -303,10 +321,21 @@ fn plan_wheel(
         .collect();
     let record_path = format!("{}/RECORD", w.dist_info);
     rows.push(format!("{},,", csv_field(&record_path)));
-    rows.sort();
-    let record = rows.join("\n") + "\n";
-    out.push(Planned::bytes(record_path, record.into_bytes(), false));
-    Ok(out)
+    let record = WheelRecord {
+        path: format!("{TASK_ROOT}/{record_path}"),
+        sources: out
+            .iter()
+            .filter(|p| crate::bytecode::is_source(&p.dest))
+            .map(|p| p.dest.clone())
+            .collect(),
+        rows,
+    };
+    out.push(Planned::bytes(
+        record_path,
+        record_bytes(&record.rows),
+        false,
+    ));
+    Ok((out, record))
 }
 
 /// Plans the layer for the chosen wheels (in `select` order).
@@ -320,8 +349,11 @@ pub fn plan(paths: &[PathBuf], opts: &WheelsOptions) -> Result<DepsPlan, WheelsE
     let mut owners: HashMap<String, (usize, [u8; 32], bool)> = HashMap::new();
     let mut warnings = Vec::new();
     let mut unpacked = 0u64;
+    let mut records = Vec::new();
     for (wi, w) in wheels.iter().enumerate() {
-        for p in plan_wheel(wi, w, opts, &mut warnings)? {
+        let (planned, record) = plan_wheel(wi, w, opts, &mut warnings)?;
+        records.push(record);
+        for p in planned {
             if let Some((owner, hash, exec)) = owners.get(&p.dest) {
                 if *hash == p.hash && *exec == p.executable {
                     continue; // the same file from two wheels (legacy namespace __init__.py): one entry
@@ -373,5 +405,6 @@ pub fn plan(paths: &[PathBuf], opts: &WheelsOptions) -> Result<DepsPlan, WheelsE
         warnings,
         unpacked,
         owner,
+        records,
     })
 }

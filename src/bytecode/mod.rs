@@ -1,0 +1,297 @@
+//! Bytecode for the image: every `.py` a layer installs gets
+//! `__pycache__/<stem>.cpython-3X.pyc` beside it, as pip's compile step names them, in PEP 552's
+//! unchecked-hash mode (nothing in an image changes after the build, and the interpreter then
+//! needs neither a `stat` nor a source hash at import). The compiler is the base image's own
+//! CPython (`interp`), never the build machine's; results are cached per source (`store`) and
+//! compiled by a pool of long-lived processes (`pool`). This module decides which interpreter
+//! runs and compiles a list of modules; the layers decide which files are modules.
+
+pub mod elf_deps;
+pub mod extract;
+pub mod interp;
+pub mod pool;
+pub mod store;
+
+use crate::cache::Cache;
+use crate::oci::Image;
+pub use interp::{Found, InterpError, Interpreter};
+use std::path::PathBuf;
+use std::sync::Mutex;
+pub use store::Entry;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BytecodeError {
+    #[error("bytecode: {0}")]
+    Interp(#[from] InterpError),
+    #[error("bytecode: the base's {python} is for {machine} and cannot run on this {host} machine: {why}")]
+    CannotRun {
+        python: String,
+        machine: String,
+        host: String,
+        why: String,
+    },
+    #[error("bytecode: {0}")]
+    Pool(#[from] pool::PoolError),
+    #[error("bytecode: cache {path}: {source}")]
+    Store {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl BytecodeError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            BytecodeError::CannotRun { machine, .. } => Some(format!(
+                "install qemu-user (qemu-{machine}), or build from a multi-platform base that also has this machine's variant, or turn bytecode off with --no-compile-bytecode (compile_bytecode = false in lamina.toml)"
+            )),
+            _ => Some("turn bytecode off with --no-compile-bytecode (compile_bytecode = false in lamina.toml)".into()),
+        }
+    }
+}
+
+/// A source to compile: its path in the layer (`var/task/pkg/mod.py`) and the sha256 of its bytes.
+#[derive(Clone, Debug)]
+pub struct Module {
+    pub path: String,
+    pub sha256: [u8; 32],
+}
+
+/// What compiling a layer's modules did, for the report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Stats {
+    pub modules: usize,
+    /// `.pyc` files compiled by this build.
+    pub compiled: usize,
+    /// `.pyc` files taken from the cache.
+    pub cached: usize,
+    /// (in-image path, message) of sources that do not compile: no `.pyc` for them.
+    pub failed: Vec<(String, String)>,
+    /// Total bytes of the `.pyc` files.
+    pub pyc_bytes: u64,
+}
+
+/// Whether a layer path is a module pip would compile (`*.py`).
+pub fn is_source(path: &str) -> bool {
+    path.ends_with(".py")
+}
+
+/// `var/task/pkg/mod.py` → `var/task/pkg/__pycache__/mod.cpython-312.pyc` (`cache_from_source`).
+pub fn pyc_path(source: &str, minor: u32) -> String {
+    let (dir, name) = source.rsplit_once('/').unwrap_or(("", source));
+    let stem = name.strip_suffix(".py").unwrap_or(name);
+    let file = format!("__pycache__/{stem}.cpython-3{minor}.pyc");
+    if dir.is_empty() {
+        file
+    } else {
+        format!("{dir}/{file}")
+    }
+}
+
+/// The interpreter chosen for a build, and how it runs here.
+pub struct Compiler {
+    pub interp: Interpreter,
+    qemu: Option<PathBuf>,
+    store: store::Store,
+    workers: usize,
+    /// For the report: whose interpreter, and how it runs.
+    pub how: String,
+}
+
+/// Bytecode for this build: a compiler, or why there is none.
+pub enum Setup {
+    On(Box<Compiler>),
+    Off(String),
+}
+
+/// Finds the base's interpreter and a way to run it here. `host_variant` is the same base for
+/// this machine's platform, when the base is a multi-platform index that has one.
+pub fn setup(
+    image: &Image,
+    host_variant: Option<&Image>,
+    cache: &Cache,
+    workers: usize,
+) -> Result<Setup, BytecodeError> {
+    let dir = cache.interpreters_dir();
+    let tmp = cache.tmp_dir();
+    let target = match interp::for_image(image, &dir, &tmp)? {
+        Found::NoPython => {
+            return Ok(Setup::Off(
+                "the base has no python3.X (in /var/lang/bin, /usr/local/bin or /usr/bin)".into(),
+            ))
+        }
+        Found::Python(i) => *i,
+    };
+    let host = interp::host_machine();
+    let make = |interp: Interpreter, qemu: Option<PathBuf>, how: String| {
+        let store = store::Store::new(&cache.bytecode_dir(), &tmp, &interp.identity);
+        Setup::On(Box::new(Compiler {
+            interp,
+            qemu,
+            store,
+            workers: workers.max(1),
+            how,
+        }))
+    };
+    if target.machine == host && cfg!(target_os = "linux") {
+        let how = format!("the base's {}", target.python);
+        return Ok(make(target, None, how));
+    }
+    let mut why = Vec::new();
+    if !cfg!(target_os = "linux") {
+        why.push("this is not a Linux machine".to_string());
+    } else if let Some(v) = host_variant {
+        match interp::for_image(v, &dir, &tmp)? {
+            Found::Python(v) if v.machine == host => {
+                if v.minor == target.minor && v.stdlib == target.stdlib {
+                    let how = format!(
+                        "the {} variant's {} (the same CPython release as the {} image's)",
+                        v.machine, v.python, target.machine
+                    );
+                    return Ok(make(*v, None, how));
+                }
+                why.push(format!(
+                    "the base's {host} variant has another CPython ({} with a different standard library)",
+                    v.python
+                ));
+            }
+            _ => why.push(format!("the base's {host} variant has no usable python3.X")),
+        }
+    } else {
+        why.push(format!("the base has no {host} variant"));
+    }
+    if cfg!(target_os = "linux") {
+        match interp::find_qemu(&target.machine) {
+            Some(q) => {
+                let how = format!("the base's {} under {}", target.python, q.display());
+                return Ok(make(target, Some(q), how));
+            }
+            None => why.push(format!("qemu-{} is not installed", target.machine)),
+        }
+    }
+    Err(BytecodeError::CannotRun {
+        python: target.python.clone(),
+        machine: target.machine.clone(),
+        host: host.to_string(),
+        why: why.join("; "),
+    })
+}
+
+impl Compiler {
+    pub fn minor(&self) -> u32 {
+        self.interp.minor
+    }
+
+    /// What a layer's input key must include for its bytecode.
+    pub fn key(&self) -> String {
+        format!("bytecode-unchecked-hash\0{}", self.interp.identity)
+    }
+
+    fn command(&self) -> std::process::Command {
+        self.interp.command(self.qemu.as_deref())
+    }
+
+    /// Checks that the interpreter runs and returns its version (`3.12.1`).
+    pub fn version(&self) -> Result<String, BytecodeError> {
+        Ok(pool::hello(self.command(), self.interp.minor)?.version)
+    }
+
+    /// One entry per module, in order: from the store, or compiled now (sources read with
+    /// `read`, on this thread, only for the modules the store does not have).
+    pub fn compile<E: From<BytecodeError>>(
+        &self,
+        modules: &[Module],
+        mut read: impl FnMut(&Module) -> Result<Vec<u8>, E>,
+    ) -> Result<(Vec<Entry>, Stats), E> {
+        let mut entries: Vec<Option<Entry>> = modules
+            .iter()
+            .map(|m| self.store.get(&m.path, &m.sha256))
+            .collect();
+        let misses: Vec<usize> = (0..modules.len())
+            .filter(|&i| entries[i].is_none())
+            .collect();
+        let mut stats = Stats {
+            modules: modules.len(),
+            ..Default::default()
+        };
+        let was_cached: Vec<bool> = entries.iter().map(Option::is_some).collect();
+        if !misses.is_empty() {
+            let done: Mutex<Vec<(usize, Entry)>> = Mutex::new(Vec::with_capacity(misses.len()));
+            let store_err: Mutex<Option<std::io::Error>> = Mutex::new(None);
+            let sink = |i: usize, r: pool::Compiled| {
+                let m = &modules[i];
+                match self.store.put(&m.path, &m.sha256, &r) {
+                    Ok(e) => done.lock().expect("lock").push((i, e)),
+                    Err(e) => {
+                        store_err.lock().expect("lock").get_or_insert(e);
+                    }
+                }
+            };
+            let make = || self.command();
+            let workers = self.workers.min(misses.len());
+            pool::run(
+                &make,
+                self.interp.minor,
+                workers,
+                |send| {
+                    for &i in &misses {
+                        let source = read(&modules[i])?;
+                        if !send(i, format!("/{}", modules[i].path), source) {
+                            break;
+                        }
+                    }
+                    Ok::<(), E>(())
+                },
+                &sink,
+            )?
+            .map_err(BytecodeError::from)?;
+            if let Some(e) = store_err.into_inner().expect("lock") {
+                return Err(BytecodeError::Store {
+                    path: PathBuf::from("bytecode"),
+                    source: e,
+                }
+                .into());
+            }
+            for (i, e) in done.into_inner().expect("lock") {
+                entries[i] = Some(e);
+            }
+        }
+        let mut out = Vec::with_capacity(entries.len());
+        for ((m, e), cached) in modules.iter().zip(entries).zip(was_cached) {
+            let e = e.ok_or_else(|| {
+                BytecodeError::from(pool::PoolError::Protocol {
+                    detail: format!("no result for /{}", m.path),
+                })
+            })?;
+            match &e {
+                Entry::Pyc(_, size) => {
+                    stats.pyc_bytes += size;
+                    if cached {
+                        stats.cached += 1;
+                    } else {
+                        stats.compiled += 1;
+                    }
+                }
+                Entry::Failed(msg) => stats.failed.push((format!("/{}", m.path), msg.clone())),
+            }
+            out.push(e);
+        }
+        Ok((out, stats))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_as_cache_from_source() {
+        assert_eq!(
+            super::pyc_path("var/task/pkg/mod.py", 12),
+            "var/task/pkg/__pycache__/mod.cpython-312.pyc"
+        );
+        assert_eq!(
+            super::pyc_path("var/task/a.b.py", 9),
+            "var/task/__pycache__/a.b.cpython-39.pyc"
+        );
+        assert!(super::is_source("x/__init__.py") && !super::is_source("x/a.pyi"));
+    }
+}
