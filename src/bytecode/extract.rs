@@ -172,8 +172,9 @@ fn place(root: &Path, rel: &str) -> Option<PathBuf> {
 pub fn extract(layers: &[Layer], root: &Path) -> io::Result<()> {
     fs::create_dir_all(root)?;
     for layer in layers {
-        let reader = io::BufReader::with_capacity(256 * 1024, layer.open_verified()?);
-        let gz = layer.descriptor.media_type().to_string().ends_with("gzip");
+        let mut reader = io::BufReader::with_capacity(256 * 1024, layer.open_verified()?);
+        // By the bytes, not the media type: a manifest may mislabel a layer (the gate says so).
+        let gz = io::BufRead::fill_buf(&mut reader)?.starts_with(&[0x1f, 0x8b]);
         let inner: Box<dyn Read> = if gz {
             Box::new(GzDecoder::new(reader))
         } else {
