@@ -52,7 +52,7 @@ fi
 # Debian's CPython 3.11 for amd64 and arm64 (.deb files, unpacked by the bytecode tests into
 # two-platform base images). Private apt lists: the machine's own apt configuration is untouched.
 export LAMINA_TEST_DEBS="${LAMINA_TEST_DEBS:-$HOME/.cache/lamina-test/debs}"
-DEB_PACKAGES=(python3.11-minimal libpython3.11-minimal libc6 zlib1g libexpat1)
+DEB_PACKAGES=(python3.11-minimal libpython3.11-minimal libpython3.11-stdlib libc6 zlib1g libexpat1)
 if [ "$(ls "$LAMINA_TEST_DEBS"/*.deb 2>/dev/null | wc -l)" -lt $((2 * ${#DEB_PACKAGES[@]})) ]; then
   echo "test.sh: downloading ${DEB_PACKAGES[*]} (amd64, arm64) into $LAMINA_TEST_DEBS" >&2
   lists="$(mktemp -d)"

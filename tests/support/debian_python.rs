@@ -1,6 +1,6 @@
-//! Debian's own CPython 3.11 (python3.11-minimal and the libraries it needs) for amd64 and arm64,
-//! from the .deb files `scripts/test.sh` downloads into `$LAMINA_TEST_DEBS`, unpacked with
-//! `dpkg-deb -x` and written as single-layer base images: a two-platform index (like the AWS
+//! Debian's own CPython 3.11 (python3.11-minimal, its standard library and the libraries it
+//! needs) for amd64 and arm64, from the .deb files `scripts/test.sh` downloads into
+//! `$LAMINA_TEST_DEBS`, unpacked with `dpkg-deb -x` and written as single-layer base images: a two-platform index (like the AWS
 //! bases) and a single-architecture arm64 layout.
 #![allow(dead_code)]
 
@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-pub const PACKAGES: [&str; 5] = [
+pub const PACKAGES: [&str; 6] = [
     "python3.11-minimal",
     "libpython3.11-minimal",
+    // The rest of the standard library (json, …): the gate reads the base's own stdlib.
+    "libpython3.11-stdlib",
     "libc6",
     "zlib1g",
     "libexpat1",
