@@ -1,7 +1,7 @@
 //! Debian's own CPython 3.11 (python3.11-minimal, its standard library and the libraries it
 //! needs) for amd64 and arm64, from the .deb files `scripts/test.sh` downloads into
-//! `$LAMINA_TEST_DEBS`, unpacked with `dpkg-deb -x` and written as single-layer base images: a two-platform index (like the AWS
-//! bases) and a single-architecture arm64 layout.
+//! `$LAMINA_TEST_DEBS`, unpacked with `dpkg-deb -x` and written as single-layer base images: a
+//! two-platform index (like the AWS bases) and a single-architecture arm64 layout.
 #![allow(dead_code)]
 
 use lamina::layer::{EntryKind, LayerWriter, Tree};
