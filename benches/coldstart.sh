@@ -26,5 +26,5 @@ if [ ! -f "$LAMINA_BENCH_WHEELS/.complete" ]; then
     -d "$LAMINA_BENCH_WHEELS" google-ads cryptography requests pydantic boto3
   touch "$LAMINA_BENCH_WHEELS/.complete"
 fi
-cargo test --release --locked -q --test coldstart -- --ignored --exact coldstart_benchmark --nocapture 2>&1 \
+cargo test --release --locked -q --test it -- --ignored --exact coldstart::coldstart_benchmark --nocapture 2>&1 \
   | grep -E '^(init_|build_|warm_|compileall_|compile_)'

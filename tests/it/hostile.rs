@@ -3,18 +3,15 @@
 //! its fix. Registry faults (a failed tag, timeouts) are in `faults.rs`; plain http to a look-alike
 //! loopback name is a unit test in `registry::client`.
 
-mod support;
+use crate::support::wheelgen;
 
-#[path = "support/wheelgen.rs"]
-mod wheelgen;
-
+use crate::support::*;
 use serde_json::Value;
 use sha2::{Digest as _, Sha256};
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use support::*;
 
 struct Case {
     t: tempfile::TempDir,

@@ -3,17 +3,13 @@
 //! size report names the wheel behind each project, calls out what a wheel put at the top of
 //! /var/task outside its packages, and gives exact uncompressed sizes.
 
-mod support;
+use crate::support::schema;
+use crate::support::wheelgen;
 
-#[path = "support/schema.rs"]
-mod schema;
-#[path = "support/wheelgen.rs"]
-mod wheelgen;
-
+use crate::support::*;
 use std::fs;
 use std::io::Read;
 use std::path::PathBuf;
-use support::*;
 use wheelgen::WheelGen;
 
 /// The example, on the stand-in base by absolute path.

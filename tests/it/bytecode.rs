@@ -3,17 +3,14 @@
 //! workers and of the order files are compiled, cached per file, and off when asked or when the
 //! base has no Python.
 
-mod support;
+use crate::support::wheelgen;
 
-#[path = "support/wheelgen.rs"]
-mod wheelgen;
-
+use crate::support::*;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-use support::*;
 use wheelgen::WheelGen;
 
 /// The CPython 3.12 stand-in base (no runtime): built once into cargo's test scratch directory

@@ -1,17 +1,14 @@
 //! The Lambda gate: each finding on crafted inputs, reported with Lambda's own error names, and
 //! nothing written or pushed when the image would fail.
 
-mod support;
+use crate::support::wheelgen;
 
-#[path = "support/wheelgen.rs"]
-mod wheelgen;
-
+use crate::support::*;
 use lamina::python::elf;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use support::*;
 use wheelgen::WheelGen;
 
 struct Proj {

@@ -3,16 +3,14 @@
 //! AWS_LAMBDA_RUNTIME_API pointing at a Runtime API emulator here, and every handler answers. A
 //! deliberately broken handler makes awslambdaric report exactly the error lamina predicted.
 
-mod support;
-
+use crate::support::http::{self, Reply, Response};
+use crate::support::*;
 use std::collections::VecDeque;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::http::{self, Reply, Response};
-use support::*;
 
 #[derive(Default)]
 struct Emulator {

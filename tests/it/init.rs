@@ -6,14 +6,12 @@
 //! `lambda/python:3.8`), `handlers_from` catching a function whose module does not exist, and
 //! bad input failing with the file and line and nothing written.
 
-mod support;
-
+use crate::support::registry::{Auth, Registry};
+use crate::support::*;
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::registry::{Auth, Registry};
-use support::*;
 
 fn project(t: &Path) -> PathBuf {
     let p = t.join("infra");

@@ -2,14 +2,12 @@
 //! docker-registry with moto's token in its htpasswd as the registry, and the ECR host mapped to it
 //! with `--registry-endpoint`. Repository state is checked through the ECR API (boto3 on moto).
 
-mod support;
-
+use crate::support::moto::Moto;
+use crate::support::registry::{Auth, Registry, MOTO_PASSWORD};
+use crate::support::*;
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Command, Output};
-use support::moto::Moto;
-use support::registry::{Auth, Registry, MOTO_PASSWORD};
-use support::*;
 
 const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 

@@ -3,16 +3,13 @@
 //! name, flags that do not apply to `check` or `pull`, an untagged push into a repository whose
 //! lifecycle expires untagged images, and every wheel problem reported in one run.
 
-mod support;
+use crate::support::wheelgen;
 
-#[path = "support/wheelgen.rs"]
-mod wheelgen;
-
+use crate::support::moto::Moto;
+use crate::support::registry::{Auth, Registry, MOTO_PASSWORD};
+use crate::support::*;
 use std::fs;
 use std::path::PathBuf;
-use support::moto::Moto;
-use support::registry::{Auth, Registry, MOTO_PASSWORD};
-use support::*;
 use wheelgen::WheelGen;
 
 fn project(t: &tempfile::TempDir) -> PathBuf {

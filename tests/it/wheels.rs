@@ -1,16 +1,13 @@
 //! The dependency layer: parity with the real `pip install --no-deps --target`, wheel selection for
 //! the target with exact refusal messages, and hostile wheels that must fail cleanly.
 
-mod support;
+use crate::support::wheelgen;
 
-#[path = "support/wheelgen.rs"]
-mod wheelgen;
-
+use crate::support::*;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use support::*;
 use wheelgen::{record_hash, WheelGen};
 
 fn fixtures() -> PathBuf {

@@ -3,15 +3,12 @@
 //! single-architecture arm64 base by the arm64 interpreter under qemu-user; both give the same
 //! bytes. Without qemu, a single-architecture arm64 base is a clear error and nothing is written.
 
-mod support;
+use crate::support::wheelgen;
 
-#[path = "support/wheelgen.rs"]
-mod wheelgen;
-
+use crate::support::*;
 use std::fs;
 use std::path::Path;
 use std::process::Output;
-use support::*;
 
 fn build(
     project: &Path,

@@ -3,12 +3,10 @@
 //! optional imports, transitive imports through the user's own packages, and the standard library
 //! of the target's exact version. tests/runs.rs shows awslambdaric reports the same errors.
 
-mod support;
-
+use crate::support::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use support::*;
 
 struct P {
     t: tempfile::TempDir,

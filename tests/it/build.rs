@@ -1,13 +1,11 @@
 //! `lamina build` end to end: the golden digest, reproducibility across machines-like differences,
 //! other tools reading what we write, and the hygiene of every layer read back.
 
-mod support;
-
+use crate::support::*;
 use std::collections::HashSet;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use support::*;
 
 /// The example built on the stand-in base with SOURCE_DATE_EPOCH=1700000000. If this changes, every
 /// user's digests change: only update it on purpose, and say why in the commit.

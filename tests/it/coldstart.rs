@@ -5,13 +5,11 @@
 //! image without bytecode compiles them all from source. `coldstart_benchmark` (ignored; run by
 //! benches/coldstart.sh) measures Init time and compile time; it asserts nothing about time.
 
-mod support;
-
+use crate::support::lambda_run::{invoke_with, Podman, RunOptions};
+use crate::support::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use support::lambda_run::{invoke_with, Podman, RunOptions};
-use support::*;
 
 /// What the benchmark's handler imports: the measurement (the traffic-manager set).
 const BENCH: &str = "import boto3, requests, pydantic\nimport cryptography.fernet\nimport google.ads.googleads.client\n\n\ndef handler(event, context):\n    return {'ok': True}\n";

@@ -4,16 +4,14 @@
 //! CodeArtifact credentials; and faults (a tampered hash, 404, persistent 500, truncated
 //! downloads) that fail with nothing written. Fault injection uses an in-process JSON index.
 
-mod support;
-
+use crate::support::http::{self, Reply, Response};
+use crate::support::index::{compile, PyPiServer};
+use crate::support::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use support::http::{self, Reply, Response};
-use support::index::{compile, PyPiServer};
-use support::*;
 
 const WHEELS: [&str; 5] = [
     "MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",

@@ -1,13 +1,11 @@
 //! Bad input: each case exits 1 (2 for command-line usage), names the file or field, and leaves
 //! no output behind.
 
-mod support;
-
+use crate::support::*;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Output;
-use support::*;
 
 struct Case {
     _t: tempfile::TempDir,

@@ -62,6 +62,8 @@ pub mod lambda_base;
 pub mod lambda_run;
 pub mod moto;
 pub mod registry;
+pub mod schema;
+pub mod wheelgen;
 
 /// The full path of a tool (also looked up in /usr/sbin, where Debian puts htpasswd).
 pub fn tool_path(name: &str) -> PathBuf {

@@ -2,13 +2,11 @@
 //! cleanly, a tag never moves to an image whose blobs are not all present, and a rerun after a
 //! killed push completes.
 
-mod support;
-
+use crate::support::fake_registry::Fake;
+use crate::support::*;
 use std::fs;
 use std::path::PathBuf;
 use std::process::Output;
-use support::fake_registry::Fake;
-use support::*;
 
 struct Env {
     t: tempfile::TempDir,

@@ -1,13 +1,11 @@
 //! Pushing to and pulling from a real registry (Debian's docker-registry) in three auth modes,
 //! checked by skopeo; uploads counted from the registry's access log; multi-platform indexes.
 
-mod support;
-
+use crate::support::registry::{Auth, Registry};
+use crate::support::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Output;
-use support::registry::{Auth, Registry};
-use support::*;
 
 struct Env {
     t: tempfile::TempDir,

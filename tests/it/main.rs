@@ -1,0 +1,23 @@
+//! The integration tests, one binary: each module is one area (`cargo test --test it build::`
+//! runs one). `support` holds what they share: running `lamina`, the real servers (docker-registry,
+//! moto, pypiserver), the lying registry for fault injection, and synthetic wheels.
+
+mod support;
+
+mod arm64;
+mod build;
+mod bytecode;
+mod coldstart;
+mod ecr;
+mod errors;
+mod faults;
+mod gate;
+mod hostile;
+mod imports;
+mod init;
+mod inputs;
+mod locks;
+mod registry;
+mod report;
+mod runs;
+mod wheels;
