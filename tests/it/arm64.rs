@@ -30,7 +30,7 @@ fn build(
 fn arm64_bytecode_from_the_amd64_variant_or_qemu_is_the_same_and_never_from_elsewhere() {
     let t = tempfile::tempdir().unwrap();
     let (index, single) = (t.path().join("index"), t.path().join("single"));
-    support::debian_python::build(&t.path().join("work"), &index, &single);
+    crate::support::debian_python::build(&t.path().join("work"), &index, &single);
     let project = example_copy(t.path());
     let wheels = t.path().join("wheels");
     fs::create_dir_all(&wheels).unwrap();

@@ -27,7 +27,7 @@ fn python_base() -> &'static Path {
             .prefix("python-base-")
             .tempdir_in(&scratch)
             .unwrap();
-        support::lambda_base::build_python_only(
+        crate::support::lambda_base::build_python_only(
             &dir.path().join("work"),
             &dir.path().join("layout"),
         );
@@ -39,7 +39,7 @@ fn python_base() -> &'static Path {
 }
 
 fn py312() -> PathBuf {
-    support::lambda_base::python().join("bin/python3.12")
+    crate::support::lambda_base::python().join("bin/python3.12")
 }
 
 /// A wheel with what pip compiles and what it cannot: a syntax error, `.data` files and scripts.
@@ -419,7 +419,7 @@ fn a_base_without_python_gets_no_bytecode_and_one_line_saying_so() {
 fn bytes_do_not_depend_on_workers_order_or_history() {
     use lamina::bytecode::pool;
     use std::sync::Mutex;
-    let lib = support::lambda_base::python().join("lib/python3.12");
+    let lib = crate::support::lambda_base::python().join("lib/python3.12");
     let mut sources: Vec<(String, Vec<u8>)> = [
         "json/decoder.py",
         "json/encoder.py",

@@ -92,7 +92,7 @@ fn loads(trace: &str) -> (usize, usize) {
 fn a_read_only_container_loads_every_module_from_bytecode() {
     let t = tempfile::tempdir().unwrap();
     let base = t.path().join("base");
-    support::lambda_base::build(&t.path().join("base-work"), &base);
+    crate::support::lambda_base::build(&t.path().join("base-work"), &base);
     let podman = Podman::new(&t.path().join("podman"));
     let with = build_and_load(t.path(), &podman, &base, "with", &[]);
     let without = build_and_load(
@@ -160,7 +160,7 @@ fn coldstart_benchmark() {
     let base = t.path().join("base");
     // As on AWS, the base's standard library and runtime have their bytecode: only the image's
     // own modules differ between the two images.
-    support::lambda_base::build_with_stdlib_bytecode(&t.path().join("base-work"), &base);
+    crate::support::lambda_base::build_with_stdlib_bytecode(&t.path().join("base-work"), &base);
     let podman = Podman::new(&t.path().join("podman"));
     let with = build_and_load_with(t.path(), &podman, &base, "with", &[], BENCH, &wheels);
     let without = build_and_load_with(
@@ -245,7 +245,8 @@ fn coldstart_benchmark() {
         warm.push(timed(&format!("on{i}"), &[]));
     }
     let pip_target = t.path().join("pip-target");
-    let mut pip = std::process::Command::new(support::lambda_base::python().join("bin/python3.12"));
+    let mut pip =
+        std::process::Command::new(crate::support::lambda_base::python().join("bin/python3.12"));
     pip.args([
         "-m",
         "pip",
@@ -276,7 +277,7 @@ fn coldstart_benchmark() {
         }
         let start = Instant::now();
         let o = run(std::process::Command::new(
-            support::lambda_base::python().join("bin/python3.12"),
+            crate::support::lambda_base::python().join("bin/python3.12"),
         )
         .args(["-m", "compileall", "-q", "-j", "2", "-s"])
         .arg(&pip_target)

@@ -142,8 +142,8 @@ fn credentials_from_an_auth_file() {
     let auth = e.t.path().join("auth.json");
     let token = base64_encode(&format!(
         "{}:{}",
-        support::registry::USER,
-        support::registry::PASSWORD
+        crate::support::registry::USER,
+        crate::support::registry::PASSWORD
     ));
     fs::write(
         &auth,

@@ -174,7 +174,7 @@ fn invoke(
 fn the_image_really_runs_under_the_lambda_runtime_interface_client() {
     let t = tempfile::tempdir().unwrap();
     let base = t.path().join("base");
-    support::lambda_base::build(&t.path().join("base-work"), &base);
+    crate::support::lambda_base::build(&t.path().join("base-work"), &base);
 
     // The example, with a function that uses real wheels from the dependency layer.
     let project = example_copy(t.path());
@@ -313,7 +313,7 @@ const PREDICTED: &[(&str, &str)] = &[
 fn the_error_lamina_predicts_is_the_one_awslambdaric_reports() {
     let t = tempfile::tempdir().unwrap();
     let base = t.path().join("base");
-    support::lambda_base::build(&t.path().join("base-work"), &base);
+    crate::support::lambda_base::build(&t.path().join("base-work"), &base);
     let base_ref = format!("oci:{}:py312", base.display());
     let project = example_copy(t.path());
     for (path, text) in PREDICTED {
