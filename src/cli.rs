@@ -239,7 +239,7 @@ pub struct BuildArgs {
     pub keep_last: Option<u32>,
     /// Which images the lifecycle policy counts: untagged (safe, default) or any ([ecr] expire).
     #[arg(long, value_name = "untagged|any", value_parser = parse_expire)]
-    pub expire: Option<lamina::ecr::Expire>,
+    pub expire: Option<lamina::config::ecr::Expire>,
     /// Also import each handler module with a python3.X of the target's version (only the image's
     /// /var/task and the standard library on sys.path). Runs module-level code.
     #[arg(long = "import-check")]
@@ -267,10 +267,10 @@ pub struct BuildArgs {
     pub upload: UploadArgs,
 }
 
-fn parse_expire(s: &str) -> Result<lamina::ecr::Expire, String> {
+fn parse_expire(s: &str) -> Result<lamina::config::ecr::Expire, String> {
     match s {
-        "any" => Ok(lamina::ecr::Expire::Any),
-        "untagged" => Ok(lamina::ecr::Expire::Untagged),
+        "any" => Ok(lamina::config::ecr::Expire::Any),
+        "untagged" => Ok(lamina::config::ecr::Expire::Untagged),
         _ => Err(format!("'{s}' is not untagged or any")),
     }
 }
@@ -451,7 +451,7 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
                 eprintln!(
                     "lamina: lifecycle policy set: keep the last {} {}",
                     plan.ecr.keep_last.unwrap_or(0),
-                    if plan.ecr.expire == lamina::ecr::Expire::Any {
+                    if plan.ecr.expire == lamina::config::ecr::Expire::Any {
                         "images (any tag status: this can expire an image a deployed function still uses)"
                     } else {
                         "untagged images"

@@ -4,6 +4,7 @@
 //! `platform`, `--output` ↔ `output`. Repeated flags replace a list key; `--env`/`--label` are merged
 //! over the file's tables.
 
+pub mod ecr;
 mod inputs;
 
 use inputs::{archive_name, wheels_input};
@@ -144,7 +145,7 @@ pub struct FileConfig {
     max_unpacked_size: Option<SizeValue>,
     allow_linux_tag: Option<bool>,
     compile_bytecode: Option<bool>,
-    ecr: Option<crate::ecr::RepoSettings>,
+    ecr: Option<ecr::RepoSettings>,
     /// The file this was read from (None: there is no lamina.toml).
     #[serde(skip)]
     pub source: Option<PathBuf>,
@@ -282,7 +283,7 @@ pub struct Overrides {
     pub scan_on_push: Option<bool>,
     pub tag_mutability: Option<String>,
     pub keep_last: Option<u32>,
-    pub expire: Option<crate::ecr::Expire>,
+    pub expire: Option<ecr::Expire>,
     /// `--no-compile-bytecode`.
     pub no_compile_bytecode: bool,
     /// `--compile-workers N` (0: one per core).
@@ -313,7 +314,7 @@ pub struct Plan {
     /// Vendored wheels for the dependency layer, if any.
     pub deps: Option<DepsConfig>,
     /// ECR repository settings (used when pushing to an ECR host).
-    pub ecr: crate::ecr::RepoSettings,
+    pub ecr: ecr::RepoSettings,
     /// `--python` / `python`: the base's CPython minor version, when given.
     pub python: Option<u32>,
     /// Seconds since the epoch for every mtime and `created` (`SOURCE_DATE_EPOCH`, else 0).

@@ -5,7 +5,7 @@
 //! Whatever else it sets is reported, with what to do instead.
 
 use super::Note;
-use crate::ecr::{Expire, RepoSettings};
+use crate::config::ecr::{Expire, RepoSettings};
 use crate::serverless::vars::{Resolver, VarError};
 use crate::serverless::yaml::{Node, Value};
 
@@ -192,7 +192,10 @@ mod tests {
     #[test]
     fn keep_last_rules() {
         let t = r#"{"rules":[{"rulePriority":1,"description":"Keep last 10 images","selection":{"tagStatus":"any","countType":"imageCountMoreThan","countNumber":10},"action":{"type":"expire"}}]}"#;
-        assert_eq!(super::lifecycle(t).unwrap(), (10, crate::ecr::Expire::Any));
+        assert_eq!(
+            super::lifecycle(t).unwrap(),
+            (10, crate::config::ecr::Expire::Any)
+        );
         assert!(super::lifecycle(r#"{"rules":[]}"#)
             .unwrap_err()
             .contains("0 rules"));

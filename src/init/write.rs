@@ -3,7 +3,7 @@
 //! place), and never over an existing file unless asked to.
 
 use super::InitError;
-use crate::ecr::{Expire, RepoSettings};
+use crate::config::ecr::{Expire, RepoSettings};
 use std::io::Write as _;
 use std::path::Path;
 
