@@ -21,7 +21,6 @@ pub mod deps;
 pub mod ecr;
 pub mod gate;
 pub mod hooks;
-pub mod import_check;
 pub mod index;
 pub mod init;
 pub mod layer;

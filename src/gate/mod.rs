@@ -2,13 +2,15 @@
 //! the way Lambda names the failure. Image rules (`image`), base layers read back (`base`),
 //! handlers and every import their modules make at module level (`handlers`, on
 //! `python::handler` and `python::imports`), native binaries and the wheels' dependency closure
-//! (`native`), and the project around the image (`project`). Where lamina cannot decide, the
+//! (`native`), the project around the image (`project`), and, on request, importing each handler
+//! module with a real CPython (`import_check`). Where lamina cannot decide, the
 //! finding says "cannot verify", and the image is not said to pass.
 
 mod base;
 mod finding;
 mod handlers;
 mod image;
+pub mod import_check;
 mod native;
 mod project;
 mod task;
@@ -206,7 +208,13 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> GateReport {
         }
     }
     if let Some(minor) = opts.import_check {
-        out.extend(run_import_check(&fs, plan, opts, minor));
+        out.extend(import_check::check(
+            &fs,
+            &opts.platform,
+            &plan.handlers,
+            &opts.runtime_modules,
+            minor,
+        ));
     }
     let fix = (!missing.is_empty()).then(|| {
         let target = built
@@ -232,42 +240,4 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> GateReport {
         modules_checked: stats.modules,
         fix,
     }
-}
-
-fn run_import_check(fs: &TaskFs, plan: &Plan, opts: &GateOptions, minor: u32) -> Vec<Finding> {
-    let skip = |m: String| vec![Finding::warning(Code::ImportCheck, m)];
-    let host = std::env::consts::ARCH;
-    if opts.platform.python_machine() != host {
-        return skip(format!(
-            "skipped: the image is {} and this machine is {host}",
-            opts.platform
-        ));
-    }
-    let Some(python) = crate::import_check::find_python(minor) else {
-        return skip(format!(
-            "skipped: no python3.{minor} on this machine (set LAMINA_PYTHON)"
-        ));
-    };
-    let dir = match tempfile::Builder::new()
-        .prefix("lamina-import-check-")
-        .tempdir()
-    {
-        Ok(d) => d,
-        Err(e) => return skip(format!("skipped: {e}")),
-    };
-    for d in &fs.dirs {
-        let _ = std::fs::create_dir_all(dir.path().join(d));
-    }
-    for path in fs.files.keys() {
-        let dest = dir.path().join(path);
-        if let Some(parent) = dest.parent() {
-            let _ = std::fs::create_dir_all(parent);
-        }
-        if let Some(bytes) = fs.bytes(path, 1 << 30) {
-            if std::fs::write(&dest, bytes).is_err() {
-                return skip(format!("skipped: could not write {}", dest.display()));
-            }
-        }
-    }
-    crate::import_check::run(&python, dir.path(), &plan.handlers, &opts.runtime_modules)
 }

@@ -377,7 +377,7 @@ fn uncompressed_layer_types_in_the_base_are_refused() {
 
 #[test]
 fn import_check_imports_the_handler_modules() {
-    if lamina::import_check::find_python(12).is_none() {
+    if lamina::gate::import_check::find_python(12).is_none() {
         panic!("the import check test needs a python3.12 (pyenv's 3.12 on this machine kind)");
     }
     let p = Proj::new();

@@ -4,7 +4,9 @@
 //! dependency. Runs only when such a Python is found and the target's architecture is this
 //! machine's; otherwise it says why it was skipped. Module-level user code runs: opt-in.
 
-use crate::gate::{Code, Finding, Severity};
+use super::finding::{Code, Finding, Severity};
+use super::task::TaskFs;
+use crate::oci::Platform;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -32,6 +34,52 @@ for h in sys.argv[2:]:
         out.append([h, "Runtime.HandlerNotFound", "Handler '%s' missing on module '%s'" % (fn, mod)])
 print(json.dumps(out))
 "#;
+
+/// Materialises `/var/task` in a temporary directory and imports each handler there, or says why
+/// it was skipped (another architecture, no such Python, an unwritable temporary directory).
+pub(super) fn check(
+    fs: &TaskFs,
+    platform: &Platform,
+    handlers: &[String],
+    runtime_modules: &[String],
+    minor: u32,
+) -> Vec<Finding> {
+    let skip = |m: String| vec![Finding::warning(Code::ImportCheck, m)];
+    let host = std::env::consts::ARCH;
+    if platform.python_machine() != host {
+        return skip(format!(
+            "skipped: the image is {} and this machine is {host}",
+            platform
+        ));
+    }
+    let Some(python) = find_python(minor) else {
+        return skip(format!(
+            "skipped: no python3.{minor} on this machine (set LAMINA_PYTHON)"
+        ));
+    };
+    let dir = match tempfile::Builder::new()
+        .prefix("lamina-import-check-")
+        .tempdir()
+    {
+        Ok(d) => d,
+        Err(e) => return skip(format!("skipped: {e}")),
+    };
+    for d in &fs.dirs {
+        let _ = std::fs::create_dir_all(dir.path().join(d));
+    }
+    for path in fs.files.keys() {
+        let dest = dir.path().join(path);
+        if let Some(parent) = dest.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        if let Some(bytes) = fs.bytes(path, 1 << 30) {
+            if std::fs::write(&dest, bytes).is_err() {
+                return skip(format!("skipped: could not write {}", dest.display()));
+            }
+        }
+    }
+    run(&python, dir.path(), handlers, runtime_modules)
+}
 
 /// A `python3.<minor>` on this machine: `$LAMINA_PYTHON`, PATH, pyenv, /usr/bin.
 pub fn find_python(minor: u32) -> Option<PathBuf> {
