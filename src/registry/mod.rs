@@ -6,9 +6,9 @@ pub mod auth;
 pub mod client;
 pub mod pull;
 pub mod push;
+pub mod pusher;
 pub mod reference;
 pub mod reply;
-pub mod upload;
 
 pub use client::{Client, ClientOptions, Scope};
 pub use reference::Reference;

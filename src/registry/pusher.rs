@@ -1,0 +1,481 @@
+//! The push writer: a `Pusher` holds what every request of one push shares (the client, the target
+//! repository, the push scope and the progress log) and has one method per request of the
+//! distribution API's push side: HEAD a blob, start an upload (or mount), a monolithic PUT, PATCH
+//! chunks and their closing PUT, a manifest PUT, and reading a tag back. `ensure_blob` is the
+//! protocol for one blob, top to bottom: HEAD (skip if there), then a new upload session (a mount
+//! when the blob lives in another repository of the same registry), the bytes, and the commit,
+//! the whole session restarted when it fails midway. Each answer is judged by `check_status`.
+//! What to push, in which order, and putting tags back is `push`'s job, not this module's.
+
+use super::client::{Counting, Scope};
+use super::reply::transfer_time;
+use super::{Client, Reference, RegistryError, Reply};
+use crate::oci::{sha256_digest, VerifyingReader};
+use oci_spec::image::Digest;
+use reqwest::blocking::{Body, Client as Http, RequestBuilder};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
+use reqwest::StatusCode;
+use std::io::Read;
+use std::sync::atomic::Ordering;
+
+/// Where progress lines go (one line per blob: skipped, mounted or uploaded).
+pub type Log<'a> = &'a (dyn Fn(String) + Sync);
+
+/// Any 2xx answer RFC 9110 defines: where the spec names one code and registries vary.
+const SUCCESS: &[StatusCode] = &[
+    StatusCode::OK,
+    StatusCode::CREATED,
+    StatusCode::ACCEPTED,
+    StatusCode::NON_AUTHORITATIVE_INFORMATION,
+    StatusCode::NO_CONTENT,
+    StatusCode::RESET_CONTENT,
+    StatusCode::PARTIAL_CONTENT,
+];
+
+/// One blob to make present in the target repository.
+pub struct BlobJob<'a> {
+    pub digest: Digest,
+    pub size: u64,
+    pub open: Box<dyn Fn() -> std::io::Result<Box<dyn Read + Send>> + Send + Sync + 'a>,
+    /// The registry host and repository the blob was read from, for a cross-repository mount.
+    pub origin: Option<(String, String)>,
+}
+
+/// What starting an upload gave.
+pub enum Started {
+    /// The registry mounted the blob from another repository: nothing to send.
+    Mounted,
+    /// An upload session: its absolute URL.
+    Session(String),
+}
+
+/// What a tag named before the push (to put it back).
+pub struct Prior {
+    pub digest: String,
+    pub bytes: Vec<u8>,
+    pub media_type: String,
+}
+
+/// The requests of one push to one repository.
+pub struct Pusher<'a> {
+    client: &'a Client,
+    target: &'a Reference,
+    scope: Scope,
+    log: Log<'a>,
+}
+
+impl<'a> Pusher<'a> {
+    pub fn new(client: &'a Client, target: &'a Reference, log: Log<'a>) -> Pusher<'a> {
+        Pusher {
+            client,
+            target,
+            scope: Scope::push(&target.repository),
+            log,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        self.client
+    }
+
+    pub fn target(&self) -> &Reference {
+        self.target
+    }
+
+    pub fn log(&self, line: String) {
+        (self.log)(line)
+    }
+
+    /// Makes one blob present: HEAD → start (mount) → send → commit, the session restarted on a
+    /// failure that may pass (bounded tries, backoff).
+    pub fn ensure_blob(&self, job: &BlobJob) -> Result<(), RegistryError> {
+        if self.blob_exists(&job.digest)? {
+            self.client
+                .stats
+                .blobs_skipped
+                .fetch_add(1, Ordering::Relaxed);
+            self.log(format!("blob {} already present", short(&job.digest)));
+            return Ok(());
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            match self.upload(job) {
+                Ok(how) => {
+                    self.log(format!(
+                        "blob {} {how} ({})",
+                        short(&job.digest),
+                        crate::sizes::human(job.size)
+                    ));
+                    return Ok(());
+                }
+                Err(e) if attempt < self.client.opts.max_tries && retriable(&e) => {
+                    self.client.stats.retries.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(self.client.opts.retry_base * (1 << attempt.min(6)));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// One upload session: start it (or mount), send the bytes, commit. Says how the blob got there.
+    fn upload(&self, job: &BlobJob) -> Result<&'static str, RegistryError> {
+        let location = match self.initiate(job)? {
+            Started::Mounted => return Ok("mounted"),
+            Started::Session(location) => location,
+        };
+        match self.client.opts.chunk_size {
+            None => self.put_monolithic(&location, job)?,
+            Some(chunk) => self.put_chunked(location, job, chunk)?,
+        }
+        self.client
+            .stats
+            .blobs_uploaded
+            .fetch_add(1, Ordering::Relaxed);
+        self.client
+            .stats
+            .bytes_uploaded
+            .fetch_add(job.size, Ordering::Relaxed);
+        Ok("uploaded")
+    }
+
+    /// HEAD: whether the repository has the blob.
+    pub fn blob_exists(&self, digest: &Digest) -> Result<bool, RegistryError> {
+        let what = format!("checking blob {digest} in {}", self.target.repo_name());
+        let url = self.url(&format!("blobs/{digest}"));
+        let resp = self.send(&what, &|h| Ok(h.head(&url)))?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(false);
+        }
+        check_status(&what, resp, SUCCESS)?;
+        Ok(true)
+    }
+
+    /// POST: starts an upload session, asking for a mount when the blob lives in another
+    /// repository of this registry (with pull access there, as docker asks).
+    pub fn initiate(&self, job: &BlobJob) -> Result<Started, RegistryError> {
+        let mut url = self.url("blobs/uploads/");
+        let mut scope = self.scope.clone();
+        let mut mount = false;
+        if let Some((host, from)) = &job.origin {
+            if *host == self.target.host && *from != self.target.repository {
+                url.push_str(&format!("?mount={}&from={from}", job.digest));
+                scope.mount_from = Some(from.clone());
+                mount = true;
+            }
+        }
+        let what = format!(
+            "starting the upload of {} to {}",
+            job.digest,
+            self.target.repo_name()
+        );
+        let resp = self.client.send(&what, &self.target.host, &scope, &|h| {
+            Ok(h.post(&url).header(CONTENT_LENGTH, 0))
+        })?;
+        if mount && resp.status() == StatusCode::CREATED {
+            self.client
+                .stats
+                .blobs_mounted
+                .fetch_add(1, Ordering::Relaxed);
+            return Ok(Started::Mounted);
+        }
+        let resp = check_status(&what, resp, &[StatusCode::ACCEPTED])?;
+        Ok(Started::Session(self.location(&resp, &what)?))
+    }
+
+    /// One PUT `?digest=` streaming the whole blob (verified against its digest as it goes).
+    pub fn put_monolithic(&self, location: &str, job: &BlobJob) -> Result<(), RegistryError> {
+        let what = self.uploading(job);
+        let url = with_digest(location, &job.digest);
+        let resp = self.send_once(&what, &|h| {
+            let r = Counting {
+                inner: self.open_verified(job, &what)?,
+                counter: self.client.stats.bytes_sent.clone(),
+            };
+            Ok(h.put(&url)
+                .timeout(transfer_time(self.client.opts.timeout, job.size))
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, job.size)
+                .body(Body::sized(r, job.size)))
+        })?;
+        self.committed(&what, resp, &job.digest)
+    }
+
+    /// PATCH chunks of `chunk` bytes (the spec says 202; ECR answers 201), following each new
+    /// `Location`, then the closing empty PUT `?digest=`.
+    pub fn put_chunked(
+        &self,
+        mut location: String,
+        job: &BlobJob,
+        chunk: u64,
+    ) -> Result<(), RegistryError> {
+        let what = self.uploading(job);
+        let mut r = self.open_verified(job, &what)?;
+        let mut offset = 0u64;
+        loop {
+            let mut buf = Vec::with_capacity(chunk as usize);
+            (&mut r)
+                .take(chunk)
+                .read_to_end(&mut buf)
+                .map_err(|e| http_error(&what, e))?;
+            if buf.is_empty() {
+                break;
+            }
+            let end = offset + buf.len() as u64 - 1;
+            let resp = self.send_once(&what, &|h| {
+                Ok(h.patch(&location)
+                    .timeout(transfer_time(self.client.opts.timeout, buf.len() as u64))
+                    .header(CONTENT_TYPE, "application/octet-stream")
+                    .header(CONTENT_RANGE, format!("{offset}-{end}"))
+                    .header(CONTENT_LENGTH, buf.len())
+                    .body(buf.clone()))
+            })?;
+            let resp = check_status(&what, resp, &[StatusCode::ACCEPTED, StatusCode::CREATED])?;
+            if resp.headers().contains_key(LOCATION) {
+                location = self.location(&resp, &what)?;
+            }
+            offset = end + 1;
+        }
+        let url = with_digest(&location, &job.digest);
+        let resp = self.send_once(&what, &|h| {
+            Ok(h.put(&url)
+                .timeout(transfer_time(self.client.opts.timeout, job.size))
+                .header(CONTENT_TYPE, "application/octet-stream")
+                .header(CONTENT_LENGTH, 0))
+        })?;
+        self.committed(&what, resp, &job.digest)
+    }
+
+    /// The closing PUT's answer: 201, and the digest the registry computed is ours.
+    fn committed(&self, what: &str, resp: Reply, digest: &Digest) -> Result<(), RegistryError> {
+        let resp = check_status(what, resp, &[StatusCode::CREATED])?;
+        check_digest_header(&resp, digest, what)
+    }
+
+    /// PUT a manifest under `reference` (a digest or a tag). ECR's refusal to move an immutable
+    /// tag becomes `TagExists`.
+    pub fn put_manifest(
+        &self,
+        reference: &str,
+        bytes: &[u8],
+        media_type: &str,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
+        let what = format!(
+            "putting the manifest {}:{reference}",
+            self.target.repo_name()
+        );
+        let url = self.url(&format!("manifests/{reference}"));
+        let resp = self.send(&what, &|h| {
+            Ok(h.put(&url)
+                .header(CONTENT_TYPE, media_type)
+                .body(bytes.to_vec()))
+        })?;
+        let resp = check_status(&what, resp, SUCCESS).map_err(|e| match e {
+            // ECR: "The image tag '…' already exists … cannot be overwritten because the tag is immutable."
+            RegistryError::Status { code, message, .. }
+                if code == "TAG_INVALID" && message.contains("immutable") =>
+            {
+                RegistryError::TagExists {
+                    tag: reference.into(),
+                    repository: self.target.repo_name(),
+                    existing: "another image".into(),
+                }
+            }
+            other => other,
+        })?;
+        check_digest_header(&resp, digest, &what)
+    }
+
+    /// GET: the manifest a tag names now, if the tag exists.
+    pub fn current_tag(&self, tag: &str) -> Result<Option<Prior>, RegistryError> {
+        let what = format!("looking up tag {}:{tag}", self.target.repo_name());
+        let url = self.url(&format!("manifests/{tag}"));
+        let resp = self.send(&what, &|h| {
+            Ok(h.get(&url).header(ACCEPT, super::pull::MANIFEST_ACCEPT))
+        })?;
+        if resp.status() == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        let resp = check_status(&what, resp, SUCCESS)?;
+        let media_type = resp
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
+            .unwrap_or_default();
+        let body = read_manifest(&what, resp)?;
+        let media_type = if media_type.is_empty() {
+            serde_json::from_slice::<serde_json::Value>(&body)
+                .ok()
+                .and_then(|v| v["mediaType"].as_str().map(str::to_string))
+                .unwrap_or_else(|| crate::oci::media::OCI_MANIFEST.into())
+        } else {
+            media_type
+        };
+        Ok(Some(Prior {
+            digest: sha256_digest(&body).to_string(),
+            bytes: body,
+            media_type,
+        }))
+    }
+
+    /// GET: the tag now resolves to `digest`.
+    pub fn verify_tag(
+        &self,
+        tag: &str,
+        media_type: &str,
+        digest: &Digest,
+    ) -> Result<(), RegistryError> {
+        let what = format!("checking tag {}:{tag}", self.target.repo_name());
+        let url = self.url(&format!("manifests/{tag}"));
+        let resp = self.send(&what, &|h| Ok(h.get(&url).header(ACCEPT, media_type)))?;
+        let resp = check_status(&what, resp, SUCCESS)?;
+        let got = sha256_digest(&read_manifest(&what, resp)?);
+        if got != *digest {
+            return Err(RegistryError::Digest {
+                what,
+                expected: digest.to_string(),
+                got: got.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    /// `…/v2/<repository>/<path>` on the target's host.
+    fn url(&self, path: &str) -> String {
+        self.client.url(
+            &self.target.host,
+            &format!("/v2/{}/{path}", self.target.repository),
+        )
+    }
+
+    /// A request with auth and retries, in the push scope.
+    fn send(
+        &self,
+        what: &str,
+        make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
+    ) -> Result<Reply, RegistryError> {
+        self.client.send(what, &self.target.host, &self.scope, make)
+    }
+
+    /// A request tried once (its retry restarts the upload session), in the push scope.
+    fn send_once(
+        &self,
+        what: &str,
+        make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
+    ) -> Result<Reply, RegistryError> {
+        self.client
+            .send_once(what, &self.target.host, &self.scope, make)
+    }
+
+    fn uploading(&self, job: &BlobJob) -> String {
+        format!("uploading {} to {}", job.digest, self.target.repo_name())
+    }
+
+    /// The blob's bytes, checked against its digest and size as they are read.
+    fn open_verified(
+        &self,
+        job: &BlobJob,
+        what: &str,
+    ) -> Result<VerifyingReader<Box<dyn Read + Send>>, RegistryError> {
+        let r = (job.open)().map_err(|e| http_error(what, e))?;
+        Ok(VerifyingReader::new(
+            r,
+            job.digest.clone(),
+            Some(job.size),
+            format!("blob {}", job.digest),
+        ))
+    }
+
+    /// An upload's `Location`, absolute and sent to where this host's traffic goes (its path and
+    /// query kept).
+    fn location(&self, resp: &Reply, what: &str) -> Result<String, RegistryError> {
+        let loc = resp
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| RegistryError::Protocol {
+                what: what.into(),
+                detail: "the registry sent no Location header for the upload".into(),
+            })?;
+        Ok(
+            if loc.starts_with("http://") || loc.starts_with("https://") {
+                match loc.splitn(4, '/').nth(3) {
+                    Some(rest) => format!("{}/{rest}", self.client.base_url(&self.target.host)),
+                    None => loc.to_string(),
+                }
+            } else {
+                self.client.url(&self.target.host, loc)
+            },
+        )
+    }
+}
+
+/// The answer when its status is one of `expected`, else the registry's error for it.
+pub fn check_status(
+    what: &str,
+    resp: Reply,
+    expected: &[StatusCode],
+) -> Result<Reply, RegistryError> {
+    if expected.contains(&resp.status()) {
+        Ok(resp)
+    } else {
+        Err(RegistryError::from_response(what, resp))
+    }
+}
+
+/// A `Docker-Content-Digest` answer header, when sent, names our digest.
+fn check_digest_header(resp: &Reply, ours: &Digest, what: &str) -> Result<(), RegistryError> {
+    if let Some(theirs) = resp
+        .headers()
+        .get("docker-content-digest")
+        .and_then(|v| v.to_str().ok())
+    {
+        if theirs != ours.to_string() {
+            return Err(RegistryError::Digest {
+                what: what.into(),
+                expected: ours.to_string(),
+                got: theirs.into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A manifest body, at most 8 MiB.
+fn read_manifest(what: &str, resp: Reply) -> Result<Vec<u8>, RegistryError> {
+    let mut body = Vec::new();
+    resp.take(8 << 20)
+        .read_to_end(&mut body)
+        .map_err(|e| http_error(what, e))?;
+    Ok(body)
+}
+
+fn http_error(what: &str, e: std::io::Error) -> RegistryError {
+    RegistryError::Http {
+        what: what.into(),
+        detail: e.to_string(),
+    }
+}
+
+/// Failures a new upload session may get past.
+fn retriable(e: &RegistryError) -> bool {
+    match e {
+        RegistryError::Http { .. } => true,
+        RegistryError::Unreachable { dns, .. } => !dns,
+        RegistryError::Status { status, .. } => *status == 429 || *status >= 500 || *status == 404,
+        _ => false,
+    }
+}
+
+/// The `Location` may already carry a query (`?_state=…`): append with `&`.
+fn with_digest(location: &str, digest: &Digest) -> String {
+    let sep = if location.contains('?') { '&' } else { '?' };
+    format!("{location}{sep}digest={digest}")
+}
+
+/// `sha256:` and the first 12 hex digits, for progress lines.
+pub fn short(d: &Digest) -> String {
+    format!("sha256:{}", &d.digest()[..12])
+}
