@@ -1,36 +1,18 @@
-//! The push writer: a `Pusher` holds what every request of one push shares (the client, the target
-//! repository, the push scope and the progress log) and has one method per request of the
-//! distribution API's push side: HEAD a blob, start an upload (or mount), a monolithic PUT, PATCH
-//! chunks and their closing PUT, a manifest PUT, and reading a tag back. `ensure_blob` is the
-//! protocol for one blob, top to bottom: HEAD (skip if there), then a new upload session (a mount
-//! when the blob lives in another repository of the same registry), the bytes, and the commit,
-//! the whole session restarted when it fails midway. Each answer is judged by `check_status`.
-//! What to push, in which order, and putting tags back is `push`'s job, not this module's.
+//! The blob side of a push: HEAD, starting an upload session (or a cross-repository mount), the
+//! bytes in one streamed PUT or in PATCH chunks, and the commit. `Pusher::ensure_blob` runs them
+//! top to bottom and restarts the session when it fails midway.
 
-use super::client::{Counting, Scope};
-use super::reply::transfer_time;
-use super::{Client, Reference, RegistryError, Reply};
-use crate::oci::{sha256_digest, VerifyingReader};
+use super::{check_digest_header, check_status, http_error, short, Pusher, SUCCESS};
+use crate::oci::VerifyingReader;
+use crate::registry::client::Counting;
+use crate::registry::reply::transfer_time;
+use crate::registry::{RegistryError, Reply};
 use oci_spec::image::Digest;
-use reqwest::blocking::{Body, Client as Http, RequestBuilder};
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
+use reqwest::blocking::Body;
+use reqwest::header::{CONTENT_LENGTH, CONTENT_RANGE, CONTENT_TYPE, LOCATION};
 use reqwest::StatusCode;
 use std::io::Read;
 use std::sync::atomic::Ordering;
-
-/// Where progress lines go (one line per blob: skipped, mounted or uploaded).
-pub type Log<'a> = &'a (dyn Fn(String) + Sync);
-
-/// Any 2xx answer RFC 9110 defines: where the spec names one code and registries vary.
-const SUCCESS: &[StatusCode] = &[
-    StatusCode::OK,
-    StatusCode::CREATED,
-    StatusCode::ACCEPTED,
-    StatusCode::NON_AUTHORITATIVE_INFORMATION,
-    StatusCode::NO_CONTENT,
-    StatusCode::RESET_CONTENT,
-    StatusCode::PARTIAL_CONTENT,
-];
 
 /// One blob to make present in the target repository.
 pub struct BlobJob<'a> {
@@ -49,43 +31,7 @@ pub enum Started {
     Session(String),
 }
 
-/// What a tag named before the push (to put it back).
-pub struct Prior {
-    pub digest: String,
-    pub bytes: Vec<u8>,
-    pub media_type: String,
-}
-
-/// The requests of one push to one repository.
-pub struct Pusher<'a> {
-    client: &'a Client,
-    target: &'a Reference,
-    scope: Scope,
-    log: Log<'a>,
-}
-
-impl<'a> Pusher<'a> {
-    pub fn new(client: &'a Client, target: &'a Reference, log: Log<'a>) -> Pusher<'a> {
-        Pusher {
-            client,
-            target,
-            scope: Scope::push(&target.repository),
-            log,
-        }
-    }
-
-    pub fn client(&self) -> &Client {
-        self.client
-    }
-
-    pub fn target(&self) -> &Reference {
-        self.target
-    }
-
-    pub fn log(&self, line: String) {
-        (self.log)(line)
-    }
-
+impl Pusher<'_> {
     /// Makes one blob present: HEAD → start (mount) → send → commit, the session restarted on a
     /// failure that may pass (bounded tries, backoff).
     pub fn ensure_blob(&self, job: &BlobJob) -> Result<(), RegistryError> {
@@ -252,123 +198,6 @@ impl<'a> Pusher<'a> {
         check_digest_header(&resp, digest, what)
     }
 
-    /// PUT a manifest under `reference` (a digest or a tag). ECR's refusal to move an immutable
-    /// tag becomes `TagExists`.
-    pub fn put_manifest(
-        &self,
-        reference: &str,
-        bytes: &[u8],
-        media_type: &str,
-        digest: &Digest,
-    ) -> Result<(), RegistryError> {
-        let what = format!(
-            "putting the manifest {}:{reference}",
-            self.target.repo_name()
-        );
-        let url = self.url(&format!("manifests/{reference}"));
-        let resp = self.send(&what, &|h| {
-            Ok(h.put(&url)
-                .header(CONTENT_TYPE, media_type)
-                .body(bytes.to_vec()))
-        })?;
-        let resp = check_status(&what, resp, SUCCESS).map_err(|e| match e {
-            // ECR: "The image tag '…' already exists … cannot be overwritten because the tag is immutable."
-            RegistryError::Status { code, message, .. }
-                if code == "TAG_INVALID" && message.contains("immutable") =>
-            {
-                RegistryError::TagExists {
-                    tag: reference.into(),
-                    repository: self.target.repo_name(),
-                    existing: "another image".into(),
-                }
-            }
-            other => other,
-        })?;
-        check_digest_header(&resp, digest, &what)
-    }
-
-    /// GET: the manifest a tag names now, if the tag exists.
-    pub fn current_tag(&self, tag: &str) -> Result<Option<Prior>, RegistryError> {
-        let what = format!("looking up tag {}:{tag}", self.target.repo_name());
-        let url = self.url(&format!("manifests/{tag}"));
-        let resp = self.send(&what, &|h| {
-            Ok(h.get(&url).header(ACCEPT, super::pull::MANIFEST_ACCEPT))
-        })?;
-        if resp.status() == StatusCode::NOT_FOUND {
-            return Ok(None);
-        }
-        let resp = check_status(&what, resp, SUCCESS)?;
-        let media_type = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.split(';').next().unwrap_or(v).trim().to_string())
-            .unwrap_or_default();
-        let body = read_manifest(&what, resp)?;
-        let media_type = if media_type.is_empty() {
-            serde_json::from_slice::<serde_json::Value>(&body)
-                .ok()
-                .and_then(|v| v["mediaType"].as_str().map(str::to_string))
-                .unwrap_or_else(|| crate::oci::media::OCI_MANIFEST.into())
-        } else {
-            media_type
-        };
-        Ok(Some(Prior {
-            digest: sha256_digest(&body).to_string(),
-            bytes: body,
-            media_type,
-        }))
-    }
-
-    /// GET: the tag now resolves to `digest`.
-    pub fn verify_tag(
-        &self,
-        tag: &str,
-        media_type: &str,
-        digest: &Digest,
-    ) -> Result<(), RegistryError> {
-        let what = format!("checking tag {}:{tag}", self.target.repo_name());
-        let url = self.url(&format!("manifests/{tag}"));
-        let resp = self.send(&what, &|h| Ok(h.get(&url).header(ACCEPT, media_type)))?;
-        let resp = check_status(&what, resp, SUCCESS)?;
-        let got = sha256_digest(&read_manifest(&what, resp)?);
-        if got != *digest {
-            return Err(RegistryError::Digest {
-                what,
-                expected: digest.to_string(),
-                got: got.to_string(),
-            });
-        }
-        Ok(())
-    }
-
-    /// `…/v2/<repository>/<path>` on the target's host.
-    fn url(&self, path: &str) -> String {
-        self.client.url(
-            &self.target.host,
-            &format!("/v2/{}/{path}", self.target.repository),
-        )
-    }
-
-    /// A request with auth and retries, in the push scope.
-    fn send(
-        &self,
-        what: &str,
-        make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
-    ) -> Result<Reply, RegistryError> {
-        self.client.send(what, &self.target.host, &self.scope, make)
-    }
-
-    /// A request tried once (its retry restarts the upload session), in the push scope.
-    fn send_once(
-        &self,
-        what: &str,
-        make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,
-    ) -> Result<Reply, RegistryError> {
-        self.client
-            .send_once(what, &self.target.host, &self.scope, make)
-    }
-
     fn uploading(&self, job: &BlobJob) -> String {
         format!("uploading {} to {}", job.digest, self.target.repo_name())
     }
@@ -412,53 +241,6 @@ impl<'a> Pusher<'a> {
     }
 }
 
-/// The answer when its status is one of `expected`, else the registry's error for it.
-pub fn check_status(
-    what: &str,
-    resp: Reply,
-    expected: &[StatusCode],
-) -> Result<Reply, RegistryError> {
-    if expected.contains(&resp.status()) {
-        Ok(resp)
-    } else {
-        Err(RegistryError::from_response(what, resp))
-    }
-}
-
-/// A `Docker-Content-Digest` answer header, when sent, names our digest.
-fn check_digest_header(resp: &Reply, ours: &Digest, what: &str) -> Result<(), RegistryError> {
-    if let Some(theirs) = resp
-        .headers()
-        .get("docker-content-digest")
-        .and_then(|v| v.to_str().ok())
-    {
-        if theirs != ours.to_string() {
-            return Err(RegistryError::Digest {
-                what: what.into(),
-                expected: ours.to_string(),
-                got: theirs.into(),
-            });
-        }
-    }
-    Ok(())
-}
-
-/// A manifest body, at most 8 MiB.
-fn read_manifest(what: &str, resp: Reply) -> Result<Vec<u8>, RegistryError> {
-    let mut body = Vec::new();
-    resp.take(8 << 20)
-        .read_to_end(&mut body)
-        .map_err(|e| http_error(what, e))?;
-    Ok(body)
-}
-
-fn http_error(what: &str, e: std::io::Error) -> RegistryError {
-    RegistryError::Http {
-        what: what.into(),
-        detail: e.to_string(),
-    }
-}
-
 /// Failures a new upload session may get past.
 fn retriable(e: &RegistryError) -> bool {
     match e {
@@ -473,9 +255,4 @@ fn retriable(e: &RegistryError) -> bool {
 fn with_digest(location: &str, digest: &Digest) -> String {
     let sep = if location.contains('?') { '&' } else { '?' };
     format!("{location}{sep}digest={digest}")
-}
-
-/// `sha256:` and the first 12 hex digits, for progress lines.
-pub fn short(d: &Digest) -> String {
-    format!("sha256:{}", &d.digest()[..12])
 }
