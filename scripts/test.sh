@@ -83,4 +83,6 @@ cargo fmt --all -- --check
 echo "test.sh: cargo clippy" >&2
 cargo clippy --locked --all-targets -- -D warnings
 echo "test.sh: cargo test" >&2
-cargo test --locked --all-targets
+# Snapshot tests (tests/it/snapshots/): a new or changed snapshot fails, it is never written here.
+# To accept one on purpose: INSTA_UPDATE=always cargo test --test it snapshots::, then review.
+INSTA_UPDATE=no INSTA_FORCE_PASS=0 cargo test --locked --all-targets

@@ -12,25 +12,25 @@ pub struct Aws {
     pub profile: Option<String>,
 }
 
-/// Why credentials could not be had (never containing a secret).
+/// Why credentials could not be had (never containing a secret): the SDK's error, with its causes.
 #[derive(Debug)]
 pub struct CredentialsError {
     pub profile: Option<String>,
-    pub detail: String,
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 pub fn connect(region: &str, profile: Option<&str>) -> Result<Aws, CredentialsError> {
     let profile_owned = profile
         .map(str::to_string)
         .or_else(|| std::env::var("AWS_PROFILE").ok().filter(|p| !p.is_empty()));
-    let fail = |detail: String| CredentialsError {
+    let fail = |source: Box<dyn std::error::Error + Send + Sync>| CredentialsError {
         profile: profile_owned.clone(),
-        detail,
+        source,
     };
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| fail(format!("starting the AWS runtime: {e}")))?;
+        .map_err(|e| fail(format!("starting the AWS runtime: {e}").into()))?;
     let config = rt.block_on(async {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(region.to_string()));
@@ -47,7 +47,7 @@ pub fn connect(region: &str, profile: Option<&str>) -> Result<Aws, CredentialsEr
         .credentials_provider()
         .ok_or_else(|| fail("no credential provider is configured".into()))?;
     rt.block_on(provider.provide_credentials())
-        .map_err(|e| fail(crate::error_chain(&e)))?;
+        .map_err(|e| fail(Box::new(e)))?;
     Ok(Aws {
         rt,
         config,

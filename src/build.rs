@@ -32,19 +32,19 @@ const WRITER_VERSION: &str = "lamina-layer-v2-pgzip";
 pub enum BuildError {
     #[error("source layer")]
     Source(#[from] source::SourceError),
-    #[error("source layer: {path}: {source}")]
+    #[error("source layer: {path}")]
     Read { path: PathBuf, source: io::Error },
     #[error("source layer")]
     Write(#[from] crate::layer::writer::WriteError),
-    #[error("cache {path}: {source}")]
+    #[error("cache {path}")]
     Cache { path: PathBuf, source: io::Error },
     #[error("dependency layer")]
     Wheels(#[from] wheels::WheelsError),
     #[error("dependency layer")]
-    Deps(#[from] crate::deps::DepsError),
+    Deps(#[source] Box<crate::deps::DepsError>),
     #[error("dependency layer: the base's Python is unknown ({base} is not in the catalog, and no python3.X or libc.so.6 was found in it)")]
     UnknownTarget { base: String },
-    #[error("dependency layer: {path}: {source}")]
+    #[error("dependency layer: {path}")]
     WheelRead { path: PathBuf, source: io::Error },
     #[error("{path}: changed while the build read it; nothing was cached")]
     Changed { path: PathBuf },
@@ -54,12 +54,11 @@ pub enum BuildError {
     SourceBytecode(#[from] CompiledError),
 }
 
-impl BuildError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for BuildError {
+    fn hint(&self) -> Option<String> {
         match self {
             BuildError::Source(e) => e.hint(),
             BuildError::Bytecode(e) => e.hint(),
-            BuildError::SourceBytecode(CompiledError::Bytecode(e)) => e.hint(),
             BuildError::Wheels(e) => e.hint(),
             BuildError::Deps(e) => e.hint(),
             BuildError::UnknownTarget { .. } => Some(
@@ -71,8 +70,18 @@ impl BuildError {
             BuildError::Read { source, .. } if source.kind() == io::ErrorKind::PermissionDenied => {
                 Some("make the file readable, or exclude it in .dockerignore".into())
             }
-            _ => None,
+            BuildError::Read { source, .. }
+            | BuildError::Cache { source, .. }
+            | BuildError::WheelRead { source, .. } => source.hint(),
+            BuildError::Write(e) => e.hint(),
+            BuildError::SourceBytecode(e) => e.hint(),
         }
+    }
+}
+
+impl From<crate::deps::DepsError> for BuildError {
+    fn from(e: crate::deps::DepsError) -> BuildError {
+        BuildError::Deps(Box::new(e))
     }
 }
 

@@ -86,6 +86,7 @@ impl Cache {
         DirBlobs {
             dir: self.blobs_dir(),
             label: format!("cache {}", self.root.display()),
+            kind: crate::oci::Origin::Cache,
         }
     }
 

@@ -4,11 +4,11 @@
 
 use crate::flags::{checked, secret};
 use crate::report;
-use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use lamina::build;
 use lamina::cache::Cache;
 use lamina::config::{self, Overrides, Plan};
+use lamina::diagnostic::{Context, Result};
 use lamina::location::Location;
 use lamina::oci::{self, Image, Platform};
 use lamina::registry::auth::Credential;
@@ -49,6 +49,18 @@ fn parse_kv(s: &str) -> Result<(String, String), String> {
     config::parse_key_value(s)
 }
 
+fn parse_endpoint(s: &str) -> Result<(String, String), String> {
+    let (host, url) = config::parse_key_value(s)?;
+    lamina::registry::client::check_endpoint(&url)?;
+    Ok((host, url))
+}
+
+const PLATFORM_HINT: &str = "pass --platform linux/amd64 (Lambda's x86_64) or linux/arm64";
+const BASE_HINT: &str = "write the base as oci:DIR[:TAG] (an OCI layout) or a registry image such as public.ecr.aws/lambda/python:3.12";
+const OUTPUT_HINT: &str = "write the output as oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]; to upload, use --push REPO[:TAG]";
+const PUSH_HINT: &str = "write --push as HOST/REPOSITORY[:TAG], lowercase, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1";
+const PULL_HINT: &str = "write a registry image as HOST/REPOSITORY[:TAG][@sha256:DIGEST], e.g. public.ecr.aws/lambda/python:3.12";
+
 fn parse_handler(s: &str) -> Result<String, String> {
     config::check_handler(s).map(|_| s.to_string())
 }
@@ -64,11 +76,11 @@ pub struct RegistryArgs {
     #[arg(long, value_name = "USER:PASSWORD", value_parser = secret(Credential::parse, "pass --creds USER:PASSWORD (e.g. --creds AWS:$TOKEN), or log in with docker login or podman login"))]
     pub creds: Option<Credential>,
     /// Allow plain http to this registry (loopback always is). Repeatable.
-    #[arg(long = "insecure-registry", value_name = "HOST")]
+    #[arg(long = "insecure-registry", value_name = "HOST", value_parser = checked(lamina::location::check_insecure, "pass the registry's HOST[:PORT] alone, e.g. --insecure-registry registry.local:5000 (no http://, no path)"))]
     pub insecure: Vec<String>,
     /// Send HOST's registry traffic to URL, naming and authenticating it as HOST (e.g. an ECR host
     /// to http://127.0.0.1:5000). Repeatable; also LAMINA_REGISTRY_ENDPOINTS=HOST=URL,…
-    #[arg(long = "registry-endpoint", value_name = "HOST=URL", value_parser = secret(parse_kv, "pass --registry-endpoint HOST=URL, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000"))]
+    #[arg(long = "registry-endpoint", value_name = "HOST=URL", value_parser = secret(parse_endpoint, "pass --registry-endpoint HOST=URL with an http:// or https:// URL, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000"))]
     pub endpoints: Vec<(String, String)>,
     /// Give up on a registry that makes no progress: connecting, waiting for an answer, or a
     /// request that takes longer than this (plus time for its bytes at 16 KiB/s). 30s, 2m, 90.
@@ -131,12 +143,11 @@ impl RegistryArgs {
         }
         if let Ok(env) = std::env::var("LAMINA_REGISTRY_ENDPOINTS") {
             for pair in env.split(',').filter(|p| !p.trim().is_empty()) {
-                let (h, u) = config::parse_key_value(pair.trim()).map_err(|reason| {
-                    config::ConfigError::Invalid {
+                let (h, u) =
+                    parse_endpoint(pair.trim()).map_err(|reason| config::ConfigError::Invalid {
                         field: "LAMINA_REGISTRY_ENDPOINTS".into(),
                         reason: format!("{reason} (the value is not shown: it may hold a secret)"),
-                    }
-                })?;
+                    })?;
                 opts.endpoints.insert(h, u);
             }
         }
@@ -160,13 +171,13 @@ pub struct BuildArgs {
     )]
     pub project: PathBuf,
     /// Base image: oci:DIR[:TAG] or a registry reference (public.ecr.aws/lambda/python:3.12).
-    #[arg(long, value_name = "REF")]
+    #[arg(long, value_name = "REF", value_parser = checked(lamina::location::check_base, BASE_HINT))]
     pub base: Option<String>,
     /// Directory to copy to /var/task/DIR (`.` copies the project into /var/task). Repeatable.
     #[arg(long = "src", value_name = "DIR")]
     pub src: Vec<String>,
     /// Handler (module.function). Repeatable: the first is the image's Cmd.
-    #[arg(long = "handler", value_name = "HANDLER", value_parser = parse_handler)]
+    #[arg(long = "handler", value_name = "HANDLER", value_parser = checked(parse_handler, "a handler is module.function, e.g. --handler src.app.handler"))]
     pub handler: Vec<String>,
     /// Also every handler of the serverless.yml functions that deploy this image (image.command,
     /// following ${file()} includes); the handlers listed with --handler / handler come first.
@@ -179,16 +190,16 @@ pub struct BuildArgs {
     #[arg(long = "label", value_name = "KEY=VALUE", value_parser = secret(parse_kv, "pass --label KEY=VALUE, e.g. --label team=traffic"))]
     pub label: Vec<(String, String)>,
     /// linux/amd64 (Lambda's x86_64) or linux/arm64.
-    #[arg(long, value_name = "OS/ARCH", value_parser = parse_platform)]
+    #[arg(long, value_name = "OS/ARCH", value_parser = checked(parse_platform, PLATFORM_HINT))]
     pub platform: Option<Platform>,
     /// Where to write the image: oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG].
-    #[arg(short = 'o', long, value_name = "DEST")]
+    #[arg(short = 'o', long, value_name = "DEST", value_parser = checked(lamina::location::check_output, OUTPUT_HINT))]
     pub output: Option<String>,
     /// Replace an existing --output file even if it is not a docker-archive.
     #[arg(long)]
     pub force: bool,
     /// Push to this registry repository (REPO[:TAG]); stdout is then REPO@sha256:….
-    #[arg(long, value_name = "REPO[:TAG]")]
+    #[arg(long, value_name = "REPO[:TAG]", value_parser = checked(lamina::location::check_push, PUSH_HINT))]
     pub push: Option<String>,
     /// Another tag for the pushed image. Repeatable.
     #[arg(long = "tag", value_name = "TAG")]
@@ -211,10 +222,10 @@ pub struct BuildArgs {
     #[arg(long)]
     pub offline: bool,
     /// The base's CPython version (when the catalog does not know the base), e.g. 3.12.
-    #[arg(long, value_name = "3.X", value_parser = config::parse_python)]
+    #[arg(long, value_name = "3.X", value_parser = checked(config::parse_python, "pass the base's CPython minor version, e.g. --python 3.12"))]
     pub python: Option<u32>,
     /// The base's glibc version (when the catalog does not know the base), e.g. 2.34.
-    #[arg(long, value_name = "2.Y", value_parser = config::parse_glibc)]
+    #[arg(long, value_name = "2.Y", value_parser = checked(config::parse_glibc, "pass the base's glibc version, e.g. --glibc 2.34 (Amazon Linux 2023)"))]
     pub glibc: Option<(u32, u32)>,
     /// Install this project's wheel even if its RECORD is wrong or incomplete. Repeatable.
     #[arg(long = "allow-bad-record", value_name = "PROJECT")]
@@ -223,7 +234,7 @@ pub struct BuildArgs {
     #[arg(long = "allow-linux-tag")]
     pub allow_linux_tag: bool,
     /// Refuse wheels that unpack to more than this (default 10G, Lambda's image limit).
-    #[arg(long = "max-unpacked-size", value_name = "SIZE", value_parser = config::parse_size)]
+    #[arg(long = "max-unpacked-size", value_name = "SIZE", value_parser = checked(config::parse_size, "pass a size such as 500M or 5G (K/M/G are powers of 1000, KiB/MiB/GiB of 1024)"))]
     pub max_unpacked_size: Option<u64>,
     /// Create the ECR repository if it is missing ([ecr] create).
     #[arg(long = "create-repository")]
@@ -278,8 +289,9 @@ fn parse_expire(s: &str) -> Result<lamina::config::ecr::Expire, String> {
 #[derive(Args, Debug)]
 pub struct PullArgs {
     /// Registry reference, e.g. public.ecr.aws/lambda/python:3.12.
+    #[arg(value_parser = checked(lamina::location::check_pull, PULL_HINT))]
     pub reference: String,
-    #[arg(long, value_name = "OS/ARCH", value_parser = parse_platform, default_value = "linux/amd64")]
+    #[arg(long, value_name = "OS/ARCH", value_parser = checked(parse_platform, PLATFORM_HINT), default_value = "linux/amd64")]
     pub platform: Platform,
     #[command(flatten)]
     pub registry: RegistryArgs,
@@ -377,9 +389,7 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
     let t_resolve = Instant::now();
     let project = std::path::absolute(&args.project)
         .with_context(|| format!("project directory {}", args.project.display()))?;
-    if !project.is_dir() {
-        anyhow::bail!("project directory {}: not a directory", project.display());
-    }
+    lamina::diagnostic::project_dir(&project)?;
     let file = config::load_file(&project)?;
     if file.source.is_none() {
         eprintln!(
@@ -711,6 +721,12 @@ pub struct StdoutError {
     pub line: String,
     #[source]
     pub source: io::Error,
+}
+
+impl lamina::diagnostic::Hint for StdoutError {
+    fn hint(&self) -> Option<String> {
+        Some("stdout could not take the result (a full disk, or a closed file?): the line is in the error above".into())
+    }
 }
 
 /// Writes the one result line to stdout, and says so when it cannot (never a panic).

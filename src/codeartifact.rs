@@ -43,7 +43,7 @@ pub fn credential(host: &Host, profile: Option<&str>) -> Result<Credential, Toke
             e.profile
                 .map(|p| format!(" (profile {p})"))
                 .unwrap_or_default(),
-            e.detail
+            crate::diagnostic::chain(&*e.source)
         ))
     })?;
     let client = aws_sdk_codeartifact::Client::new(&aws.config);
@@ -61,7 +61,7 @@ pub fn credential(host: &Host, profile: Option<&str>) -> Result<Credential, Toke
                 "CodeArtifact GetAuthorizationToken for domain {} ({}): {}",
                 host.domain,
                 host.owner,
-                crate::error_chain(&e)
+                crate::diagnostic::chain(&e)
             ))
         })?;
     let token = out

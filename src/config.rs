@@ -29,21 +29,23 @@ pub enum ConfigError {
         message: String,
         /// The valid key closest to an unknown one.
         suggestion: Option<String>,
+        /// The error is a key lamina does not know (else a value of the wrong type or form).
+        unknown_key: bool,
     },
     #[error("{path}: {what}, not a directory of wheels")]
     WheelsNotADirectory { path: PathBuf, what: WheelsInput },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("{field}: {reason}")]
     Invalid { field: String, reason: String },
-    #[error("{field}: {source}")]
+    #[error("{field}")]
     Ref { field: String, source: RefError },
     #[error("{field}: {reason}")]
     Reference { field: String, reason: String },
-    #[error("{field}: {source}")]
+    #[error("{field}")]
     Serverless {
         field: String,
         source: crate::serverless::vars::VarError,
@@ -52,14 +54,27 @@ pub enum ConfigError {
     NoConfig { dir: PathBuf, flag: &'static str },
 }
 
-impl ConfigError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for ConfigError {
+    fn hint(&self) -> Option<String> {
         match self {
-            ConfigError::Toml { suggestion, .. } => Some(format!(
+            ConfigError::Toml {
+                suggestion,
+                unknown_key: true,
+                ..
+            } => Some(format!(
                 "{}valid keys: {} (see README, \"{FILE_NAME} reference\")",
                 suggestion.as_ref().map_or(String::new(), |s| format!("did you mean `{s}`? ")),
                 KEYS.join(", ")
             )),
+            ConfigError::Toml { .. } => Some(format!(
+                "fix the value on that line: README, \"{FILE_NAME} reference\", gives each key's form (lists are [\"a\", \"b\"], sizes \"500M\" or bytes)"
+            )),
+            ConfigError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
+                Some(format!("{FILE_NAME} must be UTF-8 text: save it as UTF-8"))
+            }
+            ConfigError::Io { source, .. } if source.kind() == std::io::ErrorKind::IsADirectory => {
+                Some(format!("{FILE_NAME} must be a file: remove or rename the directory of that name"))
+            }
             ConfigError::WheelsNotADirectory { path, what } => Some(match what {
                 WheelsInput::Requirements => format!(
                     "vendor the wheels it names first: pip download --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.X --implementation cp -d wheels -r {}, then pass --wheels wheels (or pass a lock file with --lock FILE)",
@@ -89,9 +104,37 @@ impl ConfigError {
             }
             ConfigError::Ref { source, .. } => source.hint(),
             ConfigError::Serverless { source, .. } => source.hint(),
+            ConfigError::Io { source, .. } => source.hint(),
             ConfigError::Invalid { field, .. } if field == "SOURCE_DATE_EPOCH" => Some(format!(
                 "set SOURCE_DATE_EPOCH to whole seconds since 1970, at most {MAX_EPOCH} (e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)), or unset it"
             )),
+            ConfigError::Reference { field, .. } if field == "base" => Some(
+                "write the base as oci:DIR[:TAG] (an OCI layout) or a registry image such as public.ecr.aws/lambda/python:3.12".into(),
+            ),
+            ConfigError::Reference { field, .. } if field == "push" => Some(
+                "write push as HOST/REPOSITORY[:TAG], lowercase, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1".into(),
+            ),
+            ConfigError::Invalid { field, .. } if field == "push" => Some(
+                "push to a tag (REPO:TAG) or to the repository alone; the digest is what lamina prints".into(),
+            ),
+            ConfigError::Invalid { field, .. } if field == "platform" => Some(
+                "platform = \"linux/amd64\" or \"linux/arm64\" (the architectures Lambda runs), or --platform".into(),
+            ),
+            ConfigError::Invalid { field, .. } if field == "python" => Some(
+                "python = \"3.12\": the base's CPython minor version, as Lambda's python3.X runtimes name it".into(),
+            ),
+            ConfigError::Invalid { field, .. } if field == "glibc" => {
+                Some("glibc = \"2.34\": the base's C library version (Amazon Linux 2023 has 2.34)".into())
+            }
+            ConfigError::Invalid { field, .. } if field == "max_unpacked_size" => Some(
+                "max_unpacked_size = \"5G\" (K/M/G are powers of 1000, KiB/MiB/GiB of 1024), or a number of bytes".into(),
+            ),
+            ConfigError::Invalid { field, .. } if field == "tag" => Some(
+                "a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-', e.g. v1.2 or the git short sha".into(),
+            ),
+            ConfigError::Invalid { field, .. } if field.starts_with("env") => Some(
+                "name the variable with letters, digits and '_' (e.g. LOG_LEVEL = \"INFO\" under [env]); no '=', no spaces".into(),
+            ),
             ConfigError::Invalid { field, .. } if field == "LAMINA_REGISTRY_ENDPOINTS" => Some(
                 "set it to HOST=URL pairs separated by commas, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000".into(),
             ),
@@ -101,7 +144,7 @@ impl ConfigError {
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[serde(untagged, expecting = "a string or a list of strings")]
 enum OneOrMany {
     One(String),
     Many(Vec<String>),
@@ -152,7 +195,10 @@ pub struct FileConfig {
 }
 
 #[derive(Debug, Deserialize, PartialEq)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "a size: a whole number of bytes, or a string such as \"500M\" or \"5G\""
+)]
 enum SizeValue {
     Bytes(u64),
     Text(String),
@@ -334,8 +380,9 @@ pub fn load_file(project: &Path) -> Result<FileConfig, ConfigError> {
                 Ok(f)
             }
             Err(e) => {
-                let message = one_line(&e.to_string());
-                let suggestion = message
+                let unknown_key = e.message().starts_with("unknown field `");
+                let suggestion = e
+                    .message()
                     .split("unknown field `")
                     .nth(1)
                     .and_then(|r| r.split('`').next())
@@ -343,8 +390,9 @@ pub fn load_file(project: &Path) -> Result<FileConfig, ConfigError> {
                     .map(str::to_string);
                 Err(ConfigError::Toml {
                     path,
-                    message,
+                    message: toml_message(&text, &e),
                     suggestion,
+                    unknown_key,
                 })
             }
         },
@@ -359,6 +407,28 @@ pub fn accepts_key(key: &str) -> bool {
         Ok(_) => true,
         Err(e) => !e.to_string().contains("unknown field"),
     }
+}
+
+/// `line N: KEY: what is wrong`, one line, from a toml error (its own text draws the line with a
+/// caret, and for an unknown key lists every valid key, which the hint already does).
+fn toml_message(text: &str, e: &toml::de::Error) -> String {
+    let mut out = String::new();
+    if let Some(span) = e.span() {
+        let start = span.start.min(text.len());
+        let line_no = text[..start].matches('\n').count() + 1;
+        out.push_str(&format!("line {line_no}: "));
+        let line = text.lines().nth(line_no - 1).unwrap_or("");
+        if let Some((key, _)) = line.split_once('=') {
+            let key = key.trim().trim_matches('"');
+            if !key.is_empty() && !key.starts_with('[') {
+                out.push_str(&format!("{key}: "));
+            }
+        }
+    }
+    let message = e.message().trim();
+    let message = message.split(", expected one of").next().unwrap_or(message);
+    out.push_str(&one_line(message));
+    out
 }
 
 fn one_line(s: &str) -> String {

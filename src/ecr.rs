@@ -44,10 +44,10 @@ pub fn parse_host(host: &str) -> Option<EcrHost> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum EcrError {
-    #[error("AWS credentials{}: {detail}", profile.as_ref().map(|p| format!(" (profile {p})")).unwrap_or_default())]
+    #[error("AWS credentials{}", profile.as_ref().map(|p| format!(" (profile {p})")).unwrap_or_default())]
     Credentials {
         profile: Option<String>,
-        detail: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     #[error("--region {given} does not match the registry host's region {host_region}")]
     WrongRegion { given: String, host_region: String },
@@ -57,12 +57,19 @@ pub enum EcrError {
         account: String,
         region: String,
     },
+    /// The call failed (the SDK's error, kept with its causes).
+    #[error("ECR {call}")]
+    Api {
+        call: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The call answered, but not with what ECR always sends.
     #[error("ECR {call}: {detail}")]
-    Api { call: &'static str, detail: String },
+    Answer { call: &'static str, detail: String },
 }
 
-impl EcrError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for EcrError {
+    fn hint(&self) -> Option<String> {
         match self {
             EcrError::Credentials { .. } => Some(
                 "configure AWS credentials: --profile NAME (or AWS_PROFILE), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO (aws sso login), or an instance/container role".into(),
@@ -71,7 +78,10 @@ impl EcrError {
             EcrError::RepositoryMissing { name, .. } => Some(format!(
                 "create it first (aws ecr create-repository --repository-name {name}), or let lamina: [ecr] create = true in lamina.toml or --create-repository"
             )),
-            EcrError::Api { .. } => None,
+            EcrError::Api { .. } => Some(
+                "check the network and the AWS endpoint (AWS_ENDPOINT_URL), and that the credentials may call ECR in this region".into(),
+            ),
+            EcrError::Answer { .. } => None,
         }
     }
 }
@@ -127,7 +137,7 @@ impl Ecr {
         let aws =
             crate::aws::connect(&host.region, profile).map_err(|e| EcrError::Credentials {
                 profile: e.profile,
-                detail: e.detail,
+                source: e.source,
             })?;
         let (rt, config, profile_owned) = (aws.rt, aws.config, aws.profile);
         let client = aws_sdk_ecr::Client::new(&config);
@@ -148,11 +158,11 @@ impl Ecr {
         let data = out
             .authorization_data()
             .first()
-            .ok_or_else(|| EcrError::Api {
+            .ok_or_else(|| EcrError::Answer {
                 call: "GetAuthorizationToken",
                 detail: "no authorization data returned".into(),
             })?;
-        let token = data.authorization_token().ok_or_else(|| EcrError::Api {
+        let token = data.authorization_token().ok_or_else(|| EcrError::Answer {
             call: "GetAuthorizationToken",
             detail: "no token returned".into(),
         })?;
@@ -160,11 +170,11 @@ impl Ecr {
             .decode(token)
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
-            .ok_or_else(|| EcrError::Api {
+            .ok_or_else(|| EcrError::Answer {
                 call: "GetAuthorizationToken",
                 detail: "the token is not base64 of USER:PASSWORD".into(),
             })?;
-        Credential::parse(&decoded).map_err(|e| EcrError::Api {
+        Credential::parse(&decoded).map_err(|e| EcrError::Answer {
             call: "GetAuthorizationToken",
             detail: e,
         })
@@ -172,17 +182,20 @@ impl Ecr {
 
     fn api_error<E, R>(&self, call: &'static str, e: aws_sdk_ecr::error::SdkError<E, R>) -> EcrError
     where
-        E: std::error::Error + 'static,
-        R: std::fmt::Debug + 'static,
+        E: std::error::Error + Send + Sync + 'static,
+        R: std::fmt::Debug + Send + Sync + 'static,
     {
-        let detail = crate::error_chain(&e);
-        if detail.contains("credential") || detail.contains("profile") {
+        let text = crate::diagnostic::chain(&e);
+        if text.contains("credential") || text.contains("profile") {
             return EcrError::Credentials {
                 profile: self.profile.clone(),
-                detail,
+                source: Box::new(e),
             };
         }
-        EcrError::Api { call, detail }
+        EcrError::Api {
+            call,
+            source: Box::new(e),
+        }
     }
 
     /// Makes sure the repository exists (creating it if `settings.create`) and carries the
@@ -225,7 +238,7 @@ impl Ecr {
                 }
                 .map_err(|e| EcrError::Api {
                     call: "CreateRepository",
-                    detail: e.to_string(),
+                    source: Box::new(e),
                 })?;
                 let out = self
                     .rt
@@ -248,7 +261,7 @@ impl Ecr {
                 (out.repository().cloned(), true)
             }
         };
-        let repo = repo.ok_or_else(|| EcrError::Api {
+        let repo = repo.ok_or_else(|| EcrError::Answer {
             call: "DescribeRepositories",
             detail: "no repository returned".into(),
         })?;

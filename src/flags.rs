@@ -35,9 +35,13 @@ impl<T: Clone + Send + Sync + 'static> clap::builder::TypedValueParser for Check
         arg: Option<&clap::Arg>,
         value: &std::ffi::OsStr,
     ) -> Result<T, clap::Error> {
-        let flag = arg
-            .and_then(|a| a.get_long())
-            .map_or("a flag".to_string(), |l| format!("--{l}"));
+        let flag = match arg {
+            Some(a) => match a.get_long() {
+                Some(l) => format!("--{l}"),
+                None => format!("<{}>", a.get_id().as_str().to_uppercase()),
+            },
+            None => "a value".to_string(),
+        };
         let result = match value.to_str() {
             Some(v) => (self.parse)(v),
             None => Err("is not UTF-8".to_string()),

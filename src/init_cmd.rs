@@ -1,8 +1,8 @@
 //! `lamina init`: the command line around `lamina::init`. The report (what was translated, what
 //! was not and what to do instead, warnings) goes to stderr; stdout gets the written file's path.
 
-use anyhow::{Context, Result};
 use clap::Args;
+use lamina::diagnostic::{Context, Result};
 use lamina::init::{self, InitOptions, Note, Verdict};
 use std::path::PathBuf;
 
@@ -52,9 +52,7 @@ fn section(title: &str, notes: &[&Note]) {
 pub fn run(args: InitArgs) -> Result<()> {
     let project = std::path::absolute(&args.project)
         .with_context(|| format!("project directory {}", args.project.display()))?;
-    if !project.is_dir() {
-        anyhow::bail!("project directory {}: not a directory", project.display());
-    }
+    lamina::diagnostic::project_dir(&project)?;
     let o = InitOptions {
         force: args.force,
         stage: args.stage,

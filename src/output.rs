@@ -17,13 +17,16 @@ pub enum OutputError {
     InsideSource { path: PathBuf, src: String },
     #[error("output {path} exists and is not a docker-archive; refusing to replace it")]
     NotAnArchive { path: PathBuf },
+    #[error("output {output} is the base image itself; writing it would replace the base")]
+    IsTheBase { output: String },
 }
 
-impl OutputError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for OutputError {
+    fn hint(&self) -> Option<String> {
         Some(match self {
             OutputError::InsideSource { .. } => "write the output outside the --src directories, e.g. -o docker-archive:build/app.tar".into(),
             OutputError::NotAnArchive { .. } => "choose another file, or pass --force to replace it".into(),
+            OutputError::IsTheBase { .. } => "write to another directory or another tag, e.g. -o oci:build/image:latest".into(),
         })
     }
 }
@@ -63,6 +66,24 @@ pub fn check(plan: &Plan, force: bool) -> Result<(), OutputError> {
     };
     let path = output_path(out);
     let at = resolved(path);
+    if let (
+        ImageRef::Layout { dir, tag },
+        crate::location::Location::Local(ImageRef::Layout {
+            dir: base_dir,
+            tag: base_tag,
+        }),
+    ) = (out, &plan.base)
+    {
+        if tag == base_tag && at == resolved(base_dir) {
+            return Err(OutputError::IsTheBase {
+                output: format!(
+                    "oci:{}{}",
+                    dir.display(),
+                    tag.as_ref().map_or(String::new(), |t| format!(":{t}"))
+                ),
+            });
+        }
+    }
     for src in &plan.srcs {
         let rel = clean(src);
         if rel == "." {

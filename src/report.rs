@@ -4,6 +4,7 @@
 //! `schema_version` 1), whether the image passed, failed the gate, or the build failed.
 
 use lamina::build::Built;
+use lamina::diagnostic::Failure;
 use lamina::gate::{self, Finding, GateReport, Severity};
 use lamina::sizes::{human, SizeReport};
 use serde::Serialize;
@@ -159,17 +160,9 @@ impl Document {
     }
 }
 
-/// An error and its causes on one line (each piece once), and the first hint, as main prints them.
-pub fn error_text(err: &anyhow::Error) -> (String, Option<String>) {
-    let mut chain: Vec<String> = Vec::new();
-    for cause in err.chain() {
-        let msg = cause.to_string();
-        if chain.last().is_some_and(|prev| prev.contains(&msg)) || msg.is_empty() {
-            continue;
-        }
-        chain.push(msg);
-    }
-    (chain.join(": "), err.chain().find_map(lamina::hint))
+/// An error and its causes on one line, and its hint, as main prints them.
+pub fn error_text(err: &Failure) -> (String, Option<String>) {
+    (err.message(), err.hint())
 }
 
 fn secs(d: Option<u64>) -> Option<String> {
@@ -270,7 +263,7 @@ pub fn sizes(b: &Built, s: &SizeReport) {
 }
 
 /// The findings, then the verdict line; `Err` when the gate found errors.
-pub fn gate(g: &GateReport, handlers: usize, platform: &str) -> anyhow::Result<()> {
+pub fn gate(g: &GateReport, handlers: usize, platform: &str) -> lamina::diagnostic::Result<()> {
     for f in &g.findings {
         let level = match f.severity {
             Severity::Error => "error",
@@ -291,7 +284,7 @@ pub fn gate(g: &GateReport, handlers: usize, platform: &str) -> anyhow::Result<(
     }
     let errors = g.errors();
     if errors > 0 {
-        anyhow::bail!(gate::GateFailed { errors });
+        return Err(gate::GateFailed { errors }.into());
     }
     let plural = if handlers == 1 { "" } else { "s" };
     match g.unverified() {

@@ -29,13 +29,16 @@ pub fn retryable_status(status: StatusCode) -> bool {
     status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error()
 }
 
-/// The server's `Retry-After` (whole seconds), capped at 120 s.
+/// The longest `Retry-After` lamina honours, in seconds.
+pub const MAX_RETRY_AFTER: u64 = 120;
+
+/// The server's `Retry-After` (whole seconds), capped at `MAX_RETRY_AFTER`.
 pub fn retry_after(resp: &Response) -> Option<Duration> {
     resp.headers()
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
         .and_then(|s| s.trim().parse::<u64>().ok())
-        .map(|s| Duration::from_secs(s.min(120)))
+        .map(|s| Duration::from_secs(s.min(MAX_RETRY_AFTER)))
 }
 
 /// A pseudo-random delay between half and one and a half times `ms`.

@@ -49,7 +49,7 @@ pub enum InterpError {
     MissingLoader { python: String, loader: String },
     #[error("{python} is not a 64-bit little-endian ELF program")]
     NotElf { python: String },
-    #[error("unpacking the base's interpreter into {dir}: {source}")]
+    #[error("unpacking the base's interpreter into {dir}")]
     Io { dir: PathBuf, source: io::Error },
 }
 

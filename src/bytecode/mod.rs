@@ -21,7 +21,7 @@ pub use store::Entry;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BytecodeError {
-    #[error("bytecode: {0}")]
+    #[error("bytecode")]
     Interp(#[from] InterpError),
     #[error("bytecode: the base's {python} is for {machine} and cannot run on this {host} machine: {why}")]
     CannotRun {
@@ -30,21 +30,26 @@ pub enum BytecodeError {
         host: String,
         why: String,
     },
-    #[error("bytecode: {0}")]
+    #[error("bytecode")]
     Pool(#[from] pool::PoolError),
-    #[error("bytecode: cache {path}: {source}")]
+    #[error("bytecode: cache {path}")]
     Store {
         path: PathBuf,
         source: std::io::Error,
     },
 }
 
-impl BytecodeError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for BytecodeError {
+    fn hint(&self) -> Option<String> {
         match self {
             BytecodeError::CannotRun { machine, .. } => Some(format!(
                 "install qemu-user (qemu-{machine}), or build from a multi-platform base that also has this machine's variant, or turn bytecode off with --no-compile-bytecode (compile_bytecode = false in lamina.toml)"
             )),
+            // Reading the base (a registry, the cache) failed: that cause's hint fits, not ours.
+            BytecodeError::Interp(InterpError::Io { source, .. }) if source.get_ref().is_some() => {
+                source.hint()
+            }
+            BytecodeError::Store { source, .. } => source.hint(),
             _ => Some("turn bytecode off with --no-compile-bytecode (compile_bytecode = false in lamina.toml)".into()),
         }
     }

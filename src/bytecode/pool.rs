@@ -73,8 +73,8 @@ while True:
 
 #[derive(Debug, thiserror::Error)]
 pub enum PoolError {
-    #[error("starting the base's interpreter: {0}")]
-    Spawn(io::Error),
+    #[error("starting the base's interpreter")]
+    Spawn(#[source] io::Error),
     #[error("the base's interpreter stopped answering ({detail})")]
     Protocol { detail: String },
     #[error("the base's interpreter stopped while compiling {path} ({detail})")]

@@ -46,12 +46,12 @@ pub enum DepsError {
         expected: String,
         got: String,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: io::Error },
 }
 
-impl DepsError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for DepsError {
+    fn hint(&self) -> Option<String> {
         match self {
             DepsError::Lock(e) => e.hint(),
             DepsError::Index(e) => e.hint(),

@@ -76,7 +76,10 @@ pub fn check(built: &Built, opts: &GateOptions, base_size: Option<u64>, out: &mu
         .map(|l| l.size())
         .sum();
     let known = ours + base_size.unwrap_or(base_compressed);
-    if known > MAX_UNCOMPRESSED || compressed > MAX_UNCOMPRESSED {
+    if known > MAX_UNCOMPRESSED {
         out.push(Finding::error(Code::InvalidImage, format!("the image is at least {known} bytes uncompressed; Lambda's limit is {MAX_UNCOMPRESSED} (10 GB)")));
+    } else if compressed > MAX_UNCOMPRESSED {
+        // Only the descriptors say so: a manifest whose sizes lie is as fatal, but it is not size.
+        out.push(Finding::error(Code::InvalidImage, format!("the manifest says the layers are {compressed} bytes compressed, over Lambda's limit of {MAX_UNCOMPRESSED} (10 GB); the bytes known are {known}: a manifest with wrong sizes is damaged")));
     }
 }

@@ -34,6 +34,12 @@ pub const MAX_UNCOMPRESSED: u64 = 10 * 1000 * 1000 * 1000;
 pub struct GateFailed {
     pub errors: usize,
 }
+
+impl crate::diagnostic::Hint for GateFailed {
+    fn hint(&self) -> Option<String> {
+        Some("each problem above says what to fix; `lamina check` runs the same checks again without writing anything".into())
+    }
+}
 pub const MAX_MANIFEST: usize = 25_400;
 
 pub struct GateOptions {

@@ -27,8 +27,12 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
-    #[error("{what}: {detail}")]
-    Http { what: String, detail: String },
+    /// The request or its answer failed on the way (the cause kept with its own causes).
+    #[error("{what}")]
+    Http {
+        what: String,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("{what}: HTTP {status}")]
     Status { what: String, status: u16 },
     #[error("{what}: {host} {}", if *sent { "refused the credentials" } else { "wants credentials and none were found" })]
@@ -53,15 +57,15 @@ pub enum IndexError {
     Page { what: String, detail: String },
     #[error("credentials for {host}: {detail}")]
     Credentials { host: String, detail: String },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
 }
 
-impl IndexError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for IndexError {
+    fn hint(&self) -> Option<String> {
         Some(match self {
             IndexError::Unauthorized { host, .. } => format!(
                 "give credentials for {host}: a `machine {} login USER password …` line in ~/.netrc ($NETRC), user info in the index URL, or for CodeArtifact AWS credentials (--profile)",
@@ -97,6 +101,14 @@ pub struct Client {
 }
 
 /// What went wrong with one try.
+/// A download whose connection broke partway.
+#[derive(Debug, thiserror::Error)]
+#[error("the connection broke after {count} bytes")]
+struct Broke {
+    count: u64,
+    source: std::io::Error,
+}
+
 enum Failure {
     /// Another try may help; the server's `Retry-After` if any.
     Retry(IndexError, Option<Duration>),
@@ -108,7 +120,7 @@ fn transport(what: &str, e: reqwest::Error) -> IndexError {
     let e = e.without_url();
     IndexError::Http {
         what: what.into(),
-        detail: crate::error_chain(&e),
+        source: Box::new(e),
     }
 }
 
@@ -124,7 +136,7 @@ impl Client {
             .build()
             .map_err(|e| IndexError::Http {
                 what: "starting the HTTP client".into(),
-                detail: e.to_string(),
+                source: Box::new(e),
             })?;
         let mut endpoints = HashMap::new();
         if let Ok(env) = std::env::var("LAMINA_INDEX_ENDPOINTS") {
@@ -185,7 +197,7 @@ impl Client {
         let fatal = |detail: String| {
             Failure::Fatal(IndexError::Http {
                 what: what.into(),
-                detail,
+                source: detail.into(),
             })
         };
         let parsed = Url::parse(url).map_err(|e| fatal(format!("not a URL: {e}")))?;
@@ -244,9 +256,9 @@ impl Client {
                 Err(Failure::Retry(e, after)) => {
                     if tries >= self.policy.max_tries {
                         return Err(match e {
-                            IndexError::Http { detail, .. } => IndexError::Http {
+                            IndexError::Http { source, .. } => IndexError::Http {
                                 what: format!("{what} (after {tries} tries)"),
-                                detail,
+                                source,
                             },
                             IndexError::Status { status, .. } => IndexError::Status {
                                 what: format!("{what} (after {tries} tries)"),
@@ -296,7 +308,7 @@ impl Client {
                         Failure::Retry(
                             IndexError::Http {
                                 what: what.clone(),
-                                detail: e.to_string(),
+                                source: Box::new(e),
                             },
                             None,
                         )
@@ -377,7 +389,7 @@ impl Client {
                         return Err(Failure::Retry(
                             IndexError::Http {
                                 what: what.clone(),
-                                detail: format!("the connection broke after {count} bytes: {e}"),
+                                source: Box::new(Broke { count, source: e }),
                             },
                             None,
                         ))

@@ -25,7 +25,7 @@ pub enum InitError {
     },
     #[error(transparent)]
     Serverless(#[from] vars::VarError),
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -40,8 +40,8 @@ pub enum InitError {
     Check(String),
 }
 
-impl InitError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for InitError {
+    fn hint(&self) -> Option<String> {
         match self {
             InitError::Dockerfile { hint, .. } => Some(hint.clone()),
             InitError::Serverless(e) => e.hint(),

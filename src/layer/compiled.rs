@@ -20,12 +20,22 @@ pub struct LayerBytecode {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CompiledError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Read { path: PathBuf, source: io::Error },
     #[error(transparent)]
     Bytecode(#[from] BytecodeError),
     #[error(transparent)]
     Write(#[from] super::writer::WriteError),
+}
+
+impl crate::diagnostic::Hint for CompiledError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            CompiledError::Read { source, .. } => source.hint(),
+            CompiledError::Bytecode(e) => e.hint(),
+            CompiledError::Write(e) => e.hint(),
+        }
+    }
 }
 
 /// Bytes one entry takes in the tar the writer produces: a 512-byte header (plus a GNU long-name

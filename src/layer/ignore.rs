@@ -8,12 +8,36 @@ use regex::Regex;
 use std::path::Path;
 
 #[derive(Debug, thiserror::Error)]
-#[error("{file}:{line}: bad pattern '{pattern}': {reason}")]
-pub struct IgnoreError {
-    pub file: String,
-    pub line: usize,
-    pub pattern: String,
-    pub reason: String,
+pub enum IgnoreError {
+    #[error("{file}:{line}: bad pattern '{pattern}': {reason}")]
+    Pattern {
+        file: String,
+        line: usize,
+        pattern: String,
+        reason: String,
+    },
+    #[error("{}", path.display())]
+    Read {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl crate::diagnostic::Hint for IgnoreError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            IgnoreError::Pattern { .. } => Some(
+                "fix or remove the line: patterns follow Docker's rules (*, ?, **, [a-z], ! to re-include); escape a literal [ as \\[".into(),
+            ),
+            IgnoreError::Read { source, .. } if source.kind() == std::io::ErrorKind::IsADirectory => {
+                Some(".dockerignore must be a file of patterns, one a line: remove or rename the directory".into())
+            }
+            IgnoreError::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
+                Some(".dockerignore must be UTF-8 text: re-save it as UTF-8".into())
+            }
+            IgnoreError::Read { source, .. } => source.hint(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -133,7 +157,12 @@ fn compile(pattern: &str) -> Result<Matcher, String> {
         Kind::Suffix => Matcher::Suffix(pattern[2..].to_string()),
         Kind::Regex => {
             re.push('$');
-            Matcher::Regex(Regex::new(&re).map_err(|e| e.to_string())?)
+            // regex's own message spans several lines, with a caret; its last line says why.
+            Matcher::Regex(Regex::new(&re).map_err(|e| {
+                let text = e.to_string();
+                let why = text.lines().find_map(|l| l.trim().strip_prefix("error: "));
+                why.unwrap_or("not a valid pattern").to_string()
+            })?)
         }
     })
 }
@@ -158,12 +187,7 @@ impl Ignore {
         match std::fs::read_to_string(&path) {
             Ok(text) => Ignore::parse(&text, &path.display().to_string()),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Ignore::default()),
-            Err(e) => Err(IgnoreError {
-                file: path.display().to_string(),
-                line: 0,
-                pattern: String::new(),
-                reason: e.to_string(),
-            }),
+            Err(source) => Err(IgnoreError::Read { path, source }),
         }
     }
 
@@ -181,7 +205,7 @@ impl Ignore {
             if exclusion {
                 p = p[1..].trim();
             }
-            let err = |reason: &str| IgnoreError {
+            let err = |reason: &str| IgnoreError::Pattern {
                 file: file.into(),
                 line: n + 1,
                 pattern: line.into(),

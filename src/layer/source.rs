@@ -30,7 +30,7 @@ pub enum SourceError {
     Unsupported { path: PathBuf, what: &'static str },
     #[error("{path}: copied twice with different contents (overlapping --src)")]
     Conflict { path: String },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -39,8 +39,8 @@ pub enum SourceError {
     Ignore(#[from] super::ignore::IgnoreError),
 }
 
-impl SourceError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for SourceError {
+    fn hint(&self) -> Option<String> {
         match self {
             SourceError::SymlinkEscapes { .. } => Some(
                 "copy the file into the tree, or make the link relative to a file inside it".into(),
@@ -51,7 +51,20 @@ impl SourceError {
             SourceError::OutsideProject { .. } => {
                 Some("move the directory into the project, as Docker's COPY requires".into())
             }
-            _ => None,
+            SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
+                Some("make it readable by the user running lamina, or exclude it in .dockerignore".into())
+            }
+            SourceError::Io { source, .. } => source.hint(),
+            SourceError::Ignore(e) => e.hint(),
+            SourceError::Unsupported { .. } => Some(
+                "a layer holds files, directories and symlinks only: exclude it in .dockerignore (or move it out of the source tree)".into(),
+            ),
+            SourceError::BadName { .. } => Some(
+                "rename it (UTF-8, no .wh. prefix, under 4096 bytes as a path), or exclude it in .dockerignore".into(),
+            ),
+            SourceError::Conflict { .. } => Some(
+                "two --src directories put different files at the same path: drop one, or exclude the file in one of them".into(),
+            ),
         }
     }
 }
@@ -107,10 +120,33 @@ pub fn plan(project: &Path, srcs: &[String], skip: &Skip) -> Result<Tree<PathBuf
         } else {
             project.join(&rel)
         };
-        let meta = fs::symlink_metadata(&root).map_err(|_| SourceError::Missing {
+        let mut meta = fs::symlink_metadata(&root).map_err(|_| SourceError::Missing {
             src: src.clone(),
             path: root.clone(),
         })?;
+        // A --src that is itself a symlink is followed, as Docker's COPY follows its source: to a
+        // place inside the project, which is then walked as if named directly.
+        let mut root = root;
+        if meta.file_type().is_symlink() {
+            let target = fs::canonicalize(&root).map_err(|_| SourceError::Missing {
+                src: src.clone(),
+                path: root.clone(),
+            })?;
+            let inside = fs::canonicalize(project)
+                .ok()
+                .and_then(|p| target.strip_prefix(p).ok().map(Path::to_path_buf));
+            let Some(inside) = inside else {
+                return Err(SourceError::OutsideProject {
+                    src: src.clone(),
+                    project: project.into(),
+                });
+            };
+            root = project.join(inside);
+            meta = fs::symlink_metadata(&root).map_err(|e| SourceError::Io {
+                path: root.clone(),
+                source: e,
+            })?;
+        }
         let dest_root = if rel == "." {
             TASK_ROOT.to_string()
         } else {

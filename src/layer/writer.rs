@@ -32,8 +32,21 @@ pub enum WriteError {
         expected: u64,
         got: u64,
     },
-    #[error("writing layer: {0}")]
+    #[error("writing layer")]
     Io(#[from] io::Error),
+}
+
+impl crate::diagnostic::Hint for WriteError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            WriteError::BadPath { .. } => Some("rename the file, or exclude it in .dockerignore".into()),
+            WriteError::Changed { .. } => Some(
+                "something wrote to this file during the build: let it finish (or exclude the file in .dockerignore), then build again".into(),
+            ),
+            WriteError::Io(e) => e.hint(),
+            WriteError::Order { .. } | WriteError::NoParent { .. } => None,
+        }
+    }
 }
 
 type Sink = HashingWriter<ParallelGz<HashingWriter<BufWriter<NamedTempFile>>>>;

@@ -279,6 +279,7 @@ pub fn choose_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::diagnostic::Hint as _;
     use crate::lock::{pylock, requirements};
     use std::path::Path;
 

@@ -78,7 +78,7 @@ pub enum Location {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Read {
         path: PathBuf,
         source: std::io::Error,
@@ -114,8 +114,8 @@ pub enum LockError {
     },
 }
 
-impl LockError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for LockError {
+    fn hint(&self) -> Option<String> {
         match self {
             LockError::Unusable { hint, .. }
             | LockError::NoneFits { hint, .. }

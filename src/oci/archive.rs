@@ -15,22 +15,26 @@ use std::path::{Path, PathBuf};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ArchiveError {
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: io::Error },
     #[error("{path}: {detail}")]
     Corrupt { path: PathBuf, detail: String },
 }
 
+impl crate::diagnostic::Hint for ArchiveError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ArchiveError::Io { source, .. } => source.hint(),
+            ArchiveError::Corrupt { .. } => None,
+        }
+    }
+}
+
 fn io_at(path: &Path) -> impl Fn(io::Error) -> ArchiveError + '_ {
-    move |e| match e.kind() {
-        io::ErrorKind::InvalidData => ArchiveError::Corrupt {
-            path: path.into(),
-            detail: e.to_string(),
-        },
-        _ => ArchiveError::Io {
-            path: path.into(),
-            source: e,
-        },
+    // A layer failing its digest keeps its typed cause: the hint depends on where it came from.
+    move |e| ArchiveError::Io {
+        path: path.into(),
+        source: e,
     }
 }
 

@@ -3,7 +3,7 @@
 //! (a `BlobSource`), so base layers are only read when a sink needs their bytes. Edits return new
 //! values. Manifest bytes are canonical JSON, so the same image always has the same digest.
 
-use super::{canonical_json, sha256_digest, Format, VerifyingReader};
+use super::{canonical_json, sha256_digest, Format, Origin, VerifyingReader};
 use oci_spec::image::{Descriptor, Digest, MediaType};
 use serde_json::{json, Value};
 use std::fmt;
@@ -25,6 +25,10 @@ pub trait BlobSource: Send + Sync {
     fn is_local(&self, _digest: &Digest) -> bool {
         true
     }
+    /// What kind of store the bytes come from (for the hint when they fail their digest).
+    fn kind(&self) -> Origin {
+        Origin::Local
+    }
 }
 
 /// Blobs stored as `<dir>/<algorithm>/<hex>` files (an OCI layout's `blobs/`, lamina's cache).
@@ -32,6 +36,17 @@ pub trait BlobSource: Send + Sync {
 pub struct DirBlobs {
     pub dir: PathBuf,
     pub label: String,
+    pub kind: Origin,
+}
+
+/// A blob file that could not be opened (carried in an `io::Error` of the same kind).
+#[derive(Debug, thiserror::Error)]
+#[error("blob {digest} of {label}: {}", path.display())]
+pub struct BlobFileError {
+    digest: Digest,
+    label: String,
+    path: PathBuf,
+    source: io::Error,
 }
 
 impl DirBlobs {
@@ -45,16 +60,24 @@ impl DirBlobs {
 impl BlobSource for DirBlobs {
     fn open(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>> {
         let path = self.path(digest);
-        let f = std::fs::File::open(&path).map_err(|e| {
+        let f = std::fs::File::open(&path).map_err(|source| {
             io::Error::new(
-                e.kind(),
-                format!("blob {digest} of {}: {}: {e}", self.label, path.display()),
+                source.kind(),
+                BlobFileError {
+                    digest: digest.clone(),
+                    label: self.label.clone(),
+                    path: path.clone(),
+                    source,
+                },
             )
         })?;
         Ok(Box::new(io::BufReader::with_capacity(256 * 1024, f)))
     }
     fn describe(&self) -> String {
         self.label.clone()
+    }
+    fn kind(&self) -> Origin {
+        self.kind
     }
 }
 
@@ -97,12 +120,10 @@ impl Layer {
     pub fn open_verified(&self) -> io::Result<impl Read> {
         let r = self.blob.open(self.digest())?;
         let what = format!("layer {} from {}", self.digest(), self.blob.describe());
-        Ok(VerifyingReader::new(
-            r,
-            self.digest().clone(),
-            Some(self.size()),
-            what,
-        ))
+        Ok(
+            VerifyingReader::new(r, self.digest().clone(), Some(self.size()), what)
+                .from_origin(self.blob.kind()),
+        )
     }
 }
 
@@ -304,10 +325,10 @@ fn strict_config(cfg: &Value) -> Result<(), String> {
     }
     for (name, v) in fields {
         if let Some(e) = fails(v) {
-            return Err(format!("{name}: {e}"));
+            return Err(format!("{name}: {}", super::json_problem(&e)));
         }
     }
-    Err(e.to_string())
+    Err(super::json_problem(&e))
 }
 
 /// Why a manifest and config cannot make an image for the platform asked for.
@@ -334,8 +355,10 @@ pub fn assemble(
             format!("unsupported media type {}", media_type.unwrap_or_default()),
         )
     })?;
-    let cfg: Value =
-        serde_json::from_slice(&config).map_err(|e| invalid("image config", e.to_string()))?;
+    let cfg: Value = super::parse_json(&config).map_err(|e| invalid("image config", e))?;
+    if !cfg.is_object() {
+        return Err(invalid("image config", "is not a JSON object".into()));
+    }
     strict_config(&cfg).map_err(|detail| invalid("image config", detail))?;
     let (os, arch) = (
         cfg["os"].as_str().unwrap_or(""),

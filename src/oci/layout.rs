@@ -22,8 +22,13 @@ pub const REF_NAME: &str = "org.opencontainers.image.ref.name";
 pub enum LayoutError {
     #[error("{path}: not an OCI image layout (no oci-layout file)")]
     NotALayout { path: PathBuf },
-    #[error("{path}: {source}")]
+    #[error("{path}")]
     Io { path: PathBuf, source: io::Error },
+    /// A layer of the image being written could not be read from where it lives (the base's
+    /// layout, the cache, a registry): the cause says which, and why.
+    /// (The output it was written to is named by the caller: this may be a temporary directory.)
+    #[error("layer {digest}")]
+    Layer { digest: String, source: io::Error },
     #[error("{path}: invalid {what}: {detail}")]
     Invalid {
         path: PathBuf,
@@ -44,21 +49,21 @@ pub enum LayoutError {
         platform: Platform,
         available: String,
     },
-    #[error("{path}: {detail}")]
-    Corrupt { path: PathBuf, detail: String },
     #[error("{path}: exists and is not an OCI layout; refusing to write into it")]
     NotEmpty { path: PathBuf },
 }
 
-impl LayoutError {
-    pub fn hint(&self) -> Option<String> {
+use crate::diagnostic::Hint;
+
+impl Hint for LayoutError {
+    fn hint(&self) -> Option<String> {
         match self {
             LayoutError::NotALayout { .. } => {
                 Some("--base takes oci:DIR[:TAG] pointing at an OCI image layout (skopeo copy … oci:DIR:TAG makes one)".into())
             }
             LayoutError::NoSuchTag { .. } | LayoutError::Ambiguous { .. } => Some("name one of the tags listed, e.g. oci:DIR:TAG".into()),
             LayoutError::NoPlatform { .. } => Some("choose --platform to match the base, or use a base built for that platform".into()),
-            LayoutError::Corrupt { .. } => Some("the layout is damaged; copy the base again (skopeo copy or lamina pull)".into()),
+            LayoutError::Io { source, .. } | LayoutError::Layer { source, .. } => source.hint(),
             LayoutError::NotEmpty { .. } => Some("choose an empty or new directory for --output oci:DIR".into()),
             LayoutError::Invalid { what, .. } if what == "image config" => Some(
                 "the base's config does not fit the OCI image-config types, so skopeo and umoci could not read the result: fix or rebuild the base, or use another".into(),
@@ -98,18 +103,10 @@ fn read_small_blob(
     }
     let what = format!("blob {}", desc.digest());
     let r = blobs.open(desc.digest()).map_err(io_err(root))?;
-    let mut v = VerifyingReader::new(r, desc.digest().clone(), Some(desc.size()), what);
+    let mut v = VerifyingReader::new(r, desc.digest().clone(), Some(desc.size()), what)
+        .from_origin(super::Origin::Layout);
     let mut out = Vec::new();
-    v.read_to_end(&mut out).map_err(|e| match e.kind() {
-        io::ErrorKind::InvalidData => LayoutError::Corrupt {
-            path: root.to_path_buf(),
-            detail: e.to_string(),
-        },
-        _ => LayoutError::Io {
-            path: root.to_path_buf(),
-            source: e,
-        },
-    })?;
+    v.read_to_end(&mut out).map_err(io_err(root))?;
     Ok(out)
 }
 
@@ -178,8 +175,8 @@ pub fn read(dir: &Path, tag: Option<&str>, platform: &Platform) -> Result<Image,
     }
     let index_path = dir.join("index.json");
     let index_bytes = fs::read(&index_path).map_err(io_err(&index_path))?;
-    let index = ImageIndex::from_reader(&index_bytes[..])
-        .map_err(|e| invalid(&index_path, "index.json", e))?;
+    let index: ImageIndex =
+        super::parse_json(&index_bytes).map_err(|e| invalid(&index_path, "index.json", e))?;
     let tags = || {
         let t: Vec<&str> = index.manifests().iter().filter_map(ref_name).collect();
         if t.is_empty() {
@@ -245,6 +242,7 @@ pub fn read(dir: &Path, tag: Option<&str>, platform: &Platform) -> Result<Image,
     let blobs = DirBlobs {
         dir: dir.join("blobs"),
         label: format!("oci:{}", dir.display()),
+        kind: crate::oci::Origin::Layout,
     };
     let mut desc = candidates[0].clone();
     for _ in 0..4 {
@@ -254,7 +252,7 @@ pub fn read(dir: &Path, tag: Option<&str>, platform: &Platform) -> Result<Image,
         }
         let bytes = read_small_blob(&blobs, dir, &desc)?;
         let nested =
-            ImageIndex::from_reader(&bytes[..]).map_err(|e| invalid(dir, "image index", e))?;
+            super::parse_json::<ImageIndex>(&bytes).map_err(|e| invalid(dir, "image index", e))?;
         desc = select_platform(nested.manifests(), platform)
             .map_err(|available| LayoutError::NoPlatform {
                 path: dir.into(),
@@ -273,8 +271,8 @@ fn image_from_manifest(
     manifest_bytes: Vec<u8>,
     platform: &Platform,
 ) -> Result<Image, LayoutError> {
-    let manifest = ImageManifest::from_reader(&manifest_bytes[..])
-        .map_err(|e| invalid(dir, "image manifest", e))?;
+    let manifest: ImageManifest =
+        super::parse_json(&manifest_bytes).map_err(|e| invalid(dir, "image manifest", e))?;
     let mt = manifest.media_type().as_ref().map(media_type_str);
     let config = read_small_blob(blobs, dir, manifest.config())?;
     let source: Arc<dyn super::BlobSource> = Arc::new(blobs.clone());
@@ -354,6 +352,7 @@ fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), Layout
     let blobs = DirBlobs {
         dir: dir.join("blobs"),
         label: format!("oci:{}", dir.display()),
+        kind: crate::oci::Origin::Layout,
     };
     crate::cleanup::remove_stale(&blobs.dir.join("sha256"), ".tmp-");
     for layer in &image.layers {
@@ -362,11 +361,15 @@ fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), Layout
         if intact(&dest, layer.digest(), layer.size()) {
             continue;
         }
-        let mut src = layer.open_verified().map_err(|e| LayoutError::Corrupt {
-            path: dir.into(),
-            detail: e.to_string(),
+        let layer_err = |source| LayoutError::Layer {
+            digest: layer.digest().to_string(),
+            source,
+        };
+        let mut src = layer.open_verified().map_err(layer_err)?;
+        copy_atomic(&mut src, &dest).map_err(|e| match e {
+            LayoutError::Io { source, .. } if source.get_ref().is_some() => layer_err(source),
+            other => other,
         })?;
-        copy_atomic(&mut src, &dest)?;
     }
     let config = image.config_bytes();
     write_atomic(&blobs.path(image.config_descriptor().digest()), config)?;
@@ -382,7 +385,7 @@ fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), Layout
     let mut entries: Vec<Value> = match fs::read(&index_path) {
         Ok(b) => {
             let v: Value =
-                serde_json::from_slice(&b).map_err(|e| invalid(&index_path, "index.json", e))?;
+                super::parse_json(&b).map_err(|e| invalid(&index_path, "index.json", e))?;
             v["manifests"].as_array().cloned().unwrap_or_default()
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
@@ -436,16 +439,7 @@ pub fn copy_atomic(src: &mut dyn Read, path: &Path) -> Result<(), LayoutError> {
         .tempfile_in(parent)
         .map_err(io_err(parent))?;
     let _interrupted = crate::cleanup::register(tmp.path());
-    io::copy(src, &mut tmp).map_err(|e| match e.kind() {
-        io::ErrorKind::InvalidData => LayoutError::Corrupt {
-            path: path.into(),
-            detail: e.to_string(),
-        },
-        _ => LayoutError::Io {
-            path: path.into(),
-            source: e,
-        },
-    })?;
+    io::copy(src, &mut tmp).map_err(io_err(path))?;
     tmp.flush().map_err(io_err(path))?;
     set_mode(tmp.as_file(), 0o644).map_err(io_err(path))?;
     tmp.persist(path).map_err(|e| LayoutError::Io {

@@ -66,6 +66,40 @@ impl Format {
     }
 }
 
+/// Parses an OCI JSON document (index, manifest, config), saying what is wrong in the user's words:
+/// where the JSON breaks, or which value does not fit (never serde's type names).
+pub fn parse_json<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    serde_json::from_slice(bytes).map_err(|e| json_problem(&e))
+}
+
+/// A serde_json error in the user's words.
+pub fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    match e.classify() {
+        Category::Syntax | Category::Eof => {
+            format!("not valid JSON (line {}, column {})", e.line(), e.column())
+        }
+        Category::Data => {
+            let text = e.to_string();
+            // "invalid type: sequence, expected struct ImageIndex at line 1 column 0"
+            let mut what = text.split(" at line ").next().unwrap_or(&text).to_string();
+            if let Some(i) = what
+                .find(", expected struct ")
+                .or_else(|| what.find(", expected enum "))
+            {
+                what.truncate(i);
+                what.push_str(", expected a JSON object");
+            }
+            if e.line() == 0 {
+                what
+            } else {
+                format!("{what} (line {}, column {})", e.line(), e.column())
+            }
+        }
+        Category::Io => e.to_string(),
+    }
+}
+
 /// `sha256:<hex>` of some bytes.
 pub fn sha256_digest(bytes: &[u8]) -> Digest {
     digest_from_hasher(Sha256::new_with_prefix(bytes))
@@ -160,9 +194,46 @@ impl<W: Write> Write for HashingWriter<W> {
     }
 }
 
+/// Where bytes come from, so that bytes failing their digest get the fix that fits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// An OCI layout given as the base (`oci:DIR`).
+    Layout,
+    /// lamina's own cache.
+    Cache,
+    /// A registry, over the network.
+    Registry,
+    /// Anything else (a file being uploaded, bytes in memory).
+    Local,
+}
+
+/// Bytes whose digest or size is not the one their descriptor names.
+#[derive(Debug, thiserror::Error)]
+#[error("{what} does not match its digest: expected {expected} ({} bytes), got {}", expected_size.map_or("?".into(), |s| s.to_string()), got.as_ref().map_or(format!("more than {got_size} bytes"), |g| format!("{g} ({got_size} bytes)")))]
+pub struct DigestMismatch {
+    pub what: String,
+    pub expected: Digest,
+    pub expected_size: Option<u64>,
+    /// `None` when the stream ran past the expected size (it was not read to its end).
+    pub got: Option<Digest>,
+    pub got_size: u64,
+    pub origin: Origin,
+}
+
+impl crate::diagnostic::Hint for DigestMismatch {
+    fn hint(&self) -> Option<String> {
+        Some(match self.origin {
+            Origin::Layout => "the base layout is damaged; copy the base again (skopeo copy or lamina pull)".into(),
+            Origin::Cache => "an entry of lamina's cache is damaged: remove the cache directory (LAMINA_CACHE_DIR, or ~/.cache/lamina) and build again".into(),
+            Origin::Registry => "the registry, or something between us and it, altered the bytes; nothing was used: try again, or check any proxy in between".into(),
+            Origin::Local => return None,
+        })
+    }
+}
+
 /// A reader that checks, at end of stream, that the bytes had the expected digest and size. A
-/// mismatch surfaces as an `io::ErrorKind::InvalidData` error so a copy fails before it is renamed
-/// into place.
+/// mismatch surfaces as an `io::ErrorKind::InvalidData` error carrying a `DigestMismatch`, so a
+/// copy fails before it is renamed into place.
 pub struct VerifyingReader<R> {
     inner: R,
     hasher: Sha256,
@@ -170,6 +241,7 @@ pub struct VerifyingReader<R> {
     expected: Digest,
     expected_size: Option<u64>,
     what: String,
+    origin: Origin,
     done: bool,
 }
 
@@ -182,9 +254,35 @@ impl<R: Read> VerifyingReader<R> {
             expected,
             expected_size,
             what,
+            origin: Origin::Local,
             done: false,
         }
     }
+
+    /// Says where the bytes come from (for the hint of a mismatch).
+    pub fn from_origin(mut self, origin: Origin) -> Self {
+        self.origin = origin;
+        self
+    }
+
+    fn mismatch(&self, got: Option<Digest>) -> io::Error {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            DigestMismatch {
+                what: self.what.clone(),
+                expected: self.expected.clone(),
+                expected_size: self.expected_size,
+                got,
+                got_size: self.count,
+                origin: self.origin,
+            },
+        )
+    }
+}
+
+/// The `DigestMismatch` an I/O error carries, if it is one.
+pub fn mismatch_of(e: &io::Error) -> Option<&DigestMismatch> {
+    e.get_ref().and_then(|i| i.downcast_ref::<DigestMismatch>())
 }
 
 impl<R: Read> Read for VerifyingReader<R> {
@@ -198,31 +296,14 @@ impl<R: Read> Read for VerifyingReader<R> {
             self.done = true;
             let size_bad = self.expected_size.is_some_and(|s| s != self.count);
             if got != self.expected || size_bad {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidData,
-                    format!(
-                        "{} does not match its digest: expected {} ({} bytes), got {} ({} bytes)",
-                        self.what,
-                        self.expected,
-                        self.expected_size.map_or("?".into(), |s| s.to_string()),
-                        got,
-                        self.count
-                    ),
-                ));
+                return Err(self.mismatch(Some(got)));
             }
             return Ok(0);
         }
         self.hasher.update(&buf[..n]);
         self.count += n as u64;
         if self.expected_size.is_some_and(|s| self.count > s) {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "{} is longer than its descriptor says ({} bytes)",
-                    self.what,
-                    self.expected_size.unwrap()
-                ),
-            ));
+            return Err(self.mismatch(None));
         }
         Ok(n)
     }
@@ -271,18 +352,20 @@ pub enum TransportError {
     Layout(#[from] layout::LayoutError),
     #[error(transparent)]
     Archive(#[from] archive::ArchiveError),
-    #[error("{0} cannot be read as a base image yet; use an OCI layout (oci:DIR[:TAG])")]
+    #[error("{0} cannot be read as a base image yet")]
     NotASource(String),
 }
 
-impl TransportError {
-    pub fn hint(&self) -> Option<String> {
+use crate::diagnostic::Hint;
+
+impl Hint for TransportError {
+    fn hint(&self) -> Option<String> {
         match self {
             TransportError::Layout(e) => e.hint(),
-            TransportError::NotASource(_) => {
-                Some("skopeo copy docker-archive:FILE oci:DIR:TAG converts it".into())
-            }
-            TransportError::Archive(_) => None,
+            TransportError::NotASource(_) => Some(
+                "use an OCI layout as the base (oci:DIR[:TAG]); skopeo copy docker-archive:FILE oci:DIR:TAG converts it".into(),
+            ),
+            TransportError::Archive(e) => e.hint(),
         }
     }
 }

@@ -19,8 +19,8 @@ pub struct RefError {
     pub reason: String,
 }
 
-impl RefError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for RefError {
+    fn hint(&self) -> Option<String> {
         Some("use oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]".into())
     }
 }

@@ -22,13 +22,32 @@ pub enum WheelError {
         entry: String,
         reason: String,
     },
-    #[error("{wheel}: cannot read it as a zip file: {detail}")]
-    Zip { wheel: String, detail: String },
-    #[error("{path}: {source}")]
+    #[error("{wheel}: cannot read it as a zip file")]
+    Zip {
+        wheel: String,
+        source: zip::result::ZipError,
+    },
+    /// Reading one entry (`WHEEL-FILE: ENTRY`) failed.
+    #[error("{at}")]
+    Entry { at: String, source: std::io::Error },
+    #[error("{path}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+const REFETCH: &str = "download the wheel again from its index (pip download --only-binary=:all: …) or build it again (pip wheel --no-deps …); lamina installs only well-formed wheels (PEP 427)";
+
+impl crate::diagnostic::Hint for WheelError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            WheelError::BadEntry { .. } => "the wheel would write outside its install directory or hide files (.wh.): do not install it; get the wheel from its publisher".into(),
+            WheelError::Zip { .. } | WheelError::Entry { .. } => format!("the file is damaged or not a wheel: {REFETCH}"),
+            WheelError::Invalid { .. } => REFETCH.into(),
+            WheelError::Io { source, .. } => return source.hint(),
+        })
+    }
 }
 
 /// One regular file inside the wheel.
@@ -218,7 +237,7 @@ pub fn open_archive(path: &Path) -> Result<Archive, WheelError> {
     })?;
     zip::ZipArchive::new(BufReader::with_capacity(256 * 1024, f)).map_err(|e| WheelError::Zip {
         wheel: file_name(path),
-        detail: e.to_string(),
+        source: e,
     })
 }
 
@@ -235,14 +254,14 @@ impl Wheel {
             wheel: wheel.clone(),
             detail,
         };
-        let name = WheelName::parse(&wheel).map_err(|e| invalid(e.0.clone()))?;
+        let name = WheelName::parse(&wheel).map_err(|e| invalid(e.reason().to_string()))?;
         let mut zip = open_archive(path)?;
         let mut entries: Vec<WheelEntry> = Vec::new();
         let mut seen: HashMap<String, (u32, u64)> = HashMap::new();
         for index in 0..zip.len() {
             let f = zip.by_index_raw(index).map_err(|e| WheelError::Zip {
                 wheel: wheel.clone(),
-                detail: e.to_string(),
+                source: e,
             })?;
             let raw = String::from_utf8_lossy(f.name_raw()).into_owned();
             let clean = check_member(&raw).map_err(|reason| WheelError::BadEntry {
@@ -320,15 +339,15 @@ impl Wheel {
             }
             let mut f = zip.by_index(e.index).map_err(|err| WheelError::Zip {
                 wheel: wheel.clone(),
-                detail: err.to_string(),
+                source: err,
             })?;
             let mut s = String::new();
             f.by_ref()
                 .take(MAX_META)
                 .read_to_string(&mut s)
-                .map_err(|err| WheelError::Zip {
-                    wheel: wheel.clone(),
-                    detail: format!("{full}: {err}"),
+                .map_err(|source| WheelError::Entry {
+                    at: format!("{wheel}: {full}"),
+                    source,
                 })?;
             Ok(Some(s))
         };

@@ -21,6 +21,13 @@ pub struct WheelName {
 #[derive(Debug, PartialEq, Eq)]
 pub struct NameError(pub String);
 
+impl NameError {
+    /// Why the name is wrong, without the file name in front (for messages that name it already).
+    pub fn reason(&self) -> &str {
+        self.0.split_once(": ").map_or(&self.0, |(_, r)| r)
+    }
+}
+
 impl fmt::Display for NameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)

@@ -139,64 +139,119 @@ fn host_keys(host: &str) -> Vec<String> {
     keys
 }
 
-/// Runs `docker-credential-<helper> get`.
-fn from_helper(helper: &str, host: &str) -> Option<Credential> {
-    let mut child = Command::new(format!("docker-credential-{helper}"))
+/// Runs `docker-credential-<helper> get`; says why it gave nothing (never the secret).
+fn from_helper(helper: &str, host: &str) -> Result<Option<Credential>, String> {
+    let program = format!("docker-credential-{helper}");
+    let mut child = Command::new(&program)
         .arg("get")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .ok()?;
-    child.stdin.take()?.write_all(host.as_bytes()).ok()?;
-    let out = child.wait_with_output().ok()?;
-    if !out.status.success() {
-        return None;
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => format!("{program} is not installed (not on PATH)"),
+            _ => format!("{program} could not be started ({e})"),
+        })?;
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(host.as_bytes());
     }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    Some(Credential {
-        username: v["Username"].as_str()?.into(),
-        secret: v["Secret"].as_str()?.into(),
-    })
+    let out = child
+        .wait_with_output()
+        .map_err(|e| format!("{program} failed ({e})"))?;
+    if !out.status.success() {
+        // "credentials not found in native keychain" is an answer, not a failure.
+        return Ok(None);
+    }
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .map_err(|_| format!("{program} answered something that is not its JSON"))?;
+    match (v["Username"].as_str(), v["Secret"].as_str()) {
+        (Some(u), Some(p)) => Ok(Some(Credential {
+            username: u.into(),
+            secret: p.into(),
+        })),
+        _ => Err(format!("{program} answered without Username and Secret")),
+    }
 }
 
-fn from_auths_entry(v: &serde_json::Value) -> Option<Credential> {
+fn from_auths_entry(v: &serde_json::Value) -> Result<Option<Credential>, &'static str> {
     if let Some(a) = v["auth"].as_str().filter(|a| !a.is_empty()) {
-        let decoded = String::from_utf8(STANDARD.decode(a).ok()?).ok()?;
-        return Credential::parse(&decoded).ok();
+        let decoded = STANDARD
+            .decode(a)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or("its \"auth\" is not base64")?;
+        return Credential::parse(&decoded)
+            .map(Some)
+            .map_err(|_| "its \"auth\" is not base64 of USER:PASSWORD");
     }
-    Some(Credential {
-        username: v["username"].as_str()?.into(),
-        secret: v["password"].as_str()?.into(),
+    Ok(match (v["username"].as_str(), v["password"].as_str()) {
+        (Some(u), Some(p)) => Some(Credential {
+            username: u.into(),
+            secret: p.into(),
+        }),
+        _ => None,
     })
 }
 
 /// Credentials for `host` from the usual files and helpers, if any.
 pub fn lookup(host: &str) -> Option<Credential> {
+    search(host).0
+}
+
+/// Why no credentials were found for `host`: each file or helper that should have given some and
+/// failed, and how (no secret in them). Empty when there was simply nothing for this host.
+pub fn problems(host: &str) -> Vec<String> {
+    search(host).1
+}
+
+fn search(host: &str) -> (Option<Credential>, Vec<String>) {
+    let mut problems = Vec::new();
     for file in auth_files() {
-        let Ok(bytes) = std::fs::read(&file) else {
-            continue;
+        let bytes = match std::fs::read(&file) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                problems.push(format!("{}: {e}", file.display()));
+                continue;
+            }
         };
-        let Ok(cfg) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
-            continue;
+        let cfg = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(format!(
+                    "{}: not JSON (line {}, column {})",
+                    file.display(),
+                    e.line(),
+                    e.column()
+                ));
+                continue;
+            }
         };
         for key in host_keys(host) {
             if let Some(helper) = cfg["credHelpers"][&key].as_str() {
-                if let Some(c) = from_helper(helper, host) {
-                    return Some(c);
+                match from_helper(helper, host) {
+                    Ok(Some(c)) => return (Some(c), problems),
+                    Ok(None) => {}
+                    Err(p) => problems.push(format!("{}: credHelpers: {p}", file.display())),
                 }
             }
-            if let Some(c) = cfg["auths"].get(&key).and_then(from_auths_entry) {
-                return Some(c);
+            if let Some(entry) = cfg["auths"].get(&key) {
+                match from_auths_entry(entry) {
+                    Ok(Some(c)) => return (Some(c), problems),
+                    Ok(None) => {}
+                    Err(p) => problems.push(format!("{}: auths.\"{key}\": {p}", file.display())),
+                }
             }
         }
         if let Some(store) = cfg["credsStore"].as_str() {
-            if let Some(c) = from_helper(store, host) {
-                return Some(c);
+            match from_helper(store, host) {
+                Ok(Some(c)) => return (Some(c), problems),
+                Ok(None) => {}
+                Err(p) => problems.push(format!("{}: credsStore: {p}", file.display())),
             }
         }
     }
-    None
+    (None, problems)
 }
 
 #[cfg(test)]
@@ -241,7 +296,7 @@ mod tests {
     fn auths_entries() {
         let v: serde_json::Value = serde_json::json!({"auth": "QVdTOnB3"});
         assert_eq!(
-            from_auths_entry(&v).unwrap(),
+            from_auths_entry(&v).unwrap().unwrap(),
             Credential {
                 username: "AWS".into(),
                 secret: "pw".into()

@@ -9,7 +9,7 @@
 
 use super::auth::{self, Challenge, Credential};
 use super::reply::{stalled, Reply};
-use super::RegistryError;
+use super::{RegistryError, Transfer};
 use crate::retry;
 use reqwest::blocking::{Client as Http, RequestBuilder};
 use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -156,6 +156,22 @@ fn is_loopback(host: &str) -> bool {
         .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// Checks a `--registry-endpoint` URL before any request: http(s), a host, a port that exists. The
+/// URL is never echoed (it may carry user info).
+pub fn check_endpoint(url: &str) -> Result<(), String> {
+    let u = reqwest::Url::parse(url).map_err(|e| format!("the URL is not valid ({e})"))?;
+    if u.scheme() != "http" && u.scheme() != "https" {
+        return Err(format!(
+            "the URL's scheme is {}; a registry endpoint is http:// or https://",
+            u.scheme()
+        ));
+    }
+    if u.host_str().is_none_or(str::is_empty) {
+        return Err("the URL has no host".into());
+    }
+    Ok(())
+}
+
 impl Client {
     pub fn new(opts: ClientOptions) -> Result<Client, RegistryError> {
         let http = Http::builder()
@@ -166,7 +182,7 @@ impl Client {
             .build()
             .map_err(|e| RegistryError::Http {
                 what: "starting the HTTP client".into(),
-                detail: e.to_string(),
+                source: Transfer::request(e),
             })?;
         Ok(Client {
             http,
@@ -242,9 +258,15 @@ impl Client {
         match challenge {
             Challenge::Basic => {
                 if self.creds(host).is_none() {
-                    return Err(unauthorized(
-                        "the registry wants a user name and password and none were found".into(),
-                    ));
+                    let problems = auth::problems(host);
+                    return Err(unauthorized(if problems.is_empty() {
+                        "the registry wants a user name and password and none were found".into()
+                    } else {
+                        format!(
+                            "the registry wants a user name and password and none could be read: {}",
+                            problems.join("; ")
+                        )
+                    }));
                 }
                 if sent_basic {
                     return Err(unauthorized("the registry refused the credentials".into()));
@@ -260,6 +282,13 @@ impl Client {
                 service,
                 scope: _,
             } => {
+                let usable = reqwest::Url::parse(&realm)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+                if !usable {
+                    return Err(unauthorized(format!(
+                        "the registry's Bearer challenge names no usable token service (realm \"{realm}\")"
+                    )));
+                }
                 let mut rb = self.http.get(&realm);
                 for sc in scope.scopes() {
                     rb = rb.query(&[("scope", sc)]);
@@ -274,10 +303,10 @@ impl Client {
                 let start = Instant::now();
                 let resp = rb.send().map_err(|e| RegistryError::Http {
                     what: format!("getting a token from {realm}"),
-                    detail: if e.is_timeout() {
+                    source: if e.is_timeout() {
                         stalled(&realm, self.opts.timeout)
                     } else {
-                        e.to_string()
+                        Transfer::request(e)
                     },
                 })?;
                 let resp = Reply::new(resp, start, &realm, self.opts.timeout);
@@ -361,27 +390,27 @@ impl Client {
                 Err(e) if e.is_timeout() && (timeouts >= 1 || tries >= max_tries) => {
                     return Err(RegistryError::Http {
                         what: after(tries),
-                        detail: stalled(host, self.opts.timeout),
+                        source: stalled(host, self.opts.timeout),
                     });
                 }
                 Err(e) => {
                     timeouts += u32::from(e.is_timeout());
-                    let detail = error_chain(&e);
+                    let text = crate::diagnostic::chain(&e);
                     // A name that does not resolve will not resolve on the next try either.
                     let dns =
-                        detail.contains("dns error") || detail.contains("failed to lookup address");
+                        text.contains("dns error") || text.contains("failed to lookup address");
                     if dns || tries >= max_tries {
                         return Err(if dns || e.is_connect() {
                             RegistryError::Unreachable {
                                 what: after(tries),
                                 host: host.to_string(),
-                                detail,
+                                source: e.without_url(),
                                 dns,
                             }
                         } else {
                             RegistryError::Http {
                                 what: after(tries),
-                                detail,
+                                source: Transfer::request(e),
                             }
                         });
                     }
@@ -415,7 +444,20 @@ impl Client {
                         let resp = Reply::new(resp, start, host, self.opts.timeout);
                         return Err(RegistryError::from_response(&after(tries), resp));
                     }
-                    retry::retry_after(&resp)
+                    let wait = retry::retry_after(&resp);
+                    if let Some(w) = wait.filter(|w| w.as_secs() >= 2) {
+                        // A long wait is announced (stderr that cannot be written is no error).
+                        use std::io::Write as _;
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "lamina: {host} answered {} and asks to wait: waiting {} s{} before try {} of {max_tries}",
+                            resp.status(),
+                            w.as_secs(),
+                            if w.as_secs() >= retry::MAX_RETRY_AFTER { " (lamina's limit)" } else { "" },
+                            tries + 1
+                        );
+                    }
+                    wait
                 }
                 Ok(resp) => return Ok(Reply::new(resp, start, host, self.opts.timeout)),
             };
@@ -428,8 +470,6 @@ impl Client {
         }
     }
 }
-
-pub use crate::error_chain;
 
 #[cfg(test)]
 mod tests {

@@ -19,14 +19,15 @@ use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("{what}: {detail}")]
-    Http { what: String, detail: String },
+    /// The request or its answer failed on the way (reset, timeout, a body that stopped).
+    #[error("{what}")]
+    Http { what: String, source: Transfer },
     /// No connection to the registry at all (the name does not resolve, nothing listens, …).
-    #[error("{what}: {host} is unreachable: {detail}")]
+    #[error("{what}: {host} is unreachable")]
     Unreachable {
         what: String,
         host: String,
-        detail: String,
+        source: reqwest::Error,
         dns: bool,
     },
     #[error("{what}: HTTP {status}{}{}", if code.is_empty() { String::new() } else { format!(" {code}") }, if message.is_empty() { String::new() } else { format!(": {message}") })]
@@ -36,7 +37,7 @@ pub enum RegistryError {
         code: String,
         message: String,
     },
-    #[error("{what}: {host} refused access: {detail}")]
+    #[error("{what}: unauthorized: {host} refused access: {detail}")]
     Unauthorized {
         what: String,
         host: String,
@@ -56,7 +57,7 @@ pub enum RegistryError {
         platform: String,
         available: String,
     },
-    #[error("cache {path}: {source}")]
+    #[error("cache {path}")]
     Cache {
         path: PathBuf,
         source: std::io::Error,
@@ -96,23 +97,66 @@ impl RegistryError {
             message,
         }
     }
+}
 
-    pub fn hint(&self) -> Option<String> {
+/// Why a request or its answer failed on the way.
+#[derive(Debug, thiserror::Error)]
+pub enum Transfer {
+    #[error(transparent)]
+    Request(reqwest::Error),
+    #[error(transparent)]
+    Io(std::io::Error),
+    #[error("{host} did not answer in time (--timeout {secs}s)")]
+    Stalled { host: String, secs: u64 },
+}
+
+impl Transfer {
+    /// A transport error, without its URL (the operation names what was asked, and an endpoint
+    /// URL could carry user info).
+    pub fn request(e: reqwest::Error) -> Transfer {
+        Transfer::Request(e.without_url())
+    }
+}
+
+const TIMEOUT_HINT: &str = "check that the registry is up and reachable (and any proxy between), or allow more time with --timeout, e.g. --timeout 5m";
+
+impl Hint for Transfer {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Transfer::Stalled { .. } => Some(TIMEOUT_HINT.into()),
+            Transfer::Io(e) if e.kind() == std::io::ErrorKind::TimedOut => {
+                Some(TIMEOUT_HINT.into())
+            }
+            Transfer::Io(e) => e.hint(),
+            Transfer::Request(e) if e.is_timeout() => Some(TIMEOUT_HINT.into()),
+            Transfer::Request(e) => {
+                let text = crate::diagnostic::chain(e);
+                (text.contains("InvalidContentType") || text.contains("http") && text.contains("https"))
+                    .then(|| "a plain-http registry must be named in --insecure-registry HOST[:PORT] (no scheme)".into())
+            }
+        }
+    }
+}
+
+use crate::diagnostic::Hint;
+
+impl Hint for RegistryError {
+    fn hint(&self) -> Option<String> {
         match self {
             RegistryError::Unauthorized { host, .. } => Some(format!(
                 "log in to {host} (docker login / podman login write the credentials lamina reads), or pass --creds USER:PASSWORD"
             )),
             RegistryError::Status { status: 404, .. } => Some("check the repository and tag".into()),
-            RegistryError::Http { detail, .. } if detail.contains("did not answer in time") => Some(
-                "check that the registry is up and reachable (and any proxy between), or allow more time with --timeout, e.g. --timeout 5m".into(),
+            RegistryError::Status { status, .. } if *status == 429 || *status >= 500 => Some(
+                "the registry failed on every try: try again later, and check the registry's status (or any proxy in between)".into(),
             ),
+            RegistryError::Http { source, .. } => source.hint(),
+            RegistryError::Cache { source, .. } => source.hint(),
+            RegistryError::Reference(e) => e.hint(),
             RegistryError::Unreachable { host, dns, .. } => Some(format!(
                 "{}to build without the network, `lamina pull` the base once while {host} is reachable and then build with the digest it prints (--base REPO@sha256:…), or use a local base (--base oci:DIR:TAG); behind a proxy, set HTTPS_PROXY",
                 if *dns { format!("{host} does not resolve (no DNS, or offline); ") } else { String::new() }
             )),
-            RegistryError::Http { detail, .. } if detail.contains("InvalidContentType") || detail.contains("http") && detail.contains("https") => {
-                Some("a plain-http registry must be named in --insecure-registry".into())
-            }
             RegistryError::Digest { .. } => Some("the registry or something between us and it altered the bytes; nothing was used".into()),
             RegistryError::TagExists { .. } => Some(
                 "push under a new tag, e.g. --tag $(git rev-parse --short HEAD); the existing tag was left untouched".into(),

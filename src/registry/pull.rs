@@ -6,8 +6,9 @@
 use super::client::Scope;
 use super::{Client, Reference, RegistryError};
 use crate::cache::Cache;
+use crate::diagnostic::Carried;
 use crate::oci::image::{AssembleError, DirBlobs};
-use crate::oci::layout::{copy_atomic, select_platform};
+use crate::oci::layout::{copy_atomic, select_platform, LayoutError};
 use crate::oci::{
     media, parse_digest, sha256_digest, BlobSource, Image, Platform, VerifyingReader,
 };
@@ -82,16 +83,30 @@ impl RegistryBlobs {
             digest.clone(),
             size,
             format!("blob {digest} from {}/{}", self.host, self.repository),
-        );
+        )
+        .from_origin(crate::oci::Origin::Registry);
         copy_atomic(&mut verified, &path).map_err(|e| match e {
-            crate::oci::layout::LayoutError::Corrupt { detail, .. } => RegistryError::Digest {
-                what,
-                expected: digest.to_string(),
-                got: detail,
-            },
-            other => RegistryError::Http {
-                what,
-                detail: other.to_string(),
+            LayoutError::Io { source, .. } if crate::oci::mismatch_of(&source).is_some() => {
+                let m = crate::oci::mismatch_of(&source).expect("checked");
+                RegistryError::Digest {
+                    what,
+                    expected: digest.to_string(),
+                    got: m.got.as_ref().map_or_else(
+                        || format!("more than {} bytes", m.got_size),
+                        |g| format!("{g} ({} bytes)", m.got_size),
+                    ),
+                }
+            }
+            LayoutError::Io { source, .. } if source.kind() == io::ErrorKind::TimedOut => {
+                RegistryError::Http {
+                    what,
+                    source: super::Transfer::Io(source),
+                }
+            }
+            LayoutError::Io { path, source } => RegistryError::Cache { path, source },
+            other => RegistryError::Cache {
+                path,
+                source: io::Error::other(other),
             },
         })
     }
@@ -99,9 +114,12 @@ impl RegistryBlobs {
 
 impl BlobSource for RegistryBlobs {
     fn open(&self, digest: &Digest) -> io::Result<Box<dyn Read + Send>> {
-        self.fetch(digest, None)
-            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.fetch(digest, None).map_err(Carried::io)?;
         self.cache.open(digest)
+    }
+    fn kind(&self) -> crate::oci::Origin {
+        // Bytes are checked as they are downloaded; a later mismatch is the cache's.
+        crate::oci::Origin::Cache
     }
     fn describe(&self) -> String {
         format!("{}/{}", self.host, self.repository)
@@ -166,7 +184,7 @@ pub fn fetch_manifest(
         .read_to_end(&mut bytes)
         .map_err(|e| RegistryError::Http {
             what: what.clone(),
-            detail: e.to_string(),
+            source: super::Transfer::Io(e),
         })?;
     if bytes.len() as u64 > MAX_MANIFEST {
         return Err(RegistryError::Protocol {
@@ -189,7 +207,10 @@ pub fn fetch_manifest(
     }
     copy_atomic(&mut &bytes[..], &blobs.path(&digest)).map_err(|e| RegistryError::Cache {
         path: blobs.path(&digest),
-        source: io::Error::other(e.to_string()),
+        source: match e {
+            LayoutError::Io { source, .. } => source,
+            other => io::Error::other(other),
+        },
     })?;
     let mt = media_type_of(&bytes, content_type.as_deref());
     Ok((bytes, mt, digest))
@@ -204,10 +225,11 @@ pub fn pull(
 ) -> Result<(Image, Digest), RegistryError> {
     let (mut bytes, mut mt, mut digest) = fetch_manifest(client, cache, r, &r.reference())?;
     if mt == media::OCI_INDEX || mt == media::DOCKER_LIST {
-        let index = ImageIndex::from_reader(&bytes[..]).map_err(|e| RegistryError::Protocol {
-            what: format!("reading the index of {r}"),
-            detail: e.to_string(),
-        })?;
+        let index =
+            crate::oci::parse_json::<ImageIndex>(&bytes).map_err(|e| RegistryError::Protocol {
+                what: format!("reading the index of {r}"),
+                detail: e,
+            })?;
         let chosen = select_platform(index.manifests(), platform).map_err(|available| {
             RegistryError::NoPlatform {
                 reference: r.to_string(),
@@ -218,10 +240,11 @@ pub fn pull(
         (bytes, mt, digest) = fetch_manifest(client, cache, r, chosen.digest().as_ref())?;
     }
     let what = format!("reading the manifest of {r}");
-    let manifest = ImageManifest::from_reader(&bytes[..]).map_err(|e| RegistryError::Protocol {
-        what: what.clone(),
-        detail: e.to_string(),
-    })?;
+    let manifest =
+        crate::oci::parse_json::<ImageManifest>(&bytes).map_err(|e| RegistryError::Protocol {
+            what: what.clone(),
+            detail: e,
+        })?;
     let source = Arc::new(RegistryBlobs {
         client: client.clone(),
         host: r.host.clone(),

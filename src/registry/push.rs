@@ -157,7 +157,7 @@ fn put_back(
                     Some(Err(e)) => format!(
                         "tag {tag} moved to {ours} and could not be put back to {} ({})",
                         p.digest,
-                        crate::error_chain(&e)
+                        crate::diagnostic::chain(&e)
                     ),
                     None => format!("tag {tag} moved to {ours} (it pointed at {})", p.digest),
                 }

@@ -25,6 +25,35 @@ pub struct ReferenceError {
     pub reason: String,
 }
 
+impl crate::diagnostic::Hint for ReferenceError {
+    fn hint(&self) -> Option<String> {
+        Some("write a registry image as [HOST[:PORT]/]REPOSITORY[:TAG][@sha256:DIGEST], lowercase (e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1), or a local one as oci:DIR[:TAG]".into())
+    }
+}
+
+/// `name[:port]` or `[ipv6][:port]`, with a port of 1-65535.
+fn check_host(host: &str) -> Result<(), String> {
+    let (name, port) = match host.rsplit_once(':') {
+        Some((n, p)) if !n.starts_with('[') || n.ends_with(']') => (n, Some(p)),
+        _ => (host, None),
+    };
+    if let Some(p) = port {
+        if !p.parse::<u16>().is_ok_and(|p| p > 0) {
+            return Err(format!(
+                "the registry host '{host}' has port '{p}'; a port is a number from 1 to 65535"
+            ));
+        }
+    }
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+    let ipv6 = name.starts_with('[') && name.ends_with(']');
+    if name.is_empty() || !(plain || ipv6) {
+        return Err(format!("'{name}' is not a registry host name"));
+    }
+    Ok(())
+}
+
 fn valid_path_component(c: &str) -> bool {
     // [a-z0-9]+ separated by `.`, `_`, `__` or runs of `-`.
     !c.is_empty()
@@ -67,6 +96,7 @@ impl Reference {
             }
             _ => (DOCKER_HUB.to_string(), name.to_string()),
         };
+        check_host(&host).map_err(|r| err(&r))?;
         let repository = if host == DOCKER_HUB && !path.contains('/') {
             format!("library/{path}")
         } else {

@@ -14,11 +14,11 @@ pub fn transfer_time(timeout: Duration, bytes: u64) -> Duration {
     timeout + Duration::from_secs(bytes / MIN_RATE)
 }
 
-pub(super) fn stalled(host: &str, timeout: Duration) -> String {
-    format!(
-        "{host} did not answer in time (--timeout {}s)",
-        timeout.as_secs()
-    )
+pub(super) fn stalled(host: &str, timeout: Duration) -> super::Transfer {
+    super::Transfer::Stalled {
+        host: host.to_string(),
+        secs: timeout.as_secs(),
+    }
 }
 
 /// An answer whose body must keep arriving: a wait for bytes longer than the timeout fails, and so

@@ -280,7 +280,7 @@ pub fn load(path: &Path, shown: &Path) -> Result<Node, LoadError> {
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         path: PathBuf,
         source: std::io::Error,

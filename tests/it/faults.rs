@@ -158,7 +158,12 @@ fn refuses_blobs_and_manifests_that_do_not_match_their_digest() {
         &format!("oci:{}:x", out.display()),
     ]));
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("does not match"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the registry sent bytes whose digest is"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stderr(&o).contains("damaged"), "{}", stderr(&o));
     assert!(!out.exists());
     fake.with(|s| s.faults.corrupt_blob = None);
 

@@ -458,6 +458,7 @@ fn layout_from_tar(dir: &Path, tar_bytes: Vec<u8>) -> String {
         blob: std::sync::Arc::new(lamina::oci::DirBlobs {
             dir: blobs,
             label: "test".into(),
+            kind: lamina::oci::Origin::Local,
         }),
     };
     let image = lamina::oci::Image::from_parts(

@@ -417,8 +417,9 @@ fn docker_archive_names_are_validated() {
         "f.tar:Name:tag",
         "f.tar:na..me:t",
     ] {
+        // A bad --output value is a usage error, like any other bad flag value.
         let o = c.build(&["-o", &format!("docker-archive:{bad}")]);
-        assert_fails(&o, 1, &["docker-archive", "NAME:TAG", "hint:"]);
+        assert_fails(&o, 2, &["docker-archive", "NAME:TAG", "hint:"]);
         assert!(!c.project.join("f.tar").exists(), "{bad}");
     }
     let good = c.path("good.tar");

@@ -20,4 +20,5 @@ mod locks;
 mod registry;
 mod report;
 mod runs;
+mod snapshots;
 mod wheels;

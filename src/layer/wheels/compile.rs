@@ -54,18 +54,20 @@ pub fn compile(plan: &DepsPlan, c: &Compiler) -> Result<(Extra, LayerBytecode), 
             Src::Bytes(b) => Ok(b.to_vec()),
             Src::Zip { wheel, index, .. } => {
                 let wh = &plan.wheels[*wheel];
-                let zip_err = |e: String| WheelError::Zip {
-                    wheel: wh.name.filename.clone(),
-                    detail: e,
-                };
                 if archives[*wheel].is_none() {
                     archives[*wheel] = Some(open_archive(&wh.path)?);
                 }
                 let zip = archives[*wheel].as_mut().expect("opened");
-                let mut f = zip.by_index(*index).map_err(|e| zip_err(e.to_string()))?;
+                let mut f = zip.by_index(*index).map_err(|source| WheelError::Zip {
+                    wheel: wh.name.filename.clone(),
+                    source,
+                })?;
                 let mut bytes = Vec::with_capacity(f.size() as usize);
                 f.read_to_end(&mut bytes)
-                    .map_err(|e| zip_err(format!("{}: {e}", m.path)))?;
+                    .map_err(|source| WheelError::Entry {
+                        at: format!("{}: {}", wh.name.filename, m.path),
+                        source,
+                    })?;
                 if <[u8; 32]>::from(Sha256::digest(&bytes)) != m.sha256 {
                     return Err(WheelsError::Record {
                         wheel: wh.name.filename.clone(),

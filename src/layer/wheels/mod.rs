@@ -27,7 +27,7 @@ pub use super::source::TASK_ROOT;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WheelsError {
-    #[error("{dir}: {source}")]
+    #[error("{dir}")]
     Dir { dir: PathBuf, source: io::Error },
     #[error("{dir}: no wheels (*.whl) in it")]
     Empty { dir: PathBuf },
@@ -70,8 +70,8 @@ pub enum WheelsError {
     Bytecode(#[from] crate::bytecode::BytecodeError),
 }
 
-impl WheelsError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for WheelsError {
+    fn hint(&self) -> Option<String> {
         match self {
             WheelsError::Sdist { .. } => Some(
                 "build a wheel first (pip wheel --no-deps -w WHEELS_DIR PKG), or download one with pip download --only-binary=:all:".into(),
@@ -89,6 +89,9 @@ impl WheelsError {
             WheelsError::Conflict { .. } => Some("the two projects overlap; install only one of them".into()),
             WheelsError::TooLarge { .. } => Some("raise the limit with --max-unpacked-size if this is expected".into()),
             WheelsError::Bytecode(e) => e.hint(),
+            WheelsError::Dir { source, .. } => source.hint(),
+            WheelsError::Wheel(e) => e.hint(),
+            WheelsError::Write(e) => e.hint(),
             _ => None,
         }
     }
@@ -282,9 +285,9 @@ fn write_entry(
             let wh = &plan.wheels[*wheel];
             let f = archives[*wheel]
                 .by_index(*index)
-                .map_err(|e| WheelError::Zip {
+                .map_err(|source| WheelError::Zip {
                     wheel: wh.name.filename.clone(),
-                    detail: e.to_string(),
+                    source,
                 })?;
             let mut r = Checked {
                 inner: f,

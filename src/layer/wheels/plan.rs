@@ -78,17 +78,18 @@ fn read_entry(
     limit: u64,
 ) -> Result<Vec<u8>, WheelsError> {
     let wname = wheel.name.filename.clone();
-    let mut f = zip.by_index(index).map_err(|e| WheelError::Zip {
+    let mut f = zip.by_index(index).map_err(|source| WheelError::Zip {
         wheel: wname.clone(),
-        detail: e.to_string(),
+        source,
     })?;
+    let entry = f.name().map(|n| n.to_string()).unwrap_or_default();
     let mut out = Vec::new();
     f.by_ref()
         .take(limit + 1)
         .read_to_end(&mut out)
-        .map_err(|e| WheelError::Zip {
-            wheel: wname.clone(),
-            detail: e.to_string(),
+        .map_err(|source| WheelError::Entry {
+            at: format!("{wname}: {entry}"),
+            source,
         })?;
     if out.len() as u64 > limit {
         return Err(WheelError::Invalid {
@@ -275,14 +276,14 @@ fn plan_wheel(
                 Some(h) => h,
                 None => {
                     // An unlisted file, or a wheel allowed a bad RECORD: hash the real bytes (streaming).
-                    let mut f = zip.by_index(e.index).map_err(|err| WheelError::Zip {
+                    let mut f = zip.by_index(e.index).map_err(|source| WheelError::Zip {
                         wheel: wname.clone(),
-                        detail: err.to_string(),
+                        source,
                     })?;
                     let mut h = Sha256::new();
-                    io::copy(&mut f, &mut h).map_err(|err| WheelError::Zip {
-                        wheel: wname.clone(),
-                        detail: format!("{name}: {err}"),
+                    io::copy(&mut f, &mut h).map_err(|source| WheelError::Entry {
+                        at: format!("{wname}: {name}"),
+                        source,
                     })?;
                     h.finalize().into()
                 }

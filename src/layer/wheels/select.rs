@@ -48,7 +48,7 @@ pub fn select(
     for n in names {
         let w = WheelName::parse(&n).map_err(|e| WheelError::Invalid {
             wheel: n.clone(),
-            detail: e.0,
+            detail: e.reason().to_string(),
         })?;
         projects.entry(w.normalized()).or_default().push(w);
     }

@@ -122,7 +122,7 @@ fn check_digest_header(resp: &Reply, ours: &Digest, what: &str) -> Result<(), Re
 fn http_error(what: &str, e: std::io::Error) -> RegistryError {
     RegistryError::Http {
         what: what.into(),
-        detail: e.to_string(),
+        source: super::Transfer::Io(e),
     }
 }
 

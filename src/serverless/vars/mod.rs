@@ -17,7 +17,7 @@ use syntax::{literal, split_top, split_vars, Part};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VarError {
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Open {
         path: PathBuf,
         source: std::io::Error,
@@ -34,7 +34,7 @@ pub enum VarError {
         var: String,
         full: PathBuf,
     },
-    #[error("{at}: {var}: {}: {source}", full.display())]
+    #[error("{at}: {var}: {}", full.display())]
     Io {
         at: String,
         var: String,
@@ -47,8 +47,8 @@ pub enum VarError {
     Invalid { at: String, message: String },
 }
 
-impl VarError {
-    pub fn hint(&self) -> Option<String> {
+impl crate::diagnostic::Hint for VarError {
+    fn hint(&self) -> Option<String> {
         match self {
             VarError::Unresolved { var, .. } if var.contains("opt:") => Some(
                 "give the option (lamina init --stage NAME / --region NAME) or a default in the file, e.g. ${opt:stage, 'dev'}".into(),

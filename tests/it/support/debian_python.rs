@@ -132,6 +132,7 @@ fn image_for(arch: &str, work: &Path) -> Image {
         blob: Arc::new(DirBlobs {
             dir: blobs,
             label: format!("debian {arch}"),
+            kind: lamina::oci::Origin::Local,
         }),
     };
     Image::from_parts(Format::Oci, canonical_json(&config), vec![layer], None)

@@ -26,6 +26,10 @@ pub struct Faults {
     pub corrupt_blob: Option<String>,
     /// Serve manifests with a Docker-Content-Digest that does not match the bytes.
     pub lying_manifest_header: bool,
+    /// Answer 401 with a Basic challenge to every request whose path contains this.
+    pub basic_auth_on: Option<String>,
+    /// Answer every request with 401 and a Bearer challenge naming this realm.
+    pub bearer_realm: Option<String>,
 }
 
 #[derive(Default)]
@@ -123,6 +127,25 @@ fn handle(state: &Arc<Mutex<State>>, addr: &str, req: &mut Request) -> Reply {
                         .json(serde_json::json!({"errors": [{"code": "UNAUTHORIZED"}]})),
                 );
             }
+        }
+        if let Some(realm) = &s.faults.bearer_realm {
+            let challenge = format!("Bearer realm=\"{realm}\",service=\"fake\"");
+            return Reply::Send(
+                Response::new(401)
+                    .header("WWW-Authenticate", challenge)
+                    .json(serde_json::json!({"errors": [{"code": "UNAUTHORIZED"}]})),
+            );
+        }
+        if s.faults
+            .basic_auth_on
+            .as_ref()
+            .is_some_and(|p| req.path.contains(p.as_str()))
+        {
+            return Reply::Send(
+                Response::new(401)
+                    .header("WWW-Authenticate", "Basic realm=\"fake\"")
+                    .json(serde_json::json!({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})),
+            );
         }
         let mut fault = None;
         for f in s.faults.statuses.iter_mut() {

@@ -306,6 +306,7 @@ fn build_with(work: &Path, layout: &Path, with_runtime: bool, stdlib_bytecode: b
         blob: Arc::new(DirBlobs {
             dir: blobs,
             label: "e2e base".into(),
+            kind: lamina::oci::Origin::Local,
         }),
     };
     let image = Image::from_parts(Format::Oci, canonical_json(&config), vec![layer], None);
