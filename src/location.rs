@@ -100,13 +100,14 @@ pub fn check_pull(input: &str) -> Result<String, String> {
 
 /// `--insecure-registry`: a HOST[:PORT], as registry references name it (no scheme, no path).
 pub fn check_insecure(input: &str) -> Result<String, String> {
+    // Not echoed: a URL written here could carry user info.
     if let Some((scheme, _)) = input.split_once("://") {
         return Err(format!(
-            "'{input}' has a scheme ({scheme}://); name the host alone"
+            "the value has a scheme ({scheme}://); name the host alone"
         ));
     }
-    if input.contains('/') {
-        return Err(format!("'{input}' has a path; name the host alone"));
+    if input.contains('/') || input.contains('@') {
+        return Err("the value has a path or user info; name the host alone".into());
     }
     Reference::parse(&format!("{input}/x"))
         .map(|_| input.to_string())
