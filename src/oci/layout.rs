@@ -27,8 +27,12 @@ pub enum LayoutError {
     /// A layer of the image being written could not be read from where it lives (the base's
     /// layout, the cache, a registry): the cause says which, and why.
     /// (The output it was written to is named by the caller: this may be a temporary directory.)
-    #[error("layer {digest}")]
-    Layer { digest: String, source: io::Error },
+    /// `digest` is None when the cause names the layer itself (a typed cause does).
+    #[error("{}", digest.as_deref().map(|d| format!("layer {d}")).unwrap_or_default())]
+    Layer {
+        digest: Option<String>,
+        source: io::Error,
+    },
     #[error("{path}: invalid {what}: {detail}")]
     Invalid {
         path: PathBuf,
@@ -65,6 +69,9 @@ impl Hint for LayoutError {
             LayoutError::NoPlatform { .. } => Some("choose --platform to match the base, or use a base built for that platform".into()),
             LayoutError::Io { source, .. } | LayoutError::Layer { source, .. } => source.hint(),
             LayoutError::NotEmpty { .. } => Some("choose an empty or new directory for --output oci:DIR".into()),
+            LayoutError::Invalid { what, .. } if what == "index.json" || what == "image index" || what == "image manifest" => Some(
+                "the layout is damaged or was not written as an OCI image layout: copy the base again (skopeo copy … oci:DIR:TAG, or lamina pull)".into(),
+            ),
             LayoutError::Invalid { what, .. } if what == "image config" => Some(
                 "the base's config does not fit the OCI image-config types, so skopeo and umoci could not read the result: fix or rebuild the base, or use another".into(),
             ),
@@ -361,8 +368,12 @@ fn write_into(image: &Image, dir: &Path, tag: Option<&str>) -> Result<(), Layout
         if intact(&dest, layer.digest(), layer.size()) {
             continue;
         }
-        let layer_err = |source| LayoutError::Layer {
-            digest: layer.digest().to_string(),
+        let layer_err = |source: io::Error| LayoutError::Layer {
+            // A typed cause (a digest mismatch, a registry's error, a blob file) names the layer.
+            digest: source
+                .get_ref()
+                .is_none()
+                .then(|| layer.digest().to_string()),
             source,
         };
         let mut src = layer.open_verified().map_err(layer_err)?;

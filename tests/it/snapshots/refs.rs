@@ -153,3 +153,21 @@ fn registry_endpoint_port_out_of_range() {
         2,
     );
 }
+
+#[test]
+fn base_with_docker_colon() {
+    let c = Case::new();
+    fails(
+        "ref_base_docker_colon",
+        &c,
+        &["build", "--base", "docker:python:3.12"],
+        2,
+    );
+}
+
+#[test]
+fn base_in_lamina_toml_with_uppercase_transport() {
+    let c = Case::new();
+    c.set("base", "\"OCI:base-images/standin\"");
+    fails("ref_base_toml_uppercase", &c, &["build"], 1);
+}
