@@ -533,7 +533,7 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
     }
     let t_gate = Instant::now();
     let opts = gate_options(&built, &plan, &args.missing_deps, args.import_check);
-    let g = lamina::gate::check(&built, &plan, &opts);
+    let g = lamina::gate::check(&built, &plan, &opts)?;
     doc.timings_ms.gate = Some(report::ms(t_gate.elapsed()));
     let sizes = lamina::sizes::report(&built, &g.base_sizes);
     report::sizes(&built, &sizes);

@@ -16,7 +16,7 @@ mod project;
 mod task;
 
 pub use finding::{merge_handlers, Code, Finding, Severity};
-pub use task::TaskFs;
+pub use task::{ReadFailed, TaskFs};
 
 use crate::build::Built;
 use crate::config::Plan;
@@ -158,8 +158,10 @@ fn import_roots(
     }
 }
 
-/// Runs every check; the image passes when no finding is an error.
-pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> GateReport {
+/// Runs every check; the image passes when no finding is an error. A source file that cannot be
+/// read again as the layer has it is an error, never a finding about an empty file.
+pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Result<GateReport, ReadFailed> {
+    crate::hooks::hook("BEFORE_GATE");
     let mut out = Vec::new();
     // A runtime past AWS's deprecation date still builds, with a warning.
     if let Some(w) = &opts.deprecation {
@@ -237,7 +239,10 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> GateReport {
             .pip_download_hint(&missing.join(" "))
             .replace("WHEELS_DIR", &shown_dir)
     });
-    GateReport {
+    if let Some(failed) = fs.failure() {
+        return Err(failed);
+    }
+    Ok(GateReport {
         findings: out,
         base_sizes: scan.sizes,
         base_scans_cached: scan.cached,
@@ -245,5 +250,5 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> GateReport {
         stdlib_from,
         modules_checked: stats.modules,
         fix,
-    }
+    })
 }

@@ -1,5 +1,7 @@
 //! `/var/task` as the image will have it: the dependency layer's plan overlaid by the source
 //! layer's, read without writing either (zip entries, files on disk, bytes lamina made).
+//! A source file that can no longer be read, or whose size is not the one the layer recorded, is
+//! kept as a `ReadFailed` (never an empty file), for the gate to fail with.
 
 use crate::build::Built;
 use crate::layer::tree::EntryKind;
@@ -11,8 +13,33 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+/// A source file the gate could not read again, or read with another size than the layer's.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadFailed {
+    #[error("{}: deleted or changed during the build; the checks could not read it again", path.display())]
+    Unreadable {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: changed during the build (the image has {expected} bytes of it, the file now {got})", path.display())]
+    Changed {
+        path: PathBuf,
+        expected: u64,
+        got: u64,
+    },
+}
+
+impl crate::diagnostic::Hint for ReadFailed {
+    fn hint(&self) -> Option<String> {
+        Some(
+            "nothing was written or pushed; run the build again once the files stop changing"
+                .into(),
+        )
+    }
+}
+
 pub(crate) enum Content {
-    Disk(PathBuf),
+    Disk { path: PathBuf, size: u64 },
     Zip { wheel: usize, index: usize },
     Bytes(Arc<Vec<u8>>),
 }
@@ -30,6 +57,8 @@ pub struct TaskFs<'a> {
     built: &'a Built,
     /// Open wheels (reading a zip's directory once, not once per file).
     archives: Mutex<HashMap<usize, Archive>>,
+    /// The first source file that could not be read as the layer has it.
+    failed: Mutex<Option<ReadFailed>>,
 }
 
 fn parent_and_name(path: &str) -> (&str, &str) {
@@ -81,7 +110,10 @@ impl<'a> TaskFs<'a> {
                     dirs.insert(rel.to_string());
                     continue;
                 }
-                EntryKind::File { source, .. } => Content::Disk(source.clone()),
+                EntryKind::File { source, size, .. } => Content::Disk {
+                    path: source.clone(),
+                    size: *size,
+                },
                 EntryKind::Symlink(_) => Content::Bytes(Arc::new(Vec::new())),
             };
             files.insert(
@@ -106,21 +138,22 @@ impl<'a> TaskFs<'a> {
             children,
             built,
             archives: Mutex::new(HashMap::new()),
+            failed: Mutex::new(None),
         }
     }
 
     /// Up to `limit` bytes of a file.
     pub fn bytes(&self, path: &str, limit: u64) -> Option<Vec<u8>> {
         match &self.files.get(path)?.content {
-            Content::Disk(p) => {
-                let mut out = Vec::new();
-                std::fs::File::open(p)
-                    .ok()?
-                    .take(limit)
-                    .read_to_end(&mut out)
-                    .ok()?;
-                Some(out)
-            }
+            Content::Disk { path, size } => match read_disk(path, *size, limit) {
+                Ok(out) => Some(out),
+                Err(e) => {
+                    if let Ok(mut failed) = self.failed.lock() {
+                        failed.get_or_insert(e);
+                    }
+                    None
+                }
+            },
             Content::Bytes(b) => Some(b.to_vec()),
             Content::Zip { wheel, index } => {
                 let (plan, _) = self.built.deps.as_ref()?;
@@ -137,12 +170,43 @@ impl<'a> TaskFs<'a> {
         }
     }
 
+    /// The first source file that could not be read as the layer has it, if any.
+    pub fn failure(&self) -> Option<ReadFailed> {
+        self.failed.lock().ok()?.take()
+    }
+
     /// Every file path (relative to /var/task), sorted.
     pub fn paths(&self) -> Vec<&String> {
         let mut v: Vec<&String> = self.files.keys().collect();
         v.sort();
         v
     }
+}
+
+/// Up to `limit` bytes of a source file, which must still have the size the layer recorded (as
+/// far as `limit` lets this read see).
+fn read_disk(path: &std::path::Path, size: u64, limit: u64) -> Result<Vec<u8>, ReadFailed> {
+    let unreadable = |source| ReadFailed::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
+    let want = size.min(limit);
+    let mut out = Vec::new();
+    std::fs::File::open(path)
+        .map_err(unreadable)?
+        .take(want + 1)
+        .read_to_end(&mut out)
+        .map_err(unreadable)?;
+    let got = out.len() as u64;
+    if (size <= limit && got != size) || (size > limit && got <= limit) {
+        return Err(ReadFailed::Changed {
+            path: path.to_path_buf(),
+            expected: size,
+            got,
+        });
+    }
+    out.truncate(want as usize);
+    Ok(out)
 }
 
 impl TaskTree for TaskFs<'_> {

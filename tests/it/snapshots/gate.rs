@@ -30,3 +30,48 @@ fn check_with_a_missing_dependency() {
     let o = snap("gate_missing_module", &mut cmd, &[c.path()]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// Writes `src/functions/campaign/late.py` (a handler) and returns the build command for it, with
+/// `hook` run just before the gate reads the source files again.
+fn late_handler(c: &Case, hook: &str, out: &std::path::Path) -> std::process::Command {
+    std::fs::write(
+        c.project.join("src/functions/campaign/late.py"),
+        "def handler(event, context):\n    return 1\n",
+    )
+    .unwrap();
+    let mut cmd = c.lamina(&[
+        "build",
+        "--handler",
+        "src.functions.campaign.late.handler",
+        "-o",
+        &format!("oci:{}:x", out.display()),
+    ]);
+    cmd.env("LAMINA_TEST_HOOK_BEFORE_GATE", hook);
+    cmd
+}
+
+// Issue 10: a handler file deleted after the layers were made and before the gate read it again
+// was read as an empty file ("binds no 'handler'"). It is now named, unreadable, never a pass.
+#[test]
+fn handler_file_deleted_during_the_build() {
+    let c = Case::new();
+    let out = c.path().join("out");
+    let late = c.project.join("src/functions/campaign/late.py");
+    let mut cmd = late_handler(&c, &format!("rm '{}'", late.display()), &out);
+    let o = snap("gate_source_deleted_during_build", &mut cmd, &[c.path()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists(), "nothing written");
+}
+
+// The same file rewritten with other bytes in the same window: the gate does not check bytes the
+// image does not have.
+#[test]
+fn handler_file_changed_during_the_build() {
+    let c = Case::new();
+    let out = c.path().join("out");
+    let late = c.project.join("src/functions/campaign/late.py");
+    let mut cmd = late_handler(&c, &format!("echo 'x = 2' >> '{}'", late.display()), &out);
+    let o = snap("gate_source_changed_during_build", &mut cmd, &[c.path()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists(), "nothing written");
+}
