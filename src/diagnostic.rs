@@ -239,6 +239,24 @@ pub fn project_dir(dir: &std::path::Path) -> Result<()> {
     }
 }
 
+/// `path` for a message: whole, or its first and last 100 bytes around `…` when it is longer
+/// than fits a line (a path over Linux's 4,096 bytes, say).
+pub fn shown(path: &std::path::Path) -> String {
+    let s = path.display().to_string();
+    if s.len() <= 240 {
+        return s;
+    }
+    let mut head = 100;
+    while !s.is_char_boundary(head) {
+        head -= 1;
+    }
+    let mut tail = s.len() - 100;
+    while !s.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{}…{}", &s[..head], &s[tail..])
+}
+
 /// Hints for the operating system's own errors, by kind (the path is in the error around them).
 impl Hint for std::io::Error {
     fn hint(&self) -> Option<String> {
@@ -258,6 +276,7 @@ impl Hint for std::io::Error {
             K::IsADirectory => "the path named above is a directory where a file is expected",
             K::ReadOnlyFilesystem => "the path named above is on a read-only file system: write somewhere else",
             K::NotFound => "check that the path named above exists",
+            K::InvalidFilename => "the path named above is longer than Linux allows (4,096 bytes in all, 255 per name): shorten its directory or file names",
             _ => return None,
         };
         Some(h.into())

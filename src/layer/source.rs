@@ -24,13 +24,18 @@ pub enum SourceError {
         target: String,
         root: PathBuf,
     },
-    #[error("{path}: {reason}")]
+    #[error("{}: {reason}", crate::diagnostic::shown(path))]
     BadName { path: PathBuf, reason: String },
+    #[error(
+        "{}: its path in the image is {bytes} bytes; Linux opens paths up to 4,096",
+        crate::diagnostic::shown(path)
+    )]
+    TooLong { path: PathBuf, bytes: usize },
     #[error("{path}: {what} files cannot go into an image")]
     Unsupported { path: PathBuf, what: &'static str },
     #[error("{path}: copied twice with different contents (overlapping --src)")]
     Conflict { path: String },
-    #[error("{path}")]
+    #[error("{}", crate::diagnostic::shown(path))]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -54,10 +59,16 @@ impl crate::diagnostic::Hint for SourceError {
             SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::PermissionDenied => {
                 Some("make it readable by the user running lamina, or exclude it in .dockerignore".into())
             }
+            SourceError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidFilename => {
+                Some("the path is longer than Linux allows (4,096 bytes in all, 255 per name): shorten its directory names, or exclude it in .dockerignore".into())
+            }
             SourceError::Io { source, .. } => source.hint(),
             SourceError::Ignore(e) => e.hint(),
             SourceError::Unsupported { .. } => Some(
                 "a layer holds files, directories and symlinks only: exclude it in .dockerignore (or move it out of the source tree)".into(),
+            ),
+            SourceError::TooLong { .. } => Some(
+                "shorten its directory or file names, or exclude it in .dockerignore".into(),
             ),
             SourceError::BadName { .. } => Some(
                 "rename it (UTF-8, no .wh. prefix, under 4096 bytes as a path), or exclude it in .dockerignore".into(),
@@ -211,6 +222,12 @@ pub fn plan(project: &Path, srcs: &[String], skip: &Skip) -> Result<Tree<PathBuf
             } else {
                 format!("{dest_root}/{within_root}")
             };
+            if dest.len() >= PATH_MAX {
+                return Err(SourceError::TooLong {
+                    path: path.into(),
+                    bytes: dest.len() + 1,
+                });
+            }
             let meta = fs::symlink_metadata(path).map_err(|e| SourceError::Io {
                 path: path.into(),
                 source: e,
@@ -224,6 +241,9 @@ pub fn plan(project: &Path, srcs: &[String], skip: &Skip) -> Result<Tree<PathBuf
     }
     Ok(tree)
 }
+
+/// Linux's longest path, with its terminating NUL: `/` + a layer path must be shorter.
+const PATH_MAX: usize = 4096;
 
 fn utf8(rel: &Path, full: &Path) -> Result<String, SourceError> {
     rel.to_str()

@@ -89,3 +89,67 @@ fn src_given_as_a_symlink_is_followed() {
         "the link's target is copied under the link's name"
     );
 }
+
+/// Nested directories under `src` (names of at most 200 bytes) down to one whose path is `len`
+/// bytes: on disk when `image` is false, in the image (`/var/task/src/…`) when it is true.
+fn deep_dir(c: &Case, len: usize, image: bool) -> std::path::PathBuf {
+    let src = c.project.join("src");
+    let prefix = if image {
+        "/var/task/src".len()
+    } else {
+        src.as_os_str().len()
+    };
+    let mut dir = src.clone();
+    let mut at = prefix;
+    while at < len {
+        let n = (len - at - 1).min(200);
+        assert!(n > 0, "cannot reach exactly {len} bytes");
+        dir.push("d".repeat(n));
+        at += n + 1;
+    }
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Creates `name` in `dir` by a relative path (its whole path may be over Linux's limit).
+fn touch_in(dir: &std::path::Path, name: &str) {
+    let ok = std::process::Command::new("touch")
+        .arg(name)
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+/// Runs `lamina build` in `c`, with each run of `d`s in stderr cut to `d…` (their count depends
+/// on the length of the temporary directory), then checks it against snapshot `name`.
+fn build_fails_with_deep_paths(name: &str, c: &Case) {
+    let mut o = crate::support::run(&mut c.lamina(&["build"]));
+    let err = String::from_utf8(o.stderr).unwrap();
+    o.stderr = regex::Regex::new("d{2,}")
+        .unwrap()
+        .replace_all(&err, "d…")
+        .into_owned()
+        .into_bytes();
+    super::check(name, &o, &[c.path()]);
+    assert_eq!(o.status.code(), Some(1), "{name}");
+    assert!(!c.project.join("build").exists(), "{name}: nothing written");
+}
+
+// Issue 10: paths over 4,096 bytes. In the image: refused before the file is looked at.
+#[test]
+fn path_too_long_in_the_image() {
+    let c = Case::new();
+    let dir = deep_dir(&c, 3900, true);
+    touch_in(&dir, &"f".repeat(255));
+    build_fails_with_deep_paths("source_path_too_long_in_image", &c);
+}
+
+// On this machine: the file's path fits in the image but not in Linux's limit here.
+#[test]
+fn path_too_long_on_disk() {
+    let c = Case::new();
+    let dir = deep_dir(&c, 4000, false);
+    touch_in(&dir, &"f".repeat(100));
+    build_fails_with_deep_paths("source_path_too_long_on_disk", &c);
+}
