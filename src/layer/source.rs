@@ -176,10 +176,12 @@ pub fn plan(project: &Path, srcs: &[String], skip: &Skip) -> Result<Tree<PathBuf
                     .path()
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| root.clone());
-                SourceError::Io {
-                    path,
-                    source: e.into(),
-                }
+                // The OS error alone: walkdir's own message repeats the path and the cause.
+                let source = match e.io_error() {
+                    Some(io) => std::io::Error::new(io.kind(), io.to_string()),
+                    None => std::io::Error::other("a symlink loop"),
+                };
+                SourceError::Io { path, source }
             })?;
             let path = item.path();
             let is_dir = item.file_type().is_dir();

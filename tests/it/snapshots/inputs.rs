@@ -153,3 +153,52 @@ fn path_too_long_on_disk() {
     touch_in(&dir, &"f".repeat(100));
     build_fails_with_deep_paths("source_path_too_long_on_disk", &c);
 }
+
+// Issue 10: an unreadable directory in the source tree. Root reads anything, so when the tests
+// run as root (as in CI) lamina runs as nobody, from copies of itself and of the stand-in base in
+// this test's directory (nobody may not be able to enter the checkout); the same copies are used
+// otherwise, so the snapshot is one.
+#[test]
+fn unreadable_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let c = Case::new();
+    let here = c.path();
+    let bin = here.join("lamina");
+    fs::copy(env!("CARGO_BIN_EXE_lamina"), &bin).unwrap();
+    let base = here.join("standin");
+    crate::support::copy_tree(&crate::support::standin(), &base);
+    let private = c.project.join("src/private");
+    fs::create_dir(&private).unwrap();
+    fs::write(private.join("key.py"), "x = 1\n").unwrap();
+    for e in walkdir::WalkDir::new(here) {
+        let e = e.unwrap();
+        let m = if e.file_type().is_dir() { 0o777 } else { 0o755 };
+        fs::set_permissions(e.path(), fs::Permissions::from_mode(m)).unwrap();
+    }
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o000)).unwrap();
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .unwrap()
+        .stdout
+        == b"0\n";
+    let mut cmd = if is_root {
+        let mut s = std::process::Command::new("setpriv");
+        s.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&bin);
+        s
+    } else {
+        std::process::Command::new(&bin)
+    };
+    cmd.current_dir(&c.project)
+        .env("LAMINA_CACHE_DIR", &c.cache)
+        .args([
+            "build",
+            "--base",
+            &format!("oci:{}:python3.12", base.display()),
+        ]);
+    let o = snap("source_directory_unreadable", &mut cmd, &[here]);
+    fs::set_permissions(&private, fs::Permissions::from_mode(0o755)).unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!c.project.join("build").exists(), "nothing written");
+}
