@@ -290,6 +290,19 @@ impl Hint for std::fmt::Error {}
 mod tests {
     use super::*;
 
+    #[test]
+    fn a_long_path_is_shown_by_its_head_and_tail() {
+        let short = std::path::Path::new("/a/b.py");
+        assert_eq!(shown(short), "/a/b.py");
+        let long = format!("/{}/é{}", "d".repeat(300), "f".repeat(98));
+        let s = shown(std::path::Path::new(&long));
+        assert!(s.starts_with(&format!("/{}", "d".repeat(98))), "{s}");
+        assert!(
+            s.contains('…') && s.ends_with(&format!("é{}", "f".repeat(98))),
+            "{s}"
+        );
+    }
+
     #[derive(Debug, thiserror::Error)]
     #[error("reading x")]
     struct Outer {

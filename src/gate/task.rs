@@ -229,3 +229,32 @@ impl TaskTree for TaskFs<'_> {
         self.files.get(path).is_some_and(|f| f.source)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_file_is_read_as_the_layer_has_it_or_not_at_all() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f.py");
+        std::fs::write(&p, b"x = 1\n").unwrap();
+        assert_eq!(read_disk(&p, 6, 64).unwrap(), b"x = 1\n");
+        assert_eq!(read_disk(&p, 6, 3).unwrap(), b"x =");
+        assert!(matches!(
+            read_disk(&p, 5, 64),
+            Err(ReadFailed::Changed { got: 6, .. })
+        ));
+        // Past the limit, only a file now shorter than the limit is seen to have changed.
+        assert_eq!(read_disk(&p, 9, 3).unwrap(), b"x =");
+        assert!(matches!(
+            read_disk(&p, 100, 50),
+            Err(ReadFailed::Changed { got: 6, .. })
+        ));
+        std::fs::remove_file(&p).unwrap();
+        assert!(matches!(
+            read_disk(&p, 6, 64),
+            Err(ReadFailed::Unreadable { .. })
+        ));
+    }
+}
