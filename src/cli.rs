@@ -2,15 +2,16 @@
 //! a build, and the sinks (a local layout or archive, a registry push). Data goes to stdout: the
 //! manifest digest, or `REPO@sha256:…` after a push; progress and the report go to stderr.
 
-use crate::flags::{checked, secret};
 use crate::report;
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 use lamina::build;
 use lamina::cache::Cache;
+use lamina::config::flags::{checked, parse_platform, secret, PLATFORM_HINT};
 use lamina::config::{self, Overrides, Plan};
 use lamina::diagnostic::{Context, Result};
+use lamina::gate::{GateOptions, Severity};
 use lamina::location::Location;
-use lamina::oci::{self, Image, Platform};
+use lamina::oci::{self, Platform};
 use lamina::registry::auth::Credential;
 use lamina::registry::{self, Client, ClientOptions, Reference};
 use lamina::sizes::human;
@@ -45,29 +46,13 @@ pub enum Command {
     Init(Box<crate::init_cmd::InitArgs>),
 }
 
-fn parse_kv(s: &str) -> Result<(String, String), String> {
-    config::parse_key_value(s)
-}
-
 fn parse_endpoint(s: &str) -> Result<(String, String), String> {
     let (host, url) = config::parse_key_value(s)?;
     lamina::registry::client::check_endpoint(&url)?;
     Ok((host, url))
 }
 
-const PLATFORM_HINT: &str = "pass --platform linux/amd64 (Lambda's x86_64) or linux/arm64";
-const BASE_HINT: &str = "write the base as oci:DIR[:TAG] (an OCI layout) or a registry image such as public.ecr.aws/lambda/python:3.12";
-const OUTPUT_HINT: &str = "write the output as oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG]; to upload, use --push REPO[:TAG]";
-const PUSH_HINT: &str = "write --push as HOST/REPOSITORY[:TAG], lowercase, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1";
 const PULL_HINT: &str = "write a registry image as HOST/REPOSITORY[:TAG][@sha256:DIGEST], e.g. public.ecr.aws/lambda/python:3.12";
-
-fn parse_handler(s: &str) -> Result<String, String> {
-    config::check_handler(s).map(|_| s.to_string())
-}
-
-fn parse_platform(s: &str) -> Result<Platform, String> {
-    s.parse()
-}
 
 #[derive(Args, Debug, Clone)]
 pub struct RegistryArgs {
@@ -108,18 +93,23 @@ pub struct UploadArgs {
 impl RegistryArgs {
     /// ECR credentials for every ECR host among `hosts`.
     fn ecr_credentials(&self, hosts: &[&str]) -> Result<Vec<(String, Credential)>> {
-        let mut out = Vec::new();
-        for h in hosts {
-            if let Some(e) = lamina::ecr::parse_host(h) {
-                if out.iter().any(|(o, _)| o == h) {
-                    continue;
-                }
-                let ecr =
-                    lamina::ecr::Ecr::connect(&e, self.profile.as_deref(), self.region.as_deref())?;
-                out.push((h.to_string(), ecr.registry_credential()?));
-            }
+        Ok(lamina::ecr::credentials(
+            hosts,
+            self.profile.as_deref(),
+            self.region.as_deref(),
+        )?)
+    }
+
+    /// The client for a build: ECR credentials for an ECR base or target, `--creds` for the target.
+    fn client_for(&self, plan: &Plan, upload: &UploadArgs) -> Result<Arc<Client>> {
+        let mut hosts: Vec<&str> = Vec::new();
+        if let Location::Registry(r) = &plan.base {
+            hosts.push(&r.host);
         }
-        Ok(out)
+        let target = plan.push.as_ref().map(|(r, _)| r.host.as_str());
+        hosts.extend(target);
+        let ecr = self.ecr_credentials(&hosts)?;
+        self.client_with(target, ecr, Some(upload))
     }
 
     fn client(&self, creds_host: Option<&str>) -> Result<Arc<Client>> {
@@ -170,120 +160,49 @@ pub struct BuildArgs {
         default_value = "."
     )]
     pub project: PathBuf,
-    /// Base image: oci:DIR[:TAG] or a registry reference (public.ecr.aws/lambda/python:3.12).
-    #[arg(long, value_name = "REF", value_parser = checked(lamina::location::check_base, BASE_HINT))]
-    pub base: Option<String>,
-    /// Directory to copy to /var/task/DIR (`.` copies the project into /var/task). Repeatable.
-    #[arg(long = "src", value_name = "DIR")]
-    pub src: Vec<String>,
-    /// Handler (module.function). Repeatable: the first is the image's Cmd.
-    #[arg(long = "handler", value_name = "HANDLER", value_parser = checked(parse_handler, "a handler is module.function, e.g. --handler src.app.handler"))]
-    pub handler: Vec<String>,
-    /// Also every handler of the serverless.yml functions that deploy this image (image.command,
-    /// following ${file()} includes); the handlers listed with --handler / handler come first.
-    #[arg(long = "handlers-from", value_name = "FILE")]
-    pub handlers_from: Option<String>,
-    /// Environment variable for the image. Repeatable.
-    #[arg(long = "env", value_name = "KEY=VALUE", value_parser = secret(parse_kv, "pass --env KEY=VALUE, e.g. --env LOG_LEVEL=INFO"))]
-    pub env: Vec<(String, String)>,
-    /// Image label. Repeatable.
-    #[arg(long = "label", value_name = "KEY=VALUE", value_parser = secret(parse_kv, "pass --label KEY=VALUE, e.g. --label team=traffic"))]
-    pub label: Vec<(String, String)>,
-    /// linux/amd64 (Lambda's x86_64) or linux/arm64.
-    #[arg(long, value_name = "OS/ARCH", value_parser = checked(parse_platform, PLATFORM_HINT))]
-    pub platform: Option<Platform>,
-    /// Where to write the image: oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG].
-    #[arg(short = 'o', long, value_name = "DEST", value_parser = checked(lamina::location::check_output, OUTPUT_HINT))]
-    pub output: Option<String>,
-    /// Replace an existing --output file even if it is not a docker-archive.
-    #[arg(long)]
-    pub force: bool,
-    /// Push to this registry repository (REPO[:TAG]); stdout is then REPO@sha256:….
-    #[arg(long, value_name = "REPO[:TAG]", value_parser = checked(lamina::location::check_push, PUSH_HINT))]
-    pub push: Option<String>,
-    /// Another tag for the pushed image. Repeatable.
-    #[arg(long = "tag", value_name = "TAG")]
-    pub tags: Vec<String>,
-    /// Directory of vendored wheels to install into /var/task as one dependency layer.
-    #[arg(long, value_name = "DIR")]
-    pub wheels: Option<String>,
-    /// Lock file for the dependency layer: pylock.toml (PEP 751) or a hash-pinned requirements.txt.
-    /// With --wheels too, that directory supplies the lock's files (checked against its hashes).
-    #[arg(long, value_name = "FILE")]
-    pub lock: Option<String>,
-    /// Package index (simple API) for a requirements lock. Default: the file's --index-url, then
-    /// UV_DEFAULT_INDEX / PIP_INDEX_URL, then PyPI.
-    #[arg(long = "index-url", value_name = "URL")]
-    pub index_url: Option<String>,
-    /// Another index to look in (also PIP_EXTRA_INDEX_URL, UV_INDEX). Repeatable.
-    #[arg(long = "extra-index-url", value_name = "URL")]
-    pub extra_index_url: Vec<String>,
-    /// Never download: every locked wheel (and index page) must already be in the cache.
-    #[arg(long)]
-    pub offline: bool,
-    /// The base's CPython version (when the catalog does not know the base), e.g. 3.12.
-    #[arg(long, value_name = "3.X", value_parser = checked(config::parse_python, "pass the base's CPython minor version, e.g. --python 3.12"))]
-    pub python: Option<u32>,
-    /// The base's glibc version (when the catalog does not know the base), e.g. 2.34.
-    #[arg(long, value_name = "2.Y", value_parser = checked(config::parse_glibc, "pass the base's glibc version, e.g. --glibc 2.34 (Amazon Linux 2023)"))]
-    pub glibc: Option<(u32, u32)>,
-    /// Install this project's wheel even if its RECORD is wrong or incomplete. Repeatable.
-    #[arg(long = "allow-bad-record", value_name = "PROJECT")]
-    pub allow_bad_record: Vec<String>,
-    /// Accept linux_<arch> wheels (locally built, no manylinux glibc promise) for the dependency layer.
-    #[arg(long = "allow-linux-tag")]
-    pub allow_linux_tag: bool,
-    /// Refuse wheels that unpack to more than this (default 10G, Lambda's image limit).
-    #[arg(long = "max-unpacked-size", value_name = "SIZE", value_parser = checked(config::parse_size, "pass a size such as 500M or 5G (K/M/G are powers of 1000, KiB/MiB/GiB of 1024)"))]
-    pub max_unpacked_size: Option<u64>,
-    /// Create the ECR repository if it is missing ([ecr] create).
-    #[arg(long = "create-repository")]
-    pub create_repository: bool,
-    /// ECR scan on push for a repository lamina creates ([ecr] scan_on_push).
-    #[arg(long = "scan-on-push", value_name = "BOOL")]
-    pub scan_on_push: Option<bool>,
-    /// MUTABLE or IMMUTABLE tags for a repository lamina creates ([ecr] tag_mutability).
-    #[arg(long = "tag-mutability", value_name = "MUTABLE|IMMUTABLE")]
-    pub tag_mutability: Option<String>,
-    /// Lifecycle policy: keep the last N images ([ecr] keep_last).
-    #[arg(long = "keep-last", value_name = "N")]
-    pub keep_last: Option<u32>,
-    /// Which images the lifecycle policy counts: untagged (safe, default) or any ([ecr] expire).
-    #[arg(long, value_name = "untagged|any", value_parser = parse_expire)]
-    pub expire: Option<lamina::config::ecr::Expire>,
-    /// Also import each handler module with a python3.X of the target's version (only the image's
-    /// /var/task and the standard library on sys.path). Runs module-level code.
-    #[arg(long = "import-check")]
-    pub import_check: bool,
-    /// Ship no bytecode (no `__pycache__/*.pyc` beside the modules); compile_bytecode = false.
-    #[arg(long = "no-compile-bytecode")]
-    pub no_compile_bytecode: bool,
-    /// Interpreter processes compiling bytecode at once (default: one per core).
-    #[arg(
-        long = "compile-workers",
-        value_name = "N",
-        env = "LAMINA_COMPILE_WORKERS",
-        default_value_t = 0
-    )]
-    pub compile_workers: usize,
+    #[command(flatten)]
+    pub overrides: Overrides,
     /// Dependencies missing from the wheels: error (default) or warn.
-    #[arg(long = "missing-deps", value_name = "error|warn", default_value = "error", value_parser = ["error", "warn"])]
-    pub missing_deps: String,
+    #[arg(
+        long = "missing-deps",
+        value_name = "error|warn",
+        default_value = "error",
+        value_enum
+    )]
+    pub missing_deps: MissingDeps,
     /// Output format on stdout: text (the digest or REPO@sha256:…) or json (digest, tags, sizes, layers).
-    #[arg(long, value_name = "text|json", default_value = "text", value_parser = ["text", "json"])]
-    pub format: String,
+    #[arg(long, value_name = "text|json", default_value = "text", value_enum)]
+    pub format: Format,
     #[command(flatten)]
     pub registry: RegistryArgs,
     #[command(flatten)]
     pub upload: UploadArgs,
 }
 
-fn parse_expire(s: &str) -> Result<lamina::config::ecr::Expire, String> {
-    match s {
-        "any" => Ok(lamina::config::ecr::Expire::Any),
-        "untagged" => Ok(lamina::config::ecr::Expire::Untagged),
-        _ => Err(format!("'{s}' is not untagged or any")),
+/// `--missing-deps`: how severe a dependency missing from the wheels is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MissingDeps {
+    Error,
+    Warn,
+}
+
+impl From<MissingDeps> for Severity {
+    fn from(m: MissingDeps) -> Severity {
+        match m {
+            MissingDeps::Error => Severity::Error,
+            MissingDeps::Warn => Severity::Warning,
+        }
     }
+}
+
+/// `--format`: what stdout gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    // The digest, or `REPO@sha256:…` after a push. (No doc comments here: they would change
+    // `--help`.)
+    Text,
+    // One JSON document (`schema/report.schema.json`).
+    Json,
 }
 
 #[derive(Args, Debug)]
@@ -311,45 +230,11 @@ fn open_cache() -> Result<Cache> {
     Cache::open(&root).with_context(|| format!("cache {}", root.display()))
 }
 
-/// Opens the base wherever it is.
-fn open_base(
-    base: &Location,
-    client: &Arc<Client>,
-    cache: &Cache,
-    platform: &Platform,
-) -> Result<Image> {
-    Ok(match base {
-        Location::Local(r) => oci::open(r, platform).with_context(|| format!("base image {r}"))?,
-        Location::Registry(r) => {
-            registry::pull::pull(client, cache, r, platform)
-                .with_context(|| format!("base image {r}"))?
-                .0
-        }
-    })
-}
-
-/// Flags that write or push, which `check` never does.
+/// `check` writes and pushes nothing: a flag that would is a usage error.
 fn check_refuses(args: &BuildArgs) -> Option<&'static str> {
-    if args.output.is_some() {
-        Some("-o/--output")
-    } else if args.push.is_some() {
-        Some("--push")
-    } else if !args.tags.is_empty() {
-        Some("--tag")
-    } else if args.create_repository
-        || args.scan_on_push.is_some()
-        || args.tag_mutability.is_some()
-        || args.keep_last.is_some()
-        || args.expire.is_some()
-    {
-        Some("the ECR repository flags")
-    } else if args.force {
-        Some("--force")
-    } else if args.upload.chunk_size.is_some() {
-        Some("--chunk-size")
-    } else {
-        None
-    }
+    args.overrides
+        .writes_or_pushes()
+        .or_else(|| args.upload.chunk_size.is_some().then_some("--chunk-size"))
 }
 
 fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
@@ -364,7 +249,7 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
                 .exit();
         }
     }
-    let json = args.format == "json";
+    let json = args.format == Format::Json;
     let mut doc = report::Document::new(if check_only { "check" } else { "build" });
     let start = Instant::now();
     let result = build_and_report(args, check_only, &mut doc);
@@ -385,8 +270,9 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
     result
 }
 
-fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Document) -> Result<()> {
-    let t_resolve = Instant::now();
+/// The project directory, lamina.toml and the flags, resolved into a plan (for `check`: with no
+/// output and no push).
+fn resolve_plan(args: &BuildArgs, check_only: bool) -> Result<Plan> {
     let project = std::path::absolute(&args.project)
         .with_context(|| format!("project directory {}", args.project.display()))?;
     lamina::diagnostic::project_dir(&project)?;
@@ -398,160 +284,97 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
             project.display()
         );
     }
-    let overrides = Overrides {
-        base: args.base,
-        src: args.src,
-        handler: args.handler,
-        handlers_from: args.handlers_from,
-        env: args.env,
-        label: args.label,
-        platform: args.platform,
-        output: args.output,
-        push: args.push,
-        tags: args.tags,
-        wheels: args.wheels,
-        lock: args.lock,
-        index_url: args.index_url,
-        extra_index_urls: args.extra_index_url,
-        offline: args.offline,
-        python: args.python,
-        glibc: args.glibc,
-        allow_bad_record: args.allow_bad_record,
-        max_unpacked: args.max_unpacked_size,
-        allow_linux_tag: args.allow_linux_tag,
-        create_repository: args.create_repository,
-        scan_on_push: args.scan_on_push,
-        tag_mutability: args.tag_mutability,
-        keep_last: args.keep_last,
-        expire: args.expire,
-        no_compile_bytecode: args.no_compile_bytecode,
-        compile_workers: args.compile_workers,
-    };
+    let overrides = args.overrides.clone();
     let mut plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
     if check_only {
         plan.output = None;
         plan.push = None;
     } else {
-        lamina::output::check(&plan, args.force)?;
+        lamina::output::check(&plan)?;
     }
+    Ok(plan)
+}
+
+fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Document) -> Result<()> {
+    let t_resolve = Instant::now();
+    let plan = resolve_plan(&args, check_only)?;
     let cache = open_cache()?;
-    // ECR: credentials for ECR hosts, and the repository checked (or created) before any upload.
-    let mut ecr_hosts: Vec<&str> = Vec::new();
-    if let Location::Registry(r) = &plan.base {
-        ecr_hosts.push(&r.host);
-    }
-    let mut immutable_tags = false;
-    let mut repo_uri = None;
-    if let Some((target, tags)) = plan.push.as_ref() {
-        ecr_hosts.push(&target.host);
-        if let Some(host) = lamina::ecr::parse_host(&target.host) {
-            let ecr = lamina::ecr::Ecr::connect(
-                &host,
-                args.registry.profile.as_deref(),
-                args.registry.region.as_deref(),
-            )?;
-            let state = ecr.ensure_repository(&target.repository, &plan.ecr)?;
-            if state.created {
-                eprintln!(
-                    "lamina: created ECR repository {} ({} tags, scan on push {})",
-                    state.uri, plan.ecr.tag_mutability, plan.ecr.scan_on_push
-                );
-            }
-            if state.policy_put {
-                eprintln!(
-                    "lamina: lifecycle policy set: keep the last {} {}",
-                    plan.ecr.keep_last.unwrap_or(0),
-                    if plan.ecr.expire == lamina::config::ecr::Expire::Any {
-                        "images (any tag status: this can expire an image a deployed function still uses)"
-                    } else {
-                        "untagged images"
-                    }
-                );
-            }
-            if tags.is_empty() && state.expires_untagged {
-                eprintln!(
-                    "lamina: warning: pushing without a tag to {}, whose lifecycle policy expires untagged images: a function deployed by digest fails once the image is expired; pass --tag (e.g. the git short sha)",
-                    state.uri
-                );
-            }
-            immutable_tags = state.immutable;
-            repo_uri = Some(state.uri);
-        }
-    }
-    let ecr_creds = args.registry.ecr_credentials(&ecr_hosts)?;
-    let client = args.registry.client_with(
-        plan.push.as_ref().map(|(r, _)| r.host.as_str()),
-        ecr_creds,
-        Some(&args.upload),
-    )?;
-    let base = open_base(&plan.base, &client, &cache, &plan.platform)?;
-    doc.timings_ms.resolve = Some(report::ms(t_resolve.elapsed()));
     let mut log = |m: String| eprintln!("lamina: {m}");
-    log(format!(
-        "base {} ({}, {} layer{}, {:?} media types)",
-        plan.base,
-        base.platform(),
-        base.layers.len(),
-        if base.layers.len() == 1 { "" } else { "s" },
-        base.format
-    ));
-    // Bytecode for another architecture: the same base for this machine, if the index has it.
-    let host_variant = if plan.compile_bytecode
-        && plan.platform.python_machine() != lamina::bytecode::interp::host_machine()
-    {
-        let host: Option<Platform> = match lamina::bytecode::interp::host_machine() {
-            "x86_64" => Some(Platform::linux_amd64()),
-            "aarch64" => "linux/arm64".parse().ok(),
-            _ => None,
-        };
-        host.and_then(|p| open_base(&plan.base, &client, &cache, &p).ok())
-    } else {
-        None
+    let (profile, region) = (&args.registry.profile, &args.registry.region);
+    // ECR: the repository checked (or created) before any upload.
+    let repo = match &plan.push {
+        Some((target, tags)) => lamina::ecr::prepare_push(
+            target,
+            tags,
+            &plan.ecr,
+            profile.as_deref(),
+            region.as_deref(),
+            &mut log,
+        )?,
+        None => None,
     };
-    let profile = args.registry.profile.clone();
-    let index = lamina::deps::LazyClient::new(Box::new(move || {
-        lamina::index::Client::new(
-            Box::new(IndexCredentials {
-                netrc: lamina::index::Netrc::load(),
-                profile: profile.clone(),
-            }),
-            lamina::retry::Policy::default(),
-        )
-    }));
+    let client = args.registry.client_for(&plan, &args.upload)?;
+    let base = lamina::base::open(&plan, &client, &cache)?;
+    doc.timings_ms.resolve = Some(report::ms(t_resolve.elapsed()));
+    report::base(&plan, &base.image);
+    let index = lamina::codeartifact::index_client(profile.clone());
     let t_layers = Instant::now();
-    let built = build::build_with(&plan, base, host_variant.as_ref(), &cache, &index, &mut log)?;
+    let variant = base.host_variant.as_ref();
+    let built = build::build_with(&plan, base.image, variant, &cache, &index, &mut log)?;
     doc.timings_ms.layers = Some(report::ms(t_layers.elapsed()));
     if index.requests() > 0 {
         log(format!("package index: {} requests", index.requests()));
     }
-    if args.import_check
-        && built.deps.is_none()
-        && plan.python.is_none()
-        && build::catalog_entry(&plan).is_none()
-    {
-        eprintln!("lamina: warning[import-check]: skipped: the base's Python version is unknown (pass --python 3.X)");
+    gate(&built, &plan, args.missing_deps, doc)?;
+    if check_only {
+        return Ok(());
     }
+    let (line, pushed) = publish(&built, &plan, &client, repo.as_ref(), doc)?;
+    warn_from(&client);
+    if let Some(sizes) = &doc.sizes {
+        let uri = repo.map(|r| r.uri);
+        doc.image = report::image_fields(&built, &plan, pushed, uri, &line, sizes);
+    }
+    if args.format == Format::Text {
+        emit(&line)?;
+    }
+    Ok(())
+}
+
+/// Runs the gate, prints its findings and the size report, and fills the document's gate part.
+fn gate(
+    built: &build::Built,
+    plan: &Plan,
+    missing_deps: MissingDeps,
+    doc: &mut report::Document,
+) -> Result<()> {
     let t_gate = Instant::now();
-    let opts = gate_options(&built, &plan, &args.missing_deps, args.import_check);
-    let g = lamina::gate::check(&built, &plan, &opts)?;
+    let opts = GateOptions::for_build(built, plan, missing_deps.into());
+    if let Some(why) = opts.import_check_skipped(plan) {
+        eprintln!("lamina: warning[import-check]: {why}");
+    }
+    let g = lamina::gate::check(built, plan, &opts)?;
     doc.timings_ms.gate = Some(report::ms(t_gate.elapsed()));
-    let sizes = lamina::sizes::report(&built, &g.base_sizes);
-    report::sizes(&built, &sizes);
-    doc.image = report::image_fields(
-        &built,
-        &plan,
-        None,
-        None,
-        built.image.digest().as_ref(),
-        &sizes,
-    );
+    let sizes = lamina::sizes::report(built, &g.base_sizes);
+    report::sizes(built, &sizes);
+    let digest = built.image.digest();
+    doc.image = report::image_fields(built, plan, None, None, digest.as_ref(), &sizes);
     doc.sizes = Some(sizes);
     doc.set_gate(&g);
-    doc.set_cache(&built, &g);
-    let verdict = report::gate(&g, plan.handlers.len(), &plan.platform.to_string());
-    if verdict.is_err() || check_only {
-        return verdict;
-    }
+    doc.set_cache(built, &g);
+    report::gate(&g, plan.handlers.len(), &plan.platform.to_string())
+}
+
+type Pushed<'a> = Option<(&'a Reference, &'a Vec<String>, oci_spec::image::Digest)>;
+
+/// Writes the image to `-o` and pushes it to `--push`; returns stdout's line.
+fn publish<'a>(
+    built: &build::Built,
+    plan: &'a Plan,
+    client: &Client,
+    repo: Option<&lamina::ecr::RepoState>,
+    doc: &mut report::Document,
+) -> Result<(String, Pushed<'a>)> {
     let mut stdout_line = built.image.digest().to_string();
     let mut pushed = None;
     if let Some(out) = &plan.output {
@@ -569,8 +392,8 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
         let t_push = Instant::now();
         let progress = crate::progress::Progress::start("pushing", client.stats.bytes_sent.clone());
         let log = |m: String| progress.line(&m);
-        let result =
-            registry::push::push(&client, &built.image, target, tags, immutable_tags, &log);
+        let immutable = repo.is_some_and(|r| r.immutable);
+        let result = registry::push::push(client, &built.image, target, tags, immutable, &log);
         progress.finish();
         let digest = result.with_context(|| format!("pushing to {}", target.repo_name()))?;
         doc.timings_ms.push = Some(report::ms(t_push.elapsed()));
@@ -588,93 +411,7 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
         stdout_line = format!("{}@{digest}", target.repo_name());
         pushed = Some((target, tags, digest));
     }
-    warn_from(&client);
-    if let Some(sizes) = &doc.sizes {
-        doc.image = report::image_fields(&built, &plan, pushed, repo_uri, &stdout_line, sizes);
-    }
-    if args.format != "json" {
-        emit(&stdout_line)?;
-    }
-    Ok(())
-}
-
-/// What the gate needs to know about the base and the flags.
-fn gate_options(
-    built: &build::Built,
-    plan: &Plan,
-    missing_deps: &str,
-    import_check: bool,
-) -> lamina::gate::GateOptions {
-    let known = build::catalog_entry(plan);
-    let (runtime_packages, runtime_modules) = if known.is_some() {
-        lamina::catalog::runtime_packages()
-    } else {
-        (Vec::new(), Vec::new())
-    };
-    let glibc = built.deps.as_ref().map(|(_, t)| t.glibc).or_else(|| {
-        known
-            .as_ref()
-            .and_then(|k| config::parse_glibc(&k.glibc).ok())
-    });
-    let python = built
-        .deps
-        .as_ref()
-        .map(|(_, t)| t.minor)
-        .or(plan.python)
-        .or_else(|| {
-            known
-                .as_ref()
-                .and_then(|k| config::parse_python(&k.python).ok())
-        });
-    let deprecation = known
-        .as_ref()
-        .and_then(|k| lamina::catalog::support_warning(k, &lamina::catalog::today()));
-    lamina::gate::GateOptions {
-        platform: plan.platform.clone(),
-        missing_deps: if missing_deps == "warn" {
-            lamina::gate::Severity::Warning
-        } else {
-            lamina::gate::Severity::Error
-        },
-        runtime_packages,
-        runtime_modules,
-        known_base: known.is_some(),
-        glibc,
-        python,
-        scan_cache: Some(
-            lamina::cache::Cache::open(&lamina::cache::Cache::default_location())
-                .map(|c| c.scans_dir())
-                .unwrap_or_default(),
-        )
-        .filter(|p| !p.as_os_str().is_empty()),
-        import_check: import_check.then_some(python).flatten(),
-        // Name the catalog base only when its glibc is the one checked against (not overridden).
-        base_name: known
-            .filter(|k| config::parse_glibc(&k.glibc).ok() == glibc)
-            .map_or_else(
-                || "the base".to_string(),
-                |k| format!("the {} base", k.name),
-            ),
-        deprecation,
-    }
-}
-
-/// Index credentials: a CodeArtifact host gets a token through the AWS chain (and `--profile`),
-/// any other host its `~/.netrc` entry. URL user info is handled by the index client itself.
-struct IndexCredentials {
-    netrc: lamina::index::Netrc,
-    profile: Option<String>,
-}
-
-impl lamina::index::credentials::Source for IndexCredentials {
-    fn lookup(&self, host: &str) -> Result<Option<lamina::index::Credential>, String> {
-        if let Some(ca) = lamina::codeartifact::parse_host(host) {
-            return lamina::codeartifact::credential(&ca, self.profile.as_deref())
-                .map(Some)
-                .map_err(|e| e.0);
-        }
-        Ok(self.netrc.lookup(host))
-    }
+    Ok((stdout_line, pushed))
 }
 
 fn run_pull(args: PullArgs) -> Result<()> {

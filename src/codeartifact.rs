@@ -74,6 +74,38 @@ pub fn credential(host: &Host, profile: Option<&str>) -> Result<Credential, Toke
     })
 }
 
+/// Index credentials for a build: a CodeArtifact host gets a token through the AWS chain (and
+/// `profile`), any other host its `~/.netrc` entry. URL user info is the index client's own job.
+pub struct IndexCredentials {
+    netrc: crate::index::Netrc,
+    profile: Option<String>,
+}
+
+impl crate::index::credentials::Source for IndexCredentials {
+    fn lookup(&self, host: &str) -> Result<Option<Credential>, String> {
+        if let Some(ca) = parse_host(host) {
+            return credential(&ca, self.profile.as_deref())
+                .map(Some)
+                .map_err(|e| e.0);
+        }
+        Ok(self.netrc.lookup(host))
+    }
+}
+
+/// The index client for locked wheels, made on first use: `~/.netrc`, and CodeArtifact tokens
+/// through `profile` (`--profile`).
+pub fn index_client(profile: Option<String>) -> crate::deps::LazyClient {
+    crate::deps::LazyClient::new(Box::new(move || {
+        crate::index::Client::new(
+            Box::new(IndexCredentials {
+                netrc: crate::index::Netrc::load(),
+                profile: profile.clone(),
+            }),
+            crate::retry::Policy::default(),
+        )
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,7 +5,10 @@
 //! over the file's tables.
 
 pub mod ecr;
+pub mod flags;
 mod inputs;
+
+pub use flags::Overrides;
 
 use inputs::{archive_name, wheels_input};
 pub use inputs::{did_you_mean, WheelsInput, KEYS};
@@ -302,40 +305,6 @@ pub struct DepsConfig {
     pub allow_linux_tag: bool,
 }
 
-/// Command-line values, already syntax-checked by the CLI.
-#[derive(Debug, Default, Clone)]
-pub struct Overrides {
-    pub base: Option<String>,
-    pub src: Vec<String>,
-    pub handler: Vec<String>,
-    pub handlers_from: Option<String>,
-    pub env: Vec<(String, String)>,
-    pub label: Vec<(String, String)>,
-    pub platform: Option<Platform>,
-    pub output: Option<String>,
-    pub push: Option<String>,
-    pub tags: Vec<String>,
-    pub wheels: Option<String>,
-    pub lock: Option<String>,
-    pub index_url: Option<String>,
-    pub extra_index_urls: Vec<String>,
-    pub offline: bool,
-    pub python: Option<u32>,
-    pub glibc: Option<(u32, u32)>,
-    pub allow_bad_record: Vec<String>,
-    pub max_unpacked: Option<u64>,
-    pub allow_linux_tag: bool,
-    pub create_repository: bool,
-    pub scan_on_push: Option<bool>,
-    pub tag_mutability: Option<String>,
-    pub keep_last: Option<u32>,
-    pub expire: Option<ecr::Expire>,
-    /// `--no-compile-bytecode`.
-    pub no_compile_bytecode: bool,
-    /// `--compile-workers N` (0: one per core).
-    pub compile_workers: usize,
-}
-
 /// Everything a build needs, validated.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -369,6 +338,10 @@ pub struct Plan {
     pub compile_bytecode: bool,
     /// Interpreter processes compiling at once.
     pub compile_workers: usize,
+    /// `--force`: an archive output may replace a file that is not a docker-archive.
+    pub force: bool,
+    /// `--import-check`: also import each handler with a python3.X of the target's version.
+    pub import_check: bool,
 }
 
 pub fn load_file(project: &Path) -> Result<FileConfig, ConfigError> {
@@ -682,7 +655,7 @@ impl Plan {
             ecr.scan_on_push = v;
         }
         if let Some(v) = o.tag_mutability {
-            ecr.tag_mutability = v.to_ascii_uppercase();
+            ecr.tag_mutability = v.as_str().to_string();
         }
         if o.keep_last.is_some() {
             ecr.keep_last = o.keep_last;
@@ -742,6 +715,8 @@ impl Plan {
             python,
             epoch,
             compile_bytecode: !o.no_compile_bytecode && file.compile_bytecode.unwrap_or(true),
+            force: o.force,
+            import_check: o.import_check,
             compile_workers: if o.compile_workers > 0 {
                 o.compile_workers
             } else {

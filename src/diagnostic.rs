@@ -283,6 +283,13 @@ impl Hint for std::io::Error {
     }
 }
 
+/// A boxed error (returned boxed because it is large) hints as itself.
+impl<T: Hint + ?Sized> Hint for Box<T> {
+    fn hint(&self) -> Option<String> {
+        (**self).hint()
+    }
+}
+
 impl Hint for serde_json::Error {}
 impl Hint for std::fmt::Error {}
 

@@ -7,8 +7,9 @@
 //! the lifecycle policy when asked, and refuses to start uploading into a repository that is
 //! missing. The ECR API endpoint follows the SDK's own settings (`AWS_ENDPOINT_URL_ECR`).
 
-use crate::config::ecr::RepoSettings;
+use crate::config::ecr::{Expire, RepoSettings};
 use crate::registry::auth::Credential;
+use crate::registry::Reference;
 use aws_sdk_ecr::types::{
     EncryptionConfiguration, EncryptionType, ImageScanningConfiguration, ImageTagMutability,
 };
@@ -110,6 +111,67 @@ pub fn policy_expires_untagged(text: &str) -> bool {
             ) && r["action"]["type"].as_str() == Some("expire")
         })
     })
+}
+
+/// Before a push to `target`: when it is an ECR repository, makes sure it exists (created, with
+/// its lifecycle policy, when `settings` say so) and logs what was done, and warns about an
+/// untagged push into a repository that expires untagged images. `None` for any other registry.
+pub fn prepare_push(
+    target: &Reference,
+    tags: &[String],
+    settings: &RepoSettings,
+    profile: Option<&str>,
+    region: Option<&str>,
+    log: &mut dyn FnMut(String),
+) -> Result<Option<RepoState>, EcrError> {
+    let Some(host) = parse_host(&target.host) else {
+        return Ok(None);
+    };
+    let ecr = Ecr::connect(&host, profile, region)?;
+    let state = ecr.ensure_repository(&target.repository, settings)?;
+    if state.created {
+        log(format!(
+            "created ECR repository {} ({} tags, scan on push {})",
+            state.uri, settings.tag_mutability, settings.scan_on_push
+        ));
+    }
+    if state.policy_put {
+        log(format!(
+            "lifecycle policy set: keep the last {} {}",
+            settings.keep_last.unwrap_or(0),
+            if settings.expire == Expire::Any {
+                "images (any tag status: this can expire an image a deployed function still uses)"
+            } else {
+                "untagged images"
+            }
+        ));
+    }
+    if tags.is_empty() && state.expires_untagged {
+        log(format!(
+            "warning: pushing without a tag to {}, whose lifecycle policy expires untagged images: a function deployed by digest fails once the image is expired; pass --tag (e.g. the git short sha)",
+            state.uri
+        ));
+    }
+    Ok(Some(state))
+}
+
+/// Registry credentials (`GetAuthorizationToken`) for every ECR host among `hosts`, once each.
+pub fn credentials(
+    hosts: &[&str],
+    profile: Option<&str>,
+    region: Option<&str>,
+) -> Result<Vec<(String, Credential)>, EcrError> {
+    let mut out: Vec<(String, Credential)> = Vec::new();
+    for h in hosts {
+        if let Some(e) = parse_host(h) {
+            if out.iter().any(|(o, _)| o == h) {
+                continue;
+            }
+            let ecr = Ecr::connect(&e, profile, region)?;
+            out.push((h.to_string(), ecr.registry_credential()?));
+        }
+    }
+    Ok(out)
 }
 
 pub struct Ecr {

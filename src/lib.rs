@@ -10,6 +10,7 @@
 //! `layer` writes deterministic tar+gzip layers; `build` wires a `config::Plan` into an `Image`.
 
 pub mod aws;
+pub mod base;
 pub mod build;
 pub mod bytecode;
 pub mod cache;

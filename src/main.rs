@@ -21,7 +21,6 @@ macro_rules! eprint {
 }
 
 mod cli;
-mod flags;
 mod init_cmd;
 mod progress;
 mod report;

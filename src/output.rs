@@ -59,8 +59,9 @@ fn resolved(path: &Path) -> PathBuf {
 }
 
 /// Refuses an output inside a `--src` directory (other than `.`, whose walk skips outputs) and, without
-/// `force`, an archive output that would replace a file that is not a docker-archive.
-pub fn check(plan: &Plan, force: bool) -> Result<(), OutputError> {
+/// `--force`, an archive output that would replace a file that is not a docker-archive.
+pub fn check(plan: &Plan) -> Result<(), OutputError> {
+    let force = plan.force;
     let Some(out) = &plan.output else {
         return Ok(());
     };

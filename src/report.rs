@@ -402,3 +402,15 @@ pub fn image_fields(
         _ => unreachable!("a JSON object literal"),
     }
 }
+
+/// The base's line: where it is, its platform, layers and media types.
+pub fn base(plan: &lamina::config::Plan, image: &lamina::oci::Image) {
+    let n = image.layers.len();
+    eprintln!(
+        "lamina: base {} ({}, {n} layer{}, {:?} media types)",
+        plan.base,
+        image.platform(),
+        if n == 1 { "" } else { "s" },
+        image.format
+    );
+}

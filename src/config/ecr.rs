@@ -4,7 +4,8 @@
 
 use serde::Deserialize;
 
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+/// `expire` / `--expire untagged|any`: which images the lifecycle policy counts.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Expire {
     /// Count only untagged images (what the Serverless Framework does): safe for deployed functions.
@@ -12,6 +13,26 @@ pub enum Expire {
     Untagged,
     /// Count every image: can delete one a deployed function still uses.
     Any,
+}
+
+/// `--tag-mutability MUTABLE|IMMUTABLE` (any case). The file's `tag_mutability` stays a string,
+/// checked by `RepoSettings::validate` with its own message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TagMutability {
+    #[value(name = "MUTABLE")]
+    Mutable,
+    #[value(name = "IMMUTABLE")]
+    Immutable,
+}
+
+impl TagMutability {
+    /// The spelling ECR and lamina.toml use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TagMutability::Mutable => "MUTABLE",
+            TagMutability::Immutable => "IMMUTABLE",
+        }
+    }
 }
 
 /// `[ecr]` in lamina.toml.

@@ -12,15 +12,16 @@ mod handlers;
 mod image;
 pub mod import_check;
 mod native;
+mod options;
 mod project;
 mod task;
 
 pub use finding::{merge_handlers, Code, Finding, Severity};
+pub use options::GateOptions;
 pub use task::{ReadFailed, TaskFs};
 
 use crate::build::Built;
 use crate::config::Plan;
-use crate::oci::Platform;
 use crate::python::imports::{Runtime, Space, StdlibView};
 use crate::python::provides::Providers;
 use crate::python::stdlib::Stdlib;
@@ -41,29 +42,6 @@ impl crate::diagnostic::Hint for GateFailed {
     }
 }
 pub const MAX_MANIFEST: usize = 25_400;
-
-pub struct GateOptions {
-    pub platform: Platform,
-    /// Missing dependencies are errors (default) or warnings.
-    pub missing_deps: Severity,
-    /// Distributions and import names the base's runtime has, per the catalog (empty when the
-    /// catalog does not know the base).
-    pub runtime_packages: Vec<String>,
-    pub runtime_modules: Vec<String>,
-    /// The catalog knows the base.
-    pub known_base: bool,
-    /// The base's glibc, when known (from the catalog or `--glibc`).
-    pub glibc: Option<(u32, u32)>,
-    pub base_name: String,
-    /// The target's CPython minor version, when known (catalog, `--python`, the base).
-    pub python: Option<u32>,
-    /// `--import-check`: the target's CPython minor version.
-    pub import_check: Option<u32>,
-    /// Where base-layer scans are cached.
-    pub scan_cache: Option<PathBuf>,
-    /// The catalog's warning for a runtime past AWS's deprecation date.
-    pub deprecation: Option<String>,
-}
 
 /// What the gate found, and what it learnt on the way (for the report).
 #[derive(Debug, Default)]
