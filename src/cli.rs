@@ -11,13 +11,13 @@ use lamina::config::{self, Overrides, Plan};
 use lamina::diagnostic::{Context, Result};
 use lamina::gate::{GateOptions, Severity};
 use lamina::location::Location;
-use lamina::oci::{self, Platform};
+use lamina::oci::Platform;
 use lamina::registry::auth::Credential;
 use lamina::registry::{self, Client, ClientOptions, Reference};
 use lamina::sizes::human;
 use std::io;
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -97,6 +97,21 @@ impl RegistryArgs {
             hosts,
             self.profile.as_deref(),
             self.region.as_deref(),
+        )?)
+    }
+
+    /// ECR: the push target's repository checked (or created) before any upload.
+    fn prepare_push(
+        &self,
+        plan: &Plan,
+        log: &mut dyn FnMut(String),
+    ) -> Result<Option<lamina::ecr::RepoState>> {
+        let Some((target, tags)) = &plan.push else {
+            return Ok(None);
+        };
+        let (profile, region) = (self.profile.as_deref(), self.region.as_deref());
+        Ok(lamina::ecr::prepare_push(
+            target, tags, &plan.ecr, profile, region, log,
         )?)
     }
 
@@ -300,24 +315,12 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
     let plan = resolve_plan(&args, check_only)?;
     let cache = open_cache()?;
     let mut log = |m: String| eprintln!("lamina: {m}");
-    let (profile, region) = (&args.registry.profile, &args.registry.region);
-    // ECR: the repository checked (or created) before any upload.
-    let repo = match &plan.push {
-        Some((target, tags)) => lamina::ecr::prepare_push(
-            target,
-            tags,
-            &plan.ecr,
-            profile.as_deref(),
-            region.as_deref(),
-            &mut log,
-        )?,
-        None => None,
-    };
+    let repo = args.registry.prepare_push(&plan, &mut log)?;
     let client = args.registry.client_for(&plan, &args.upload)?;
     let base = lamina::base::open(&plan, &client, &cache)?;
     doc.timings_ms.resolve = Some(report::ms(t_resolve.elapsed()));
     report::base(&plan, &base.image);
-    let index = lamina::codeartifact::index_client(profile.clone());
+    let index = lamina::codeartifact::index_client(args.registry.profile.clone());
     let t_layers = Instant::now();
     let variant = base.host_variant.as_ref();
     let built = build::build_with(&plan, base.image, variant, &cache, &index, &mut log)?;
@@ -329,11 +332,16 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
     if check_only {
         return Ok(());
     }
-    let (line, pushed) = publish(&built, &plan, &client, repo.as_ref(), doc)?;
+    let sinks = lamina::sink::for_plan(&plan, &client, repo.as_ref());
+    let published = lamina::sink::publish_all(&built.image, &sinks, &Watch::default())?;
     warn_from(&client);
+    doc.set_published(&published);
+    let line = published
+        .last()
+        .map_or_else(|| built.image.digest().to_string(), |p| p.line.clone());
     if let Some(sizes) = &doc.sizes {
-        let uri = repo.map(|r| r.uri);
-        doc.image = report::image_fields(&built, &plan, pushed, uri, &line, sizes);
+        let pushed = published.iter().find(|p| p.pushed.is_some());
+        doc.image = report::image_fields(&built, &plan, pushed, &line, sizes);
     }
     if args.format == Format::Text {
         emit(&line)?;
@@ -358,60 +366,32 @@ fn gate(
     let sizes = lamina::sizes::report(built, &g.base_sizes);
     report::sizes(built, &sizes);
     let digest = built.image.digest();
-    doc.image = report::image_fields(built, plan, None, None, digest.as_ref(), &sizes);
+    doc.image = report::image_fields(built, plan, None, digest.as_ref(), &sizes);
     doc.sizes = Some(sizes);
     doc.set_gate(&g);
     doc.set_cache(built, &g);
     report::gate(&g, plan.handlers.len(), &plan.platform.to_string())
 }
 
-type Pushed<'a> = Option<(&'a Reference, &'a Vec<String>, oci_spec::image::Digest)>;
+/// The CLI's view of sinks at work: log lines on stderr, a live byte count on a terminal.
+#[derive(Default)]
+struct Watch(std::sync::Mutex<Option<crate::progress::Progress>>);
 
-/// Writes the image to `-o` and pushes it to `--push`; returns stdout's line.
-fn publish<'a>(
-    built: &build::Built,
-    plan: &'a Plan,
-    client: &Client,
-    repo: Option<&lamina::ecr::RepoState>,
-    doc: &mut report::Document,
-) -> Result<(String, Pushed<'a>)> {
-    let mut stdout_line = built.image.digest().to_string();
-    let mut pushed = None;
-    if let Some(out) = &plan.output {
-        let t_write = Instant::now();
-        let digest =
-            oci::write(&built.image, out, plan.epoch).with_context(|| format!("writing {out}"))?;
-        doc.timings_ms.write = Some(report::ms(t_write.elapsed()));
-        if digest != built.image.digest() {
-            eprintln!("lamina: the OCI layout holds the image with OCI media types (same blobs): {digest}");
+impl lamina::sink::Watch for Watch {
+    fn line(&self, msg: String) {
+        match &*self.0.lock().expect("lock") {
+            Some(p) => p.line(&msg),
+            None => eprintln!("lamina: {msg}"),
         }
-        eprintln!("lamina: wrote {out}");
-        stdout_line = digest.to_string();
     }
-    if let Some((target, tags)) = &plan.push {
-        let t_push = Instant::now();
-        let progress = crate::progress::Progress::start("pushing", client.stats.bytes_sent.clone());
-        let log = |m: String| progress.line(&m);
-        let immutable = repo.is_some_and(|r| r.immutable);
-        let result = registry::push::push(client, &built.image, target, tags, immutable, &log);
-        progress.finish();
-        let digest = result.with_context(|| format!("pushing to {}", target.repo_name()))?;
-        doc.timings_ms.push = Some(report::ms(t_push.elapsed()));
-        let s = &client.stats;
-        eprintln!(
-            "lamina: pushed {}@{digest}{}: {} blobs uploaded ({}), {} already present, {} mounted, {} retries",
-            target.repo_name(),
-            if tags.is_empty() { String::new() } else { format!(" as {}", tags.join(", ")) },
-            s.blobs_uploaded.load(Ordering::Relaxed),
-            human(s.bytes_uploaded.load(Ordering::Relaxed)),
-            s.blobs_skipped.load(Ordering::Relaxed),
-            s.blobs_mounted.load(Ordering::Relaxed),
-            s.retries.load(Ordering::Relaxed),
-        );
-        stdout_line = format!("{}@{digest}", target.repo_name());
-        pushed = Some((target, tags, digest));
+    fn start(&self, label: &'static str, counter: Arc<AtomicU64>) {
+        *self.0.lock().expect("lock") = Some(crate::progress::Progress::start(label, counter));
     }
-    Ok((stdout_line, pushed))
+    fn stop(&self) {
+        if let Some(p) = self.0.lock().expect("lock").take() {
+            p.finish();
+        }
+    }
 }
 
 fn run_pull(args: PullArgs) -> Result<()> {

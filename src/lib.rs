@@ -1,13 +1,20 @@
 //! lamina: AWS Lambda Python container images, assembled as OCI layers without a Docker daemon.
 //!
 //! ```text
-//! source (oci layout) ──► base Image (manifest + config; layers lazy)
-//! project dir (.dockerignore) ──► source Layer ──► Image::append_layer … with_config(Cmd, Env, labels)
-//!                                                         │
-//!                            sink: oci layout | docker-archive ◄┘
+//!  base: oci:DIR[:TAG] ─┐      (base::open: "where is it?")
+//!  registry REF ────────┴──► base Image (manifest + config; layers lazy, pulled through the cache)
+//!                                 │
+//!  wheels dir / lock (+ index) ──► dependency Layer ─┐
+//!  project dir (.dockerignore) ──► source Layer ─────┴─► Image::append_layer … with_config(Cmd, Env, labels)
+//!                                                                 │  (build::build_with)
+//!                                             gate::check (Lambda's failures, before any sink)
+//!                                                                 │
+//!                            sink::publish_all: oci layout | docker-archive | registry (push)
 //! ```
-//! Dependencies point inward: `oci` (the model, sources and sinks) knows nothing of Python or AWS;
-//! `layer` writes deterministic tar+gzip layers; `build` wires a `config::Plan` into an `Image`.
+//! Dependencies point inward: `oci` (the model, layouts and archives) knows nothing of HTTP,
+//! Python or AWS; `registry` speaks the distribution API on top of it; `ecr` and `codeartifact` add
+//! AWS credentials and repositories; `layer` writes deterministic tar+gzip layers; `build` wires a
+//! `config::Plan` into an `Image`; `sink` hands the finished image to each place it goes.
 
 pub mod aws;
 pub mod base;
@@ -35,4 +42,5 @@ pub mod python;
 pub mod registry;
 pub mod retry;
 pub mod serverless;
+pub mod sink;
 pub mod sizes;

@@ -6,6 +6,7 @@
 use lamina::build::Built;
 use lamina::diagnostic::Failure;
 use lamina::gate::{self, Finding, GateReport, Severity};
+use lamina::sink::{Kind, Published};
 use lamina::sizes::{human, SizeReport};
 use serde::Serialize;
 use serde_json::Value;
@@ -153,6 +154,17 @@ impl Document {
                 .count(),
             base_scans_cached: g.base_scans_cached,
         });
+    }
+
+    /// Each sink's time: local writes and the push.
+    pub fn set_published(&mut self, published: &[Published]) {
+        for p in published {
+            let ms = Some(ms(p.elapsed));
+            match p.kind {
+                Kind::Write => self.timings_ms.write = ms,
+                Kind::Push => self.timings_ms.push = ms,
+            }
+        }
     }
 
     pub fn to_json(&self) -> String {
@@ -348,15 +360,11 @@ pub fn timings_and_cache(t: &Timings, c: Option<&CacheDoc>) {
 pub fn image_fields(
     b: &Built,
     plan: &lamina::config::Plan,
-    pushed: Option<(
-        &lamina::registry::Reference,
-        &Vec<String>,
-        oci_spec::image::Digest,
-    )>,
-    repo_uri: Option<String>,
+    published: Option<&Published>,
     image: &str,
     sizes: &SizeReport,
 ) -> serde_json::Map<String, Value> {
+    let pushed = published.and_then(|p| p.pushed.as_ref());
     let layers: Vec<Value> = b
         .image
         .layers
@@ -374,9 +382,9 @@ pub fn image_fields(
         .collect();
     let v = serde_json::json!({
         "image": image,
-        "digest": pushed.as_ref().map_or_else(|| image.to_string(), |(_, _, d)| d.to_string()),
-        "repository": pushed.as_ref().map(|(r, _, _)| repo_uri.clone().unwrap_or_else(|| r.repo_name())),
-        "tags": pushed.as_ref().map(|(_, t, _)| (*t).clone()).unwrap_or_default(),
+        "digest": published.map_or_else(|| image.to_string(), |p| p.digest.to_string()),
+        "repository": pushed.map(|p| p.repository.clone()),
+        "tags": pushed.map(|p| p.tags.clone()).unwrap_or_default(),
         "output": plan.output.as_ref().map(|o| o.to_string()),
         "platform": b.image.platform(),
         "media_type": b.image.format.manifest_type(),

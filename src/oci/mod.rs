@@ -345,7 +345,7 @@ mod tests {
     }
 }
 
-/// Opening a source or writing a sink, whatever the transport.
+/// Opening a local source or writing a local sink (`crate::sink`), whatever the transport.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
     #[error(transparent)]
@@ -377,23 +377,5 @@ pub fn open(r: &reference::ImageRef, platform: &Platform) -> Result<Image, Trans
             Ok(layout::read(dir, tag.as_deref(), platform)?)
         }
         other => Err(TransportError::NotASource(other.to_string())),
-    }
-}
-
-/// Writes an image to a sink reference and returns the manifest digest as written there. An OCI
-/// layout always gets OCI media types (skopeo and umoci ignore Docker manifests in a layout, and
-/// `skopeo copy … oci:` converts the same way); a docker-archive has no manifest of its own.
-/// `mtime` is used for the archive's own entries.
-pub fn write(image: &Image, r: &reference::ImageRef, mtime: u64) -> Result<Digest, TransportError> {
-    match r {
-        reference::ImageRef::Layout { dir, tag } => {
-            let image = image.clone().with_format(Format::Oci);
-            layout::write(&image, dir, tag.as_deref())?;
-            Ok(image.digest())
-        }
-        reference::ImageRef::Archive { file, name } => {
-            archive::write(image, file, name.as_deref(), mtime)?;
-            Ok(image.digest())
-        }
     }
 }
