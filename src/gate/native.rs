@@ -1,6 +1,6 @@
 //! Native code and metadata in the dependency layer: every `.so`'s ELF machine and `GLIBC_x.y`
 //! needs against the base, and every wheel's `Requires-Dist` (markers evaluated for the target)
-//! met by another wheel or by the runtime.
+//! met by another wheel (in a version its specifiers accept) or by the runtime.
 
 use super::finding::{Code, Finding};
 use super::task::TaskFs;
@@ -8,7 +8,7 @@ use super::GateOptions;
 use crate::python::elf;
 use crate::python::requires::{marker_applies, parse_requirement};
 use crate::python::wheel::header;
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 pub fn check_binaries(fs: &TaskFs, opts: &GateOptions, out: &mut Vec<Finding>) {
     let want = opts.platform.python_machine().to_string();
@@ -42,15 +42,20 @@ pub fn check_binaries(fs: &TaskFs, opts: &GateOptions, out: &mut Vec<Finding>) {
     }
 }
 
-/// Requirements no wheel and not the runtime meets; each is a finding. Returns them (for the one
-/// `pip download` line that fixes them all).
+/// Requirements no wheel and not the runtime meets, and those met by a wheel whose version the
+/// requirement does not accept; each is a finding. Returns them (for the one `pip download` line
+/// that fixes them all). The runtime's packages carry no version here: they are taken as they are.
 pub fn check_closure(
     deps: &crate::layer::wheels::DepsPlan,
     target: &crate::python::tags::Target,
     opts: &GateOptions,
     out: &mut Vec<Finding>,
 ) -> Vec<String> {
-    let installed: HashSet<String> = deps.wheels.iter().map(|w| w.name.normalized()).collect();
+    let installed: HashMap<String, &crate::python::wheel_name::WheelName> = deps
+        .wheels
+        .iter()
+        .map(|w| (w.name.normalized(), &w.name))
+        .collect();
     let mut missing: Vec<String> = Vec::new();
     for w in &deps.wheels {
         for line in header(&w.metadata, "Requires-Dist") {
@@ -64,11 +69,27 @@ pub fn check_closure(
             {
                 continue;
             }
-            if installed.contains(&req.name)
-                || opts
-                    .runtime_packages
-                    .iter()
-                    .any(|r| crate::python::normalize_name(r) == req.name)
+            if let Some(have) = installed.get(&req.name) {
+                if !req.accepts(&have.version) {
+                    let spec = requirement_spec(&req.text);
+                    out.push(Finding::new(
+                        opts.missing_deps,
+                        Code::ImportModuleError,
+                        format!(
+                            "{} {} does not satisfy {spec} (required by {} {})",
+                            have.name, have.version, w.name.name, w.name.version
+                        ),
+                    ));
+                    if !missing.contains(&spec) {
+                        missing.push(spec);
+                    }
+                }
+                continue;
+            }
+            if opts
+                .runtime_packages
+                .iter()
+                .any(|r| crate::python::normalize_name(r) == req.name)
             {
                 continue;
             }

@@ -1,11 +1,17 @@
 //! `Requires-Dist` lines and their environment markers (PEP 508), evaluated for the target: which
-//! projects a wheel needs on this Lambda runtime. Extras are not installed, so `extra == "…"` is
-//! false. Lock files add the set-valued `extras` and `dependency_groups` (PEP 751), and
+//! projects a wheel needs on this Lambda runtime, and which versions of them (PEP 440 specifiers).
+//! Requirements, versions, specifiers and `Requires-Dist` markers are parsed and compared by the
+//! `pep508_rs`/`pep440_rs` crates. Extras are not installed, so `extra == "…"` is false. Lock
+//! files' markers add the set-valued `extras` and `dependency_groups` (PEP 751), which those
+//! crates do not know: `evaluate` parses them itself and compares versions with `pep440_rs`.
 //! `requires-python` specifiers are checked against the target's CPython (`specifier_contains`).
-//! Versions compare by their release numbers, which is all Python versions in markers need.
 
 use super::normalize_name;
 use super::tags::Target;
+use pep440_rs::{Version, VersionSpecifier, VersionSpecifiers};
+use pep508_rs::marker::{MarkerEnvironment, MarkerEnvironmentBuilder};
+use pep508_rs::{MarkerTree, VersionOrUrl};
+use std::str::FromStr;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Requirement {
@@ -13,13 +19,39 @@ pub struct Requirement {
     /// The requirement as written, for messages.
     pub text: String,
     pub marker: Option<String>,
+    /// The versions it accepts (`None`: any version, a URL, or a line PEP 508 cannot parse).
+    pub versions: Option<VersionSpecifiers>,
 }
 
+impl Requirement {
+    /// Whether `version` (a wheel's, as in its file name) is one this requirement accepts. An
+    /// unparseable version is accepted: nothing is claimed that cannot be checked.
+    pub fn accepts(&self, version: &str) -> bool {
+        match (&self.versions, Version::from_str(version)) {
+            (Some(spec), Ok(v)) => spec.contains(&v),
+            _ => true,
+        }
+    }
+}
+
+/// One `Requires-Dist` value. PEP 508 first; a line it cannot parse (old metadata) still gives
+/// its name and marker, with no version constraint.
 pub fn parse_requirement(line: &str) -> Option<Requirement> {
     let (req, marker) = match line.split_once(';') {
         Some((r, m)) => (r.trim(), Some(m.trim().to_string())),
         None => (line.trim(), None),
     };
+    if let Ok(parsed) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(line) {
+        return Some(Requirement {
+            name: normalize_name(parsed.name.as_ref()),
+            text: req.to_string(),
+            marker,
+            versions: match parsed.version_or_url {
+                Some(VersionOrUrl::VersionSpecifier(v)) if !v.is_empty() => Some(v),
+                _ => None,
+            },
+        });
+    }
     let name: String = req
         .chars()
         .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
@@ -31,7 +63,27 @@ pub fn parse_requirement(line: &str) -> Option<Requirement> {
         name: normalize_name(&name),
         text: req.to_string(),
         marker,
+        versions: None,
     })
+}
+
+/// The PEP 508 marker environment of a Lambda CPython target.
+fn environment(t: &Target) -> Option<MarkerEnvironment> {
+    let (version, full) = (format!("3.{}", t.minor), format!("3.{}.0", t.minor));
+    MarkerEnvironment::try_from(MarkerEnvironmentBuilder {
+        implementation_name: "cpython",
+        implementation_version: &full,
+        os_name: "posix",
+        platform_machine: &t.arch,
+        platform_python_implementation: "CPython",
+        platform_release: "",
+        platform_system: "Linux",
+        platform_version: "",
+        python_full_version: &full,
+        python_version: &version,
+        sys_platform: "linux",
+    })
+    .ok()
 }
 
 /// The marker environment of a Lambda CPython target.
@@ -104,44 +156,24 @@ fn lex(s: &str) -> Option<Vec<Tok>> {
     Some(out)
 }
 
-fn version_key(v: &str) -> Vec<u64> {
-    v.split('.')
-        .map(|p| {
-            p.chars()
-                .take_while(char::is_ascii_digit)
-                .collect::<String>()
-                .parse()
-                .unwrap_or(0)
-        })
-        .collect()
-}
-
+/// `l op r`. With a version variable on either side, PEP 508 says: a PEP 440 comparison when both
+/// sides are versions (`l` against the specifier `op r`), else a string comparison.
 fn compare(l: &str, op: &str, r: &str, versions: bool) -> bool {
-    use std::cmp::Ordering::*;
-    let ord = if versions {
-        version_key(l).cmp(&version_key(r))
-    } else {
-        l.cmp(r)
-    };
+    if versions && !matches!(op, "in" | "not in" | "===") {
+        if let (Ok(v), Ok(spec)) = (
+            Version::from_str(l),
+            VersionSpecifier::from_str(&format!("{op}{r}")),
+        ) {
+            return spec.contains(&v);
+        }
+    }
     match op {
-        "==" | "===" => {
-            if versions && r.ends_with(".*") {
-                let prefix = version_key(r.trim_end_matches(".*"));
-                version_key(l).starts_with(&prefix)
-            } else {
-                ord == Equal
-            }
-        }
-        "!=" => ord != Equal,
-        "<" => ord == Less,
-        "<=" => ord != Greater,
-        ">" => ord == Greater,
-        ">=" => ord != Less,
-        "~=" => {
-            let rk = version_key(r);
-            let prefix = &rk[..rk.len().saturating_sub(1)];
-            ord != Less && version_key(l).starts_with(prefix)
-        }
+        "==" | "===" => l == r,
+        "!=" => l != r,
+        "<" => l < r,
+        "<=" => l <= r,
+        ">" => l > r,
+        ">=" => l >= r,
         "in" => r.contains(l),
         "not in" => !r.contains(l),
         _ => false,
@@ -232,9 +264,13 @@ impl Parser<'_> {
     }
 }
 
-/// Evaluates a marker for the target; an unparseable marker counts as true (be safe: require it).
+/// Evaluates a `Requires-Dist` marker for the target (PEP 508, with no extras); one `pep508_rs`
+/// cannot parse goes to `evaluate`, and one neither can parse counts as true (be safe: require it).
 pub fn marker_applies(marker: &str, target: &Target) -> bool {
-    evaluate(marker, target, &[]).unwrap_or(true)
+    match (MarkerTree::from_str(marker), environment(target)) {
+        (Ok(tree), Some(env)) => tree.evaluate(&env, &[]),
+        _ => evaluate(marker, target, &[]).unwrap_or(true),
+    }
 }
 
 /// Evaluates a marker with set-valued variables (`extras`, `dependency_groups`); `None` when the
@@ -254,58 +290,11 @@ pub fn evaluate(marker: &str, target: &Target, sets: &[(&str, &[String])]) -> Op
 }
 
 /// Whether `version` satisfies a PEP 440 specifier set such as `>=3.9, !=3.9.1, <4` (as used by
-/// `requires-python`). `None` when the set cannot be parsed.
+/// `requires-python`). `None` when either cannot be parsed.
 pub fn specifier_contains(spec: &str, version: &str) -> Option<bool> {
-    let mut all = true;
-    for clause in spec.split(',').map(str::trim).filter(|c| !c.is_empty()) {
-        let split = clause
-            .find(|c: char| !"<>=!~".contains(c))
-            .unwrap_or(clause.len());
-        let (op, v) = clause.split_at(split);
-        let v = v.trim();
-        if v.is_empty()
-            || !v
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".*+!".contains(c))
-        {
-            return None;
-        }
-        let ok = match op {
-            "==" | "!=" if v.ends_with(".*") => {
-                let prefix = version_key(v.trim_end_matches(".*"));
-                let mut have = version_key(version);
-                have.resize(have.len().max(prefix.len()), 0);
-                have.starts_with(&prefix) == (op == "==")
-            }
-            "==" | "!=" | "===" => {
-                let (mut a, mut b) = (version_key(version), version_key(v));
-                let n = a.len().max(b.len());
-                a.resize(n, 0);
-                b.resize(n, 0);
-                (a == b) == (op != "!=")
-            }
-            "<" | "<=" | ">" | ">=" | "~=" => {
-                let (mut a, mut b) = (version_key(version), version_key(v));
-                let n = a.len().max(b.len());
-                a.resize(n, 0);
-                b.resize(n, 0);
-                match op {
-                    "<" => a < b,
-                    "<=" => a <= b,
-                    ">" => a > b,
-                    ">=" => a >= b,
-                    _ => {
-                        let rk = version_key(v);
-                        let prefix = &rk[..rk.len().saturating_sub(1)];
-                        a >= b && version_key(version).starts_with(prefix)
-                    }
-                }
-            }
-            _ => return None,
-        };
-        all &= ok;
-    }
-    Some(all)
+    let spec = VersionSpecifiers::from_str(spec).ok()?;
+    let version = Version::from_str(version).ok()?;
+    Some(spec.contains(&version))
 }
 
 #[cfg(test)]
@@ -385,5 +374,37 @@ mod tests {
         let r =
             parse_requirement("google-api-core[grpc] (>=2.0) ; python_version >= '3.7'").unwrap();
         assert_eq!(r.name, "google-api-core");
+        assert!(r.accepts("2.0") && !r.accepts("1.34.1"));
+    }
+
+    /// PEP 440 ordering, which a list of release numbers got wrong: pre-releases sort before
+    /// their release, `.dev0` before everything, and `!=` excludes exactly.
+    #[test]
+    fn versions_are_pep_440() {
+        let r = parse_requirement("protobuf!=3.20.0,!=3.20.1,<6.0.0.dev0,>=3.20.2").unwrap();
+        assert!(!r.accepts("3.20.1"));
+        assert!(r.accepts("3.20.3") && r.accepts("5.29.3"));
+        assert!(!r.accepts("6.0.0rc1") && !r.accepts("6.0.0"));
+        let r = parse_requirement("requests>=2.32").unwrap();
+        assert!(!r.accepts("2.0.0") && !r.accepts("2.32.0rc1") && r.accepts("2.32.3"));
+        // A URL or no specifier accepts any version; so does an unparseable wheel version.
+        assert!(parse_requirement("six").unwrap().accepts("0.1"));
+        let url = parse_requirement("pkg @ https://example.com/pkg-1.0-py3-none-any.whl").unwrap();
+        assert_eq!((url.name.as_str(), url.versions.is_none()), ("pkg", true));
+        assert!(parse_requirement("six>=1.5")
+            .unwrap()
+            .accepts("not a version"));
+        let t = t();
+        // 3.12 == 3.12.0 (release numbers padded with zeros): [3, 12] < [3, 12, 0] was wrong.
+        assert!(!marker_applies("python_version < '3.12.0'", &t));
+        assert_eq!(evaluate("python_version < '3.12.0'", &t, &[]), Some(false));
+        // A lock marker (parsed here, compared by pep440_rs): 3.12.0 is after 3.12.0rc1.
+        // (pep508_rs compares Python versions by their release numbers only.)
+        assert_eq!(
+            evaluate("python_full_version > '3.12.0rc1'", &t, &[]),
+            Some(true)
+        );
+        assert_eq!(specifier_contains(">=3.12.0rc1", "3.12.0"), Some(true));
+        assert_eq!(specifier_contains("<3.12.0.dev0", "3.12.0"), Some(false));
     }
 }

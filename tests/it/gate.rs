@@ -301,6 +301,36 @@ fn missing_dependencies_are_reported() {
     assert!(err.contains("largest in the dependency layer:"), "{err}");
 }
 
+/// Real PyPI metadata: googleapis-common-protos 1.66.0 requires `protobuf!=3.20.0,!=3.20.1,…,
+/// <6.0.0.dev0,>=3.20.2`; protobuf 3.20.1 (a real wheel) is installed but not accepted, 5.29.3 is.
+#[test]
+fn a_wheel_whose_version_a_requirement_refuses_is_reported() {
+    let p = Proj::new();
+    fs::create_dir_all(p.wheels()).unwrap();
+    let wheels = repo().join("fixtures/wheels");
+    let protos = "googleapis_common_protos-1.66.0-py2.py3-none-any.whl";
+    fs::copy(wheels.join("parity").join(protos), p.wheels().join(protos)).unwrap();
+    let old = "protobuf-3.20.1-py2.py3-none-any.whl";
+    fs::copy(wheels.join("unmet-version").join(old), p.wheels().join(old)).unwrap();
+    let spec = "protobuf!=3.20.0,!=3.20.1,!=4.21.1,!=4.21.2,!=4.21.3,!=4.21.4,!=4.21.5,<6.0.0.dev0,>=3.20.2";
+    let msg = format!("error[Runtime.ImportModuleError]: protobuf 3.20.1 does not satisfy {spec} (required by googleapis_common_protos 1.66.0)");
+    // The one fetch line names the requirement too.
+    let fix = format!(" {spec}\n");
+    let fetch = "fetch every missing dependency at once: pip download";
+    let base = p.standin("python3.12");
+    let dir = p.wheels();
+    let wheels_arg = ["--wheels", dir.to_str().unwrap()];
+    let err = p.fails(&base, &wheels_arg, &[&msg, fetch, &fix]);
+    assert!(!err.contains("neither among the wheels"), "{err}");
+    // The version the requirement accepts passes.
+    fs::remove_file(p.wheels().join(old)).unwrap();
+    let good = "protobuf-5.29.3-cp38-abi3-manylinux2014_x86_64.whl";
+    fs::copy(wheels.join("parity").join(good), p.wheels().join(good)).unwrap();
+    let o = p.run("build", &base, &["--wheels", p.wheels().to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("does not satisfy"), "{}", stderr(&o));
+}
+
 /// Writes a wheel whose own METADATA replaces the generator's default one.
 fn write_with_metadata(g: &WheelGen, dir: &Path, meta: &str) -> PathBuf {
     let meta = meta.as_bytes().to_vec();
