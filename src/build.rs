@@ -93,34 +93,28 @@ pub struct Built {
     pub source_tree: Tree<PathBuf>,
     /// The dependency layer's plan and the target it was chosen for.
     pub deps: Option<(wheels::DepsPlan, Target)>,
-    /// (name, layer, reused from cache)
-    pub new_layers: Vec<(String, WrittenLayer, bool)>,
+    /// The layers this build added (dependency, source), in order.
+    pub new_layers: Vec<NewLayer>,
     /// Bytecode per new layer (by name), when it was compiled.
     pub bytecode: Vec<(String, LayerBytecode)>,
     /// One line on bytecode: who compiled it, or why there is none.
     pub bytecode_note: String,
 }
 
-/// RFC 3339 UTC time for seconds since the epoch.
+/// A layer this build added.
+pub struct NewLayer {
+    /// `dependency` or `source`.
+    pub name: String,
+    pub layer: WrittenLayer,
+    /// Found in the cache by its input key (not written again).
+    pub reused: bool,
+}
+
+/// RFC 3339 UTC time, to the second, for seconds since the epoch (`1970-01-01T00:00:00Z`).
+/// `SOURCE_DATE_EPOCH` is refused beyond 9999-12-31T23:59:59Z (`config::source_date_epoch`).
 pub fn rfc3339(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(secs);
+    humantime::format_rfc3339_seconds(t).to_string()
 }
 
 /// Builds on `base` (already opened from `plan.base` by the caller: a layout, a registry, …),
@@ -175,8 +169,14 @@ pub fn build_with(
     let mut bytecode_done = Vec::new();
     let mut deps_info = None;
     if let Some(deps) = &plan.deps {
-        let (layer, count, reused, deps_plan, target, bc) =
-            deps_layer(plan, deps, &image, compiler, cache, index, log)?;
+        let DepsLayer {
+            layer,
+            wheels: count,
+            reused,
+            plan: deps_plan,
+            target,
+            bytecode: bc,
+        } = deps_layer(plan, deps, &image, compiler, cache, index, log)?;
         deps_info = Some((deps_plan, target));
         let history = json!({
             "created": rfc3339(plan.epoch),
@@ -190,7 +190,11 @@ pub fn build_with(
         if let Some(bc) = bc {
             bytecode_done.push(("dependency".to_string(), bc));
         }
-        new_layers.push(("dependency".to_string(), layer, reused));
+        new_layers.push(NewLayer {
+            name: "dependency".into(),
+            layer,
+            reused,
+        });
     }
     let tree = source::plan(&plan.project, &plan.srcs, &skip)?;
     let (src_layer, reused) = match compiler {
@@ -219,7 +223,11 @@ pub fn build_with(
     let image = image
         .append_layer(cache_layer(&src_layer, cache), history)
         .with_config(|c| edit_config(c, plan, &created));
-    new_layers.push(("source".into(), src_layer, reused));
+    new_layers.push(NewLayer {
+        name: "source".into(),
+        layer: src_layer,
+        reused,
+    });
     Ok(Built {
         image,
         base_layers,
@@ -317,14 +325,18 @@ pub fn target_for(
     Ok((target, interpreter))
 }
 
-type DepsLayer = (
-    WrittenLayer,
-    usize,
-    bool,
-    wheels::DepsPlan,
-    Target,
-    Option<LayerBytecode>,
-);
+/// The dependency layer and what went into it.
+struct DepsLayer {
+    layer: WrittenLayer,
+    /// How many wheels it installs.
+    wheels: usize,
+    /// Found in the cache by its input key.
+    reused: bool,
+    plan: wheels::DepsPlan,
+    target: Target,
+    /// Its bytecode, when compiled (from the cache's note on a hit).
+    bytecode: Option<LayerBytecode>,
+}
 
 fn deps_layer(
     plan: &Plan,
@@ -371,7 +383,14 @@ fn deps_layer(
     }
     if let Some(hit) = cache.lookup_layer_or_evict(&key, log) {
         let bc = compiler.and_then(|_| cache.lookup_note(&key));
-        return Ok((hit, chosen.len(), true, deps_plan, target, bc));
+        return Ok(DepsLayer {
+            layer: hit,
+            wheels: chosen.len(),
+            reused: true,
+            plan: deps_plan,
+            target,
+            bytecode: bc,
+        });
     }
     let extra = match compiler {
         Some(c) => Some(wheels::compile(&deps_plan, c)?),
@@ -402,7 +421,14 @@ fn deps_layer(
         })?;
     }
     let written = finish_and_record(w, &key, cache)?;
-    Ok((written, chosen.len(), false, deps_plan, target, bc))
+    Ok(DepsLayer {
+        layer: written,
+        wheels: chosen.len(),
+        reused: false,
+        plan: deps_plan,
+        target,
+        bytecode: bc,
+    })
 }
 
 /// What changes whenever a file is written to: size, mtime, ctime, inode and device.
@@ -588,5 +614,7 @@ mod tests {
         assert_eq!(super::rfc3339(0), "1970-01-01T00:00:00Z");
         assert_eq!(super::rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
         assert_eq!(super::rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        // The last second SOURCE_DATE_EPOCH may name.
+        assert_eq!(super::rfc3339(253_402_300_799), "9999-12-31T23:59:59Z");
     }
 }

@@ -141,10 +141,10 @@ impl Document {
             layers: b
                 .new_layers
                 .iter()
-                .map(|(n, l, reused)| CachedLayer {
-                    name: n.clone(),
-                    digest: l.digest.to_string(),
-                    reused: *reused,
+                .map(|n| CachedLayer {
+                    name: n.name.clone(),
+                    digest: n.layer.digest.to_string(),
+                    reused: n.reused,
                 })
                 .collect(),
             base_layers: b.base_layers,
@@ -187,22 +187,24 @@ pub fn ms(d: Duration) -> u64 {
 
 /// The layers, sizes and per-project report on stderr.
 pub fn sizes(b: &Built, s: &SizeReport) {
-    for (name, l, reused) in &b.new_layers {
+    for n in &b.new_layers {
+        let l = &n.layer;
         eprintln!(
-            "lamina: {name} layer {}: {} files, {} tar, {} gzip{}",
+            "lamina: {} layer {}: {} files, {} tar, {} gzip{}",
+            n.name,
             l.digest,
             l.file_count,
             human(l.uncompressed_size),
             human(l.size),
-            if *reused { " (cached)" } else { "" }
+            if n.reused { " (cached)" } else { "" }
         );
     }
     for (name, bc) in &b.bytecode {
         let l = b
             .new_layers
             .iter()
-            .find(|(n, _, _)| n == name)
-            .map(|(_, l, _)| l);
+            .find(|n| &n.name == name)
+            .map(|n| &n.layer);
         let s = &bc.stats;
         let with = l.map_or(0, |l| l.uncompressed_size);
         eprintln!(

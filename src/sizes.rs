@@ -203,7 +203,7 @@ pub fn report(built: &Built, base_sizes: &[Option<u64>]) -> SizeReport {
             )
         } else {
             match new.next() {
-                Some((name, w, reused)) => (name.clone(), Some(w.uncompressed_size), *reused),
+                Some(n) => (n.name.clone(), Some(n.layer.uncompressed_size), n.reused),
                 None => (format!("layer {}", i + 1), l.uncompressed_size, false),
             }
         };
