@@ -116,6 +116,7 @@ fn unreadable_file() {
     }
     let out = format!("oci:{}:latest", c.out.display());
     let mut base = format!("oci:{}:python3.12", standin().display());
+    let mut wheels_arg: Vec<String> = Vec::new();
     let mut cmd = if is_root {
         // nobody may not be able to enter the checkout (a 0700 clone directory): give it its own
         // copies of the binary and the stand-in base inside this test's world-readable temp dir.
@@ -131,6 +132,14 @@ fn unreadable_file() {
             fs::set_permissions(e.path(), fs::Permissions::from_mode(m)).unwrap();
         }
         base = format!("oci:{}:python3.12", base_copy.display());
+        let wheels = here.join("wheels");
+        copy_tree(&repo().join("fixtures/wheels/quickstart"), &wheels);
+        for e in walkdir::WalkDir::new(&wheels) {
+            let e = e.unwrap();
+            let m = if e.file_type().is_dir() { 0o755 } else { 0o644 };
+            fs::set_permissions(e.path(), fs::Permissions::from_mode(m)).unwrap();
+        }
+        wheels_arg = vec!["--wheels".to_string(), wheels.display().to_string()];
         let mut s = std::process::Command::new("setpriv");
         s.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(&bin);
@@ -141,7 +150,8 @@ fn unreadable_file() {
     let o = run(cmd
         .current_dir(&c.project)
         .env("LAMINA_CACHE_DIR", &c.cache)
-        .args(["build", "--base", &base, "-o", &out]));
+        .args(["build", "--base", &base, "-o", &out])
+        .args(&wheels_arg));
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{err}");
     assert!(

@@ -3,171 +3,20 @@
 //! AWS_LAMBDA_RUNTIME_API pointing at a Runtime API emulator here, and every handler answers. A
 //! deliberately broken handler makes awslambdaric report exactly the error lamina predicted.
 
-use crate::support::http::{self, Reply, Response};
+use crate::support::lambda_run::{invoke_with, Podman, RunOptions};
 use crate::support::*;
-use std::collections::VecDeque;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-#[derive(Default)]
-struct Emulator {
-    events: VecDeque<(String, String)>,
-    responses: Vec<(String, String)>,
-    errors: Vec<(String, String)>,
-}
-
-/// The Runtime API (2018-06-01) as awslambdaric uses it.
-fn start_emulator() -> (String, Arc<Mutex<Emulator>>) {
-    let state = Arc::new(Mutex::new(Emulator::default()));
-    let st = state.clone();
-    let addr = http::serve(Arc::new(move |req| {
-        let path = req.path.clone();
-        if req.method == "GET" && path.ends_with("/runtime/invocation/next") {
-            let start = Instant::now();
-            loop {
-                if let Some((id, body)) = st.lock().unwrap().events.pop_front() {
-                    let deadline = std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .unwrap()
-                        .as_millis()
-                        + 30_000;
-                    return Reply::Send(
-                        Response::new(200)
-                            .header("Lambda-Runtime-Aws-Request-Id", id)
-                            .header("Lambda-Runtime-Deadline-Ms", deadline.to_string())
-                            .header(
-                                "Lambda-Runtime-Invoked-Function-Arn",
-                                "arn:aws:lambda:us-east-1:123456789012:function:e2e",
-                            )
-                            .header("Content-Type", "application/json")
-                            .body(body),
-                    );
-                }
-                if start.elapsed() > Duration::from_secs(120) {
-                    return Reply::Drop;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
-        let body = String::from_utf8_lossy(&req.body()).into_owned();
-        let error_type = req
-            .header("lambda-runtime-function-error-type")
-            .unwrap_or("")
-            .to_string();
-        let mut s = st.lock().unwrap();
-        if path.ends_with("/runtime/init/error") {
-            s.errors.push((format!("init {error_type}"), body));
-        } else if path.ends_with("/response") {
-            s.responses.push((path, body));
-        } else if path.ends_with("/error") {
-            s.errors.push((format!("invoke {error_type}"), body));
-        }
-        Reply::Send(Response::new(202).json(serde_json::json!({"status": "OK"})))
-    }));
-    (addr, state)
-}
-
-struct Podman {
-    dir: PathBuf,
-}
-
-impl Podman {
-    fn new(dir: &Path) -> Podman {
-        fs::create_dir_all(dir).unwrap();
-        fs::write(
-            dir.join("containers.conf"),
-            "[containers]\ndefault_ulimits = [\"nofile=1024:1024\", \"nproc=1024:1024\"]\n[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
-        )
-        .unwrap();
-        fs::write(
-            dir.join("storage.conf"),
-            format!(
-                "[storage]\ndriver = \"vfs\"\ngraphroot = \"{0}/graph\"\nrunroot = \"{0}/run\"\n",
-                dir.display()
-            ),
-        )
-        .unwrap();
-        Podman {
-            dir: dir.to_path_buf(),
-        }
-    }
-    fn cmd(&self) -> Command {
-        let mut c = tool("podman");
-        c.env("CONTAINERS_CONF", self.dir.join("containers.conf"))
-            .env("CONTAINERS_STORAGE_CONF", self.dir.join("storage.conf"));
-        c
-    }
-}
-
-/// Runs the image with one handler against a fresh emulator (a stale long poll from an earlier
-/// container can never take its event); returns when it answered (or failed init).
+/// Runs the image with one handler (support::lambda_run: a fresh Runtime API emulator per run, so
+/// a stale long poll from an earlier container can never take its event); its answer's body, or
+/// the error awslambdaric reported.
 fn invoke(
     podman: &Podman,
     image: &str,
     handler: &str,
     event: &str,
 ) -> Result<String, (String, String)> {
-    let (api, emu) = start_emulator();
-    let (api, emu) = (&api, &emu);
-    let id = format!("req-{}", handler.replace(['.', '/'], "-"));
-    emu.lock()
-        .unwrap()
-        .events
-        .push_back((id.clone(), event.to_string()));
-    let name = format!("lamina-e2e-{}", std::process::id());
-    let mut child = podman
-        .cmd()
-        .args([
-            "run",
-            "--rm",
-            "--name",
-            &name,
-            "--network",
-            "host",
-            "-e",
-            &format!("AWS_LAMBDA_RUNTIME_API={api}"),
-            image,
-            handler,
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    let result = loop {
-        {
-            let mut s = emu.lock().unwrap();
-            if let Some(i) = s.responses.iter().position(|(p, _)| p.contains(&id)) {
-                break Ok(s.responses.remove(i).1);
-            }
-            if let Some(e) = s.errors.pop() {
-                break Err(e);
-            }
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(120),
-            "no answer from {handler}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    for _ in 0..50 {
-        if podman
-            .cmd()
-            .args(["rm", "-f", &name])
-            .output()
-            .is_ok_and(|o| o.status.success())
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    emu.lock().unwrap().events.clear();
-    result
+    invoke_with(podman, image, handler, event, &RunOptions::default()).map(|a| a.body)
 }
 
 #[test]

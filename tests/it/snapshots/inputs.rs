@@ -167,6 +167,12 @@ fn unreadable_directory() {
     fs::copy(env!("CARGO_BIN_EXE_lamina"), &bin).unwrap();
     let base = here.join("standin");
     crate::support::copy_tree(&crate::support::standin(), &base);
+    // nobody may not be able to enter the checkout (a 0700 clone): the wheels are copied too.
+    let wheels = here.join("wheels");
+    crate::support::copy_tree(
+        &crate::support::repo().join("fixtures/wheels/quickstart"),
+        &wheels,
+    );
     let private = c.project.join("src/private");
     fs::create_dir(&private).unwrap();
     fs::write(private.join("key.py"), "x = 1\n").unwrap();
@@ -196,6 +202,8 @@ fn unreadable_directory() {
             "build",
             "--base",
             &format!("oci:{}:python3.12", base.display()),
+            "--wheels",
+            &wheels.display().to_string(),
         ]);
     let o = snap("source_directory_unreadable", &mut cmd, &[here]);
     fs::set_permissions(&private, fs::Permissions::from_mode(0o755)).unwrap();
