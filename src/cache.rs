@@ -4,8 +4,9 @@
 //! are stored) with what the index listed for each locked requirement (`resolved/<key>`). Every
 //! write goes through a temporary file and a rename, so a crashed build can leave garbage in `tmp/`
 //! (removed by a later run) but never a blob or index entry whose bytes are wrong. A layer blob
-//! damaged afterwards is found on lookup (its digest is checked), removed, and the layer is built
-//! again with a warning.
+//! damaged afterwards is found on lookup (its digest is checked again whenever the file was written
+//! to since it was last checked: another size, mtime, ctime or inode), removed, and the layer is
+//! built again with a warning.
 
 use crate::layer::WrittenLayer;
 use crate::oci::{parse_digest, DirBlobs, VerifyingReader};
@@ -143,7 +144,12 @@ impl Cache {
         let digest = parse_digest(v["digest"].as_str()?)?;
         let path = self.blobs_dir().join("sha256").join(digest.digest());
         let size = v["size"].as_u64()?;
+        // Checked before and not written to since (same stat): no need to hash it again.
+        let marker = self.root.join("layers").join(format!("{key}.checked"));
+        let stamp = blob_stamp(&path);
+        let unchanged = stamp.is_some() && fs::read_to_string(&marker).ok() == stamp;
         let damage = match fs::File::open(&path) {
+            Ok(_) if unchanged => None,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return None,
             Err(e) => Some(e.to_string()),
             Ok(f) => {
@@ -161,11 +167,17 @@ impl Cache {
         if let Some(why) = damage {
             let _ = fs::remove_file(&path);
             let _ = fs::remove_file(&entry);
+            let _ = fs::remove_file(&marker);
             warn(format!(
                 "warning: the cached layer {digest} in {} was damaged ({why}); removed it and built the layer again",
                 self.root.display()
             ));
             return None;
+        }
+        if !unchanged {
+            if let Some(stamp) = stamp {
+                let _ = self.write_small(&marker, stamp.as_bytes());
+            }
         }
         Some(WrittenLayer {
             path,
@@ -207,6 +219,49 @@ impl Cache {
             .tempfile_in(self.tmp_dir())?;
         tmp.write_all(&crate::oci::canonical_json(&v))?;
         tmp.persist(dir.join(key)).map_err(|e| e.error)?;
+        // Just written from the bytes that made its digest: checked.
+        if let Some(stamp) = blob_stamp(&layer.path) {
+            let _ = self.write_small(&dir.join(format!("{key}.checked")), stamp.as_bytes());
+        }
         Ok(())
+    }
+
+    /// Writes a small file atomically (temporary file, then rename).
+    fn write_small(&self, path: &Path, bytes: &[u8]) -> io::Result<()> {
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&crate::cleanup::prefix(".tmp-"))
+            .tempfile_in(self.tmp_dir())?;
+        tmp.write_all(bytes)?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+}
+
+/// What changes whenever a file is written to (size, mtime, ctime, inode, device).
+fn blob_stamp(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::metadata(path).ok()?;
+    Some(format!(
+        "{} {}.{} {}.{} {} {}",
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec(),
+        m.ctime(),
+        m.ctime_nsec(),
+        m.ino(),
+        m.dev()
+    ))
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    #[test]
+    fn a_write_changes_the_stamp() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("blob");
+        std::fs::write(&p, b"abc").unwrap();
+        let a = super::blob_stamp(&p).unwrap();
+        std::fs::write(&p, b"abd").unwrap();
+        assert_ne!(super::blob_stamp(&p).unwrap(), a);
     }
 }

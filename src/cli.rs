@@ -44,6 +44,9 @@ pub enum Command {
     /// Write lamina.toml from the project's Dockerfile, serverless.yml (functions, ECR resource)
     /// and lock, reporting every line it could not translate.
     Init(Box<crate::init_cmd::InitArgs>),
+    /// Rebuild from the inputs with no cache at all (local or remote) and compare with a published
+    /// image (REPO@sha256:…, REPO:TAG or oci:DIR:TAG): exit 0 only if the digests are equal.
+    Verify(Box<crate::verify_cmd::VerifyArgs>),
 }
 
 fn parse_endpoint(s: &str) -> Result<(String, String), String> {
@@ -92,7 +95,7 @@ pub struct UploadArgs {
 
 impl RegistryArgs {
     /// ECR credentials for every ECR host among `hosts`.
-    fn ecr_credentials(&self, hosts: &[&str]) -> Result<Vec<(String, Credential)>> {
+    pub(crate) fn ecr_credentials(&self, hosts: &[&str]) -> Result<Vec<(String, Credential)>> {
         Ok(lamina::ecr::credentials(
             hosts,
             self.profile.as_deref(),
@@ -123,6 +126,9 @@ impl RegistryArgs {
         }
         let target = plan.push.as_ref().map(|(r, _)| r.host.as_str());
         hosts.extend(target);
+        if let Some(r) = &plan.remote_cache {
+            hosts.push(&r.host);
+        }
         let ecr = self.ecr_credentials(&hosts)?;
         self.client_with(target, ecr, Some(upload))
     }
@@ -131,7 +137,7 @@ impl RegistryArgs {
         self.client_with(creds_host, Vec::new(), None)
     }
 
-    fn client_with(
+    pub(crate) fn client_with(
         &self,
         creds_host: Option<&str>,
         extra: Vec<(String, Credential)>,
@@ -237,6 +243,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Check(args) => run_build(*args, true),
         Command::Pull(args) => run_pull(*args),
         Command::Init(args) => crate::init_cmd::run(*args),
+        Command::Verify(args) => crate::verify_cmd::run(*args),
     }
 }
 
@@ -323,17 +330,33 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
     let index = lamina::codeartifact::index_client(args.registry.profile.clone());
     let t_layers = Instant::now();
     let variant = base.host_variant.as_ref();
-    let built = build::build_with(&plan, base.image, variant, &cache, &index, &mut log)?;
+    let remote = crate::remote::open(&plan, &client, &cache);
+    let built = build::build_with_remote(
+        &plan,
+        base.image,
+        variant,
+        &cache,
+        &index,
+        remote.as_ref(),
+        &mut log,
+    )?;
     doc.timings_ms.layers = Some(report::ms(t_layers.elapsed()));
     if index.requests() > 0 {
         log(format!("package index: {} requests", index.requests()));
     }
-    gate(&built, &plan, args.missing_deps, doc)?;
+    let learned = gate(&built, &plan, args.missing_deps, &cache, doc)?;
     if check_only {
         return Ok(());
     }
     let sinks = lamina::sink::for_plan(&plan, &client, repo.as_ref());
     let published = lamina::sink::publish_all(&built.image, &sinks, &Watch::default())?;
+    // After the push, so an entry never names a blob the registry does not hold.
+    if let Some(r) = remote
+        .as_ref()
+        .filter(|_| published.iter().any(|p| p.pushed.is_some()))
+    {
+        r.record_built(&built, &learned, &|m| eprintln!("lamina: {m}"));
+    }
     warn_from(&client);
     doc.set_published(&published);
     let line = published
@@ -349,20 +372,28 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
     Ok(())
 }
 
-/// Runs the gate, prints its findings and the size report, and fills the document's gate part.
+/// Runs the gate, prints its findings and the size report, fills the document's gate part, and
+/// keeps what the gate learned about the dependency layer in the local facts cache (returned too,
+/// for the remote cache's entries).
 fn gate(
     built: &build::Built,
     plan: &Plan,
     missing_deps: MissingDeps,
+    cache: &Cache,
     doc: &mut report::Document,
-) -> Result<()> {
+) -> Result<lamina::deps::facts::Learned> {
     let t_gate = Instant::now();
     let opts = GateOptions::for_build(built, plan, missing_deps.into());
     if let Some(why) = opts.import_check_skipped(plan) {
         eprintln!("lamina: warning[import-check]: {why}");
     }
-    let g = lamina::gate::check(built, plan, &opts)?;
+    let mut g = lamina::gate::check(built, plan, &opts)?;
     doc.timings_ms.gate = Some(report::ms(t_gate.elapsed()));
+    if let (Some((deps, _)), Some(key)) = (&built.deps, &built.deps_key) {
+        if let Err(e) = lamina::deps::facts::remember(cache, key, deps, &g.learned) {
+            eprintln!("lamina: warning: the dependency layer's facts were not cached: {e}");
+        }
+    }
     let sizes = lamina::sizes::report(built, &g.base_sizes);
     report::sizes(built, &sizes);
     let digest = built.image.digest();
@@ -370,7 +401,8 @@ fn gate(
     doc.sizes = Some(sizes);
     doc.set_gate(&g);
     doc.set_cache(built, &g);
-    report::gate(&g, plan.handlers.len(), &plan.platform.to_string())
+    report::gate(&g, plan.handlers.len(), &plan.platform.to_string())?;
+    Ok(std::mem::take(&mut g.learned))
 }
 
 /// The CLI's view of sinks at work: log lines on stderr, a live byte count on a terminal.
@@ -447,7 +479,7 @@ impl lamina::diagnostic::Hint for StdoutError {
 }
 
 /// Writes the one result line to stdout, and says so when it cannot (never a panic).
-fn emit(line: &str) -> Result<(), StdoutError> {
+pub(crate) fn emit(line: &str) -> Result<(), StdoutError> {
     use io::Write as _;
     let mut out = io::stdout().lock();
     writeln!(out, "{line}")

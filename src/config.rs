@@ -183,6 +183,8 @@ pub struct FileConfig {
     #[serde(alias = "extra_index_urls")]
     extra_index_url: Option<OneOrMany>,
     push: Option<String>,
+    /// The remote layer cache's repository (default: the push repository).
+    cache_repo: Option<String>,
     #[serde(alias = "tags")]
     tag: Option<OneOrMany>,
     python: Option<String>,
@@ -326,6 +328,9 @@ pub struct Plan {
     pub usual_output: Option<ImageRef>,
     /// Registry target and the tags to give it (the target's own tag first).
     pub push: Option<(Reference, Vec<String>)>,
+    /// The remote layer cache's repository: `cache_repo`, else the push repository; None when
+    /// not pushing or with `--no-remote-cache`.
+    pub remote_cache: Option<Reference>,
     /// Vendored wheels for the dependency layer, if any.
     pub deps: Option<DepsConfig>,
     /// ECR repository settings (used when pushing to an ECR host).
@@ -600,6 +605,29 @@ impl Plan {
                 Some((r.with_tag(None), tags))
             }
         };
+        let cache_repo = match o.cache_repo.or(file.cache_repo) {
+            Some(c) => {
+                let r =
+                    Reference::parse(c.strip_prefix("docker://").unwrap_or(&c)).map_err(|e| {
+                        ConfigError::Reference {
+                            field: "cache_repo".into(),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                if r.digest.is_some() || r.tag.is_some() {
+                    return Err(invalid(
+                        "cache_repo",
+                        "name a repository (REPO), without a tag or digest".into(),
+                    ));
+                }
+                Some(r)
+            }
+            None => None,
+        };
+        let remote_cache = match (&push, o.no_remote_cache) {
+            (Some((target, _)), false) => Some(cache_repo.unwrap_or_else(|| target.clone())),
+            _ => None,
+        };
         // With a push and no output asked for, nothing is written locally.
         // lamina.toml's output (or the default) stays lamina's even when -o writes elsewhere: a
         // source walk of "." must not copy it.
@@ -710,6 +738,7 @@ impl Plan {
             output,
             usual_output,
             push,
+            remote_cache,
             deps,
             ecr,
             python,

@@ -23,7 +23,9 @@ macro_rules! eprint {
 mod cli;
 mod init_cmd;
 mod progress;
+mod remote;
 mod report;
+mod verify_cmd;
 
 use clap::Parser;
 

@@ -90,6 +90,8 @@ pub struct CachedLayer {
     pub name: String,
     pub digest: String,
     pub reused: bool,
+    /// `built`, `local cache` or `remote cache`.
+    pub from: &'static str,
 }
 
 impl Document {
@@ -145,6 +147,7 @@ impl Document {
                     name: n.name.clone(),
                     digest: n.layer.digest.to_string(),
                     reused: n.reused,
+                    from: n.from(),
                 })
                 .collect(),
             base_layers: b.base_layers,
@@ -338,10 +341,10 @@ pub fn timings_and_cache(t: &Timings, c: Option<&CacheDoc>) {
                 format!(
                     "{} layer {}",
                     l.name,
-                    if l.reused {
-                        "from the cache"
-                    } else {
-                        "written"
+                    match l.from {
+                        "remote cache" => "from the remote cache",
+                        "local cache" => "from the cache",
+                        _ => "written",
                     }
                 )
             })

@@ -4,10 +4,8 @@
 //! (`examples/`, `tests/`, `docs/`) called out. Bytes throughout; the CLI picks the units.
 
 use crate::build::Built;
-use crate::python::wheel::open_archive;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
-use std::io::Read;
+use std::collections::BTreeMap;
 
 /// Bytes for people: `512 B`, then KiB, MiB, GiB with one decimal (the only unit style lamina
 /// prints; JSON carries bytes).
@@ -93,27 +91,6 @@ pub struct SizeReport {
     pub source_bytes: u64,
 }
 
-fn top_level_txt(path: &std::path::Path) -> Option<HashSet<String>> {
-    let mut z = open_archive(path).ok()?;
-    let name = z
-        .file_names()
-        .filter_map(Result::ok)
-        .find(|n| n.ends_with(".dist-info/top_level.txt"))?
-        .to_string();
-    let mut s = String::new();
-    z.by_name(&name)
-        .ok()?
-        .take(1 << 20)
-        .read_to_string(&mut s)
-        .ok()?;
-    Some(
-        s.lines()
-            .map(|l| l.trim().to_string())
-            .filter(|l| !l.is_empty())
-            .collect(),
-    )
-}
-
 fn is_code(path: &str) -> bool {
     [".py", ".so", ".pyi", ".pth", ".pyc"]
         .iter()
@@ -141,7 +118,7 @@ pub fn projects(built: &Built) -> Vec<ProjectSize> {
             .filter(|(p, _)| plan.owner.get(*p) == Some(&wi))
             .map(|(p, s)| (p, *s))
             .collect();
-        let declared = top_level_txt(&w.path);
+        let declared = plan.top_level(wi);
         // Top-level entries: their bytes, file count, and whether they hold Python code.
         let mut tops: BTreeMap<String, (u64, u64, bool, bool)> = BTreeMap::new();
         for (p, size) in &mine {

@@ -65,6 +65,12 @@ pub struct Overrides {
     /// Another tag for the pushed image. Repeatable.
     #[arg(long = "tag", value_name = "TAG")]
     pub tags: Vec<String>,
+    /// Repository of the remote layer cache (cache_repo; default: the --push repository).
+    #[arg(long = "cache-repo", value_name = "REPO")]
+    pub cache_repo: Option<String>,
+    /// Neither look layers up in nor record them to the remote layer cache.
+    #[arg(long = "no-remote-cache")]
+    pub no_remote_cache: bool,
     /// Directory of vendored wheels to install into /var/task as one dependency layer.
     #[arg(long, value_name = "DIR")]
     pub wheels: Option<String>,

@@ -41,6 +41,7 @@ pub const KEYS: &[&str] = &[
     "extra_index_url",
     "extra_index_urls",
     "push",
+    "cache_repo",
     "tag",
     "tags",
     "python",

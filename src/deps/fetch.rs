@@ -2,7 +2,7 @@
 //! worker pool, and `materialize`, which checks local files against their hashes, reuses the
 //! wheel cache (re-checking each cached file) and downloads the rest in parallel.
 
-use super::{io_err, sha256_file, DepsError, Input, Origin, PARALLEL};
+use super::{io_err, DepsError, Input, Origin, PARALLEL};
 use crate::cache::Cache;
 use crate::index::{self, IndexError};
 use std::path::PathBuf;
@@ -107,7 +107,7 @@ pub fn materialize(
         match &input.origin {
             Origin::Local { path, verified } => {
                 if !verified {
-                    let got = sha256_file(path)?;
+                    let got = super::hashes::sha256(cache, path)?;
                     if got != input.sha256 {
                         return Err(DepsError::LocalHash {
                             path: path.clone(),
@@ -121,7 +121,7 @@ pub fn materialize(
             Origin::Remote { url, size } => {
                 let p = cache.wheel_path(&input.sha256, &input.filename);
                 // A cached wheel is used only if it still hashes right; otherwise fetched again.
-                if p.is_file() && sha256_file(&p)? == input.sha256 {
+                if p.is_file() && super::hashes::sha256(cache, &p)? == input.sha256 {
                     paths.push(p);
                     continue;
                 }

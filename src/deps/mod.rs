@@ -6,7 +6,9 @@
 //! from names and hashes alone. `materialize` then supplies the files, downloading in parallel into
 //! the content-addressed wheel cache only what is missing; `--offline` refuses to download.
 
+pub mod facts;
 mod fetch;
+mod hashes;
 mod resolve;
 
 pub use fetch::{materialize, LazyClient};
@@ -94,10 +96,22 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DepsError + '_ {
 }
 
 pub fn sha256_file(path: &Path) -> Result<String, DepsError> {
+    crate::hooks::hook("READ_WHEEL");
     let mut f = File::open(path).map_err(io_err(path))?;
     let mut h = Sha256::new();
     io::copy(&mut f, &mut h).map_err(io_err(path))?;
     Ok(hex::encode(h.finalize()))
+}
+
+/// Where each input's file is, or would be once materialized (a local path, else the wheel cache).
+pub fn wheel_paths(inputs: &[Input], cache: &Cache) -> Vec<PathBuf> {
+    inputs
+        .iter()
+        .map(|i| match &i.origin {
+            Origin::Local { path, .. } => path.clone(),
+            Origin::Remote { .. } => cache.wheel_path(&i.sha256, &i.filename),
+        })
+        .collect()
 }
 
 /// What the dependency layer is made of, decided without downloading a wheel.
@@ -125,7 +139,7 @@ pub fn inputs(
                 package: crate::python::wheel_name::WheelName::parse(&filename)
                     .map(|w| w.normalized())
                     .unwrap_or_default(),
-                sha256: sha256_file(p)?,
+                sha256: hashes::sha256(cache, p)?,
                 filename,
                 origin: Origin::Local {
                     path: p.clone(),
@@ -191,7 +205,7 @@ pub fn inputs(
                         None => {
                             let mut m = HashMap::new();
                             for (n, p) in &local {
-                                m.insert(sha256_file(p)?, (n.clone(), p.clone()));
+                                m.insert(hashes::sha256(cache, p)?, (n.clone(), p.clone()));
                             }
                             local_hashes.insert(m)
                         }

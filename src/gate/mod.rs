@@ -22,7 +22,7 @@ pub use task::{ReadFailed, TaskFs};
 
 use crate::build::Built;
 use crate::config::Plan;
-use crate::python::imports::{Runtime, Space, StdlibView};
+use crate::python::imports::{Parsed, Runtime, Space, StdlibView, TaskTree};
 use crate::python::provides::Providers;
 use crate::python::stdlib::Stdlib;
 use std::path::PathBuf;
@@ -58,6 +58,8 @@ pub struct GateReport {
     pub modules_checked: usize,
     /// One command that installs every missing project.
     pub fix: Option<String>,
+    /// What the checks learned about the dependency layer's files (for the facts cache).
+    pub learned: crate::deps::facts::Learned,
 }
 
 impl GateReport {
@@ -161,6 +163,10 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Result<GateRepor
         );
     }
     let space = Space::new(&fs, stdlib, runtime, minor, plan.platform.python_machine());
+    let mut learned = crate::deps::facts::Learned::default();
+    if let Some(r) = built.deps.as_ref().and_then(|(d, _)| d.recorded.as_ref()) {
+        space.preload(r.modules.clone());
+    }
     let wheels_dir = plan.deps.as_ref().and_then(|d| d.dir.clone());
     let mut wheel_dirs: Vec<PathBuf> = wheels_dir.iter().cloned().collect();
     for d in ["wheels", "wheelhouse", "vendor", "dist"] {
@@ -185,8 +191,14 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Result<GateRepor
         &mut out,
     );
     let mut missing = stats.missing_projects;
+    for (path, parsed) in space.parsed_files() {
+        // Only what reading the file decided (not "could not be read") is worth keeping.
+        if !fs.is_source(&path) && !matches!(*parsed, Parsed::Unreadable(_)) {
+            learned.modules.insert(path, (*parsed).clone());
+        }
+    }
     if let Some((deps, target)) = &built.deps {
-        native::check_binaries(&fs, opts, &mut out);
+        learned.elf = native::check_binaries(&fs, opts, &mut out);
         for m in native::check_closure(deps, target, opts, &mut out) {
             if !missing.contains(&m) {
                 missing.push(m);
@@ -228,5 +240,6 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Result<GateRepor
         stdlib_from,
         modules_checked: stats.modules,
         fix,
+        learned,
     })
 }

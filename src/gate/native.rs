@@ -5,12 +5,19 @@
 use super::finding::{Code, Finding};
 use super::task::TaskFs;
 use super::GateOptions;
-use crate::python::elf;
+use crate::deps::facts::SoFacts;
+use crate::python::imports::TaskTree;
 use crate::python::requires::{marker_applies, parse_requirement};
 use crate::python::wheel::header;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
-pub fn check_binaries(fs: &TaskFs, opts: &GateOptions, out: &mut Vec<Finding>) {
+/// Checks every `.so` (from the facts cache when recorded); returns what it found out about the
+/// dependency layer's ones.
+pub fn check_binaries(
+    fs: &TaskFs,
+    opts: &GateOptions,
+    out: &mut Vec<Finding>,
+) -> BTreeMap<String, SoFacts> {
     let want = opts.platform.python_machine().to_string();
     let mut paths: Vec<&String> = fs
         .files
@@ -18,20 +25,32 @@ pub fn check_binaries(fs: &TaskFs, opts: &GateOptions, out: &mut Vec<Finding>) {
         .filter(|p| p.ends_with(".so") || p.contains(".so."))
         .collect();
     paths.sort();
+    let mut learned = BTreeMap::new();
     for path in paths {
-        let Some(bytes) = fs.bytes(path, 512 << 20) else {
-            continue;
-        };
-        let Some(info) = elf::inspect(&bytes) else {
-            if !elf::is_elf(&bytes) && !bytes.is_empty() {
-                out.push(Finding::error(Code::ImportModuleError, format!("/var/task/{path} is not an ELF file (invalid ELF header): a library built for another OS?")));
+        let fact = match fs.recorded_so(path) {
+            Some(f) => f,
+            None => {
+                let Some(bytes) = fs.bytes(path, 512 << 20) else {
+                    continue;
+                };
+                SoFacts::of(&bytes)
             }
-            continue;
         };
-        if info.machine != want {
-            out.push(Finding::error(Code::ImportModuleError, format!("/var/task/{path} is {} code; the function runs {want} (invalid ELF header / exec format error)", info.machine)));
+        if !fs.is_source(path) {
+            learned.insert(path.clone(), fact.clone());
         }
-        if let (Some(need), Some(have)) = (info.max_glibc, opts.glibc) {
+        let (machine, max_glibc) = match fact {
+            SoFacts::Elf { machine, max_glibc } => (machine, max_glibc),
+            SoFacts::NotElf => {
+                out.push(Finding::error(Code::ImportModuleError, format!("/var/task/{path} is not an ELF file (invalid ELF header): a library built for another OS?")));
+                continue;
+            }
+            SoFacts::Nothing => continue,
+        };
+        if machine != want {
+            out.push(Finding::error(Code::ImportModuleError, format!("/var/task/{path} is {machine} code; the function runs {want} (invalid ELF header / exec format error)")));
+        }
+        if let (Some(need), Some(have)) = (max_glibc, opts.glibc) {
             if need > have {
                 out.push(Finding::error(
                     Code::ImportModuleError,
@@ -40,6 +59,7 @@ pub fn check_binaries(fs: &TaskFs, opts: &GateOptions, out: &mut Vec<Finding>) {
             }
         }
     }
+    learned
 }
 
 /// Requirements no wheel and not the runtime meets, and those met by a wheel whose version the

@@ -175,6 +175,15 @@ impl<'a> TaskFs<'a> {
         self.failed.lock().ok()?.take()
     }
 
+    /// What the facts cache recorded about a dependency `.so` (not one the source layer replaces).
+    pub fn recorded_so(&self, path: &str) -> Option<crate::deps::facts::SoFacts> {
+        if self.files.get(path)?.source {
+            return None;
+        }
+        let (plan, _) = self.built.deps.as_ref()?;
+        plan.recorded.as_ref()?.elf.get(path).cloned()
+    }
+
     /// Every file path (relative to /var/task), sorted.
     pub fn paths(&self) -> Vec<&String> {
         let mut v: Vec<&String> = self.files.keys().collect();

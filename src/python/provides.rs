@@ -57,8 +57,10 @@ const BACKPORTS: &[(&str, &str)] = &[
 
 #[derive(Debug, Default)]
 pub struct Providers {
-    /// Import name → project, from wheels lamina could read.
-    from_wheels: HashMap<String, String>,
+    /// Import name → project, from wheels lamina could read (read on the first question, so a
+    /// gate that finds nothing missing opens no wheel).
+    from_wheels: std::sync::OnceLock<HashMap<String, String>>,
+    dirs: Vec<std::path::PathBuf>,
 }
 
 fn top_names(path: &Path) -> Option<(String, Vec<String>)> {
@@ -108,31 +110,40 @@ fn top_names(path: &Path) -> Option<(String, Vec<String>)> {
 }
 
 impl Providers {
-    /// Reads the wheels in `dirs` (missing directories are skipped).
+    /// The wheels in `dirs` (missing directories are skipped), read when first needed.
     pub fn from_dirs<'a>(dirs: impl Iterator<Item = &'a Path>) -> Providers {
-        let mut p = Providers::default();
-        for d in dirs {
-            let Ok(rd) = std::fs::read_dir(d) else {
-                continue;
-            };
-            for e in rd.flatten() {
-                let path = e.path();
-                if path.extension().is_some_and(|x| x == "whl") {
-                    if let Some((project, tops)) = top_names(&path) {
-                        for t in tops {
-                            p.from_wheels.entry(t).or_insert_with(|| project.clone());
+        Providers {
+            from_wheels: std::sync::OnceLock::new(),
+            dirs: dirs.map(Path::to_path_buf).collect(),
+        }
+    }
+
+    fn wheel_tops(&self) -> &HashMap<String, String> {
+        self.from_wheels.get_or_init(|| {
+            let mut m = HashMap::new();
+            for d in &self.dirs {
+                let Ok(rd) = std::fs::read_dir(d) else {
+                    continue;
+                };
+                for e in rd.flatten() {
+                    let path = e.path();
+                    if path.extension().is_some_and(|x| x == "whl") {
+                        if let Some((project, tops)) = top_names(&path) {
+                            for t in tops {
+                                m.entry(t).or_insert_with(|| project.clone());
+                            }
                         }
                     }
                 }
             }
-        }
-        p
+            m
+        })
     }
 
     /// The project to install for `import <dotted>`, and whether lamina knows it (rather than guessing the import name).
     pub fn project(&self, dotted: &str) -> (String, bool) {
         let top = dotted.split('.').next().unwrap_or(dotted);
-        if let Some(p) = self.from_wheels.get(top) {
+        if let Some(p) = self.wheel_tops().get(top) {
             return (p.clone(), true);
         }
         let two: String = dotted.split('.').take(2).collect::<Vec<_>>().join(".");

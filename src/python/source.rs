@@ -8,7 +8,7 @@ use ruff_python_parser::{Mode, ParseOptions};
 use ruff_text_size::{Ranged, TextSize};
 
 /// A file CPython would refuse to compile (`SyntaxError`): Lambda's `Runtime.UserCodeSyntaxError`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct SyntaxProblem {
     pub line: u32,
     pub message: String,

@@ -231,6 +231,7 @@ pub fn header<'a>(text: &'a str, key: &str) -> Vec<&'a str> {
 }
 
 pub fn open_archive(path: &Path) -> Result<Archive, WheelError> {
+    crate::hooks::hook("READ_WHEEL");
     let f = File::open(path).map_err(|e| WheelError::Io {
         path: path.into(),
         source: e,

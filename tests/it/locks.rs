@@ -568,7 +568,9 @@ fn netrc_credentials_for_an_index_that_requires_them() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains(password));
     // The cache keeps file URLs without credentials; the index URL's user info still applies.
+    // (The recorded facts go too: with them, a rebuild needs no wheel at all.)
     fs::remove_dir_all(r.cache("u").join("v1/wheels")).unwrap();
+    fs::remove_dir_all(r.cache("u").join("v1/facts")).unwrap();
     let o = run(&mut r.cmd("u", "u2", &["--lock", s(&reqs), "--index-url", &authed]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stderr(&o).contains("downloaded 5 wheels"), "{}", stderr(&o));

@@ -170,22 +170,26 @@ fn second_push_uploads_nothing_and_an_edit_uploads_one_layer() {
     e.push(&reg, &target, &[]);
     assert_eq!(
         uploads(&reg),
-        4,
-        "base layer, dependency layer, source layer, config"
+        7,
+        "base layer, dependency layer, source layer, config; the two layers' remote cache entries and their empty config"
     );
     e.push(&reg, &target, &[]);
-    assert_eq!(uploads(&reg), 4, "a second push sends no blob bodies");
+    assert_eq!(uploads(&reg), 7, "a second push sends no blob bodies");
     assert_eq!(reg.count("PATCH", "/v2/lambda/app/blobs/uploads/"), 0);
     let responses = e.project.join("src/shared/responses.py");
     let text = fs::read_to_string(&responses).unwrap();
     fs::write(&responses, format!("{text}# edited\n")).unwrap();
     let before_manifests = reg.count("PUT", "/v2/lambda/app/manifests/");
     e.push(&reg, &target, &[]);
-    assert_eq!(uploads(&reg), 6, "only the new source layer and the config");
+    assert_eq!(
+        uploads(&reg),
+        10,
+        "only the new source layer, the config and the new source layer's cache entry"
+    );
     assert_eq!(
         reg.count("PUT", "/v2/lambda/app/manifests/"),
-        before_manifests + 2,
-        "the manifest by digest, then the tag"
+        before_manifests + 3,
+        "the manifest by digest, then the tag, then the cache entry"
     );
 }
 

@@ -23,6 +23,44 @@ pub struct DepsPlan {
     pub owner: HashMap<String, usize>,
     /// Each wheel's RECORD, so bytecode can be added to it (pip lists `.pyc` files as `path,,`).
     pub records: Vec<WheelRecord>,
+    /// Set when the plan comes from the facts cache rather than from reading the wheels.
+    pub recorded: Option<Arc<crate::deps::facts::DepsFacts>>,
+}
+
+impl DepsPlan {
+    /// Wheel `wi`'s `top_level.txt` names (recorded, or read from the wheel).
+    pub fn top_level(&self, wi: usize) -> Option<std::collections::HashSet<String>> {
+        if let Some(r) = &self.recorded {
+            return r
+                .wheels
+                .get(wi)?
+                .top_level
+                .as_ref()
+                .map(|v| v.iter().cloned().collect());
+        }
+        top_level_txt(&self.wheels.get(wi)?.path)
+    }
+}
+
+fn top_level_txt(path: &std::path::Path) -> Option<std::collections::HashSet<String>> {
+    let mut z = open_archive(path).ok()?;
+    let name = z
+        .file_names()
+        .filter_map(Result::ok)
+        .find(|n| n.ends_with(".dist-info/top_level.txt"))?
+        .to_string();
+    let mut s = String::new();
+    z.by_name(&name)
+        .ok()?
+        .take(1 << 20)
+        .read_to_string(&mut s)
+        .ok()?;
+    Some(
+        s.lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect(),
+    )
 }
 
 /// A wheel's regenerated RECORD: its layer path, its rows, and the `.py` files it installs.
@@ -407,5 +445,6 @@ pub fn plan(paths: &[PathBuf], opts: &WheelsOptions) -> Result<DepsPlan, WheelsE
         unpacked,
         owner,
         records,
+        recorded: None,
     })
 }

@@ -14,7 +14,7 @@ use ruff_python_ast::ModModule;
 use std::collections::HashMap;
 
 /// When a statement runs, relative to importing its module.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum When {
     /// Every time the module is imported.
     Always,
@@ -49,13 +49,13 @@ impl When {
 }
 
 /// An import inside an `except` clause runs exactly when the guarded imports of `group` fail.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Fallback {
     pub group: u32,
     pub outer: When,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Imported {
     /// `import a.b.c [as x]`
     Module(String),
@@ -69,7 +69,7 @@ pub enum Imported {
     Dynamic(Option<String>),
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImportStmt {
     pub line: u32,
     pub what: Imported,
@@ -78,7 +78,7 @@ pub struct ImportStmt {
 }
 
 /// A function's parameters, enough to tell whether `f(event, context)` binds.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Params {
     pub positional: usize,
     pub required: usize,
@@ -87,7 +87,7 @@ pub struct Params {
     pub decorated: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum BindKind {
     Function(Params),
     Class,
@@ -102,7 +102,7 @@ pub enum BindKind {
     Value,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Binding {
     pub line: u32,
     /// False when bound only on some paths (an undecided `if`, a loop, an `except`).
@@ -114,14 +114,14 @@ pub struct Binding {
 }
 
 /// `from <level><module> import *` at the top level.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Star {
     pub level: u32,
     pub module: Option<String>,
     pub line: u32,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Facts {
     pub imports: Vec<ImportStmt>,
     pub names: HashMap<String, Binding>,

@@ -51,8 +51,8 @@ pub enum Attr {
     Unchecked,
 }
 
-/// A module's source, read.
-#[derive(Debug)]
+/// A module's source, read (kept in the facts cache for dependency modules).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Parsed {
     Ok(Facts),
     Syntax(SyntaxProblem),
@@ -137,6 +137,24 @@ impl<'a> Space<'a> {
             parsed: RefCell::new(HashMap::new()),
             found: RefCell::new(HashMap::new()),
         }
+    }
+
+    /// Results of parsing recorded by an earlier build (the facts cache): `parse` returns them
+    /// without reading the file.
+    pub fn preload(&self, recorded: impl IntoIterator<Item = (String, Parsed)>) {
+        let mut m = self.parsed.borrow_mut();
+        for (path, p) in recorded {
+            m.insert(path, Rc::new(p));
+        }
+    }
+
+    /// Every file parsed (or preloaded) so far, by path under /var/task.
+    pub fn parsed_files(&self) -> Vec<(String, Rc<Parsed>)> {
+        self.parsed
+            .borrow()
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
     }
 
     /// Reads and parses a file under /var/task (cached).

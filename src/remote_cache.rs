@@ -1,0 +1,427 @@
+//! The remote layer cache: a layer's input key → the layer, kept in a registry repository so every
+//! runner that can reach it shares what any runner built. An entry is an OCI artifact: an image
+//! manifest with `artifactType` `application/vnd.lamina.layer-cache.v1+json`, the empty config,
+//! and two layers: a small JSON blob (the layer's descriptor, diff_id, uncompressed size, file
+//! count, and for the dependency layer the facts the gate needs) and the layer blob itself (so the
+//! registry keeps it, and ECR can mount it into another repository). It is tagged
+//! `lamina-cache-<kind>-<key hex>`: tagged, so an "expire untagged" lifecycle rule never deletes a
+//! live entry, and with a prefix a "keep the last N" rule can leave out (`tagPrefixList`).
+//!
+//! `lookup` answers a hit only when the entry parses, names this key, and its layer blob is in the
+//! push repository (or in the cache repository, to be mounted); anything else is a miss with a
+//! warning, never an error. `record` writes an entry after a push. Nothing here decides whether a
+//! cached layer is trustworthy: `lamina verify` rebuilds without any cache to check that.
+
+use crate::deps::facts::DepsFacts;
+use crate::layer::WrittenLayer;
+use crate::oci::{media, parse_digest, sha256_digest, Blob, DirBlobs};
+use crate::registry::client::Scope;
+use crate::registry::pull::RegistryBlobs;
+use crate::registry::pusher::{BlobJob, Pusher};
+use crate::registry::{Client, Reference, RegistryError};
+use oci_spec::image::Digest;
+use reqwest::header::ACCEPT;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::io::Read;
+use std::sync::Arc;
+
+pub const ARTIFACT_TYPE: &str = "application/vnd.lamina.layer-cache.v1+json";
+pub const ENTRY_TYPE: &str = "application/vnd.lamina.layer-cache.entry.v1+json";
+pub const EMPTY_TYPE: &str = "application/vnd.oci.empty.v1+json";
+/// Every cache tag starts with this (for lifecycle rules' `tagPrefixList`).
+pub const TAG_PREFIX: &str = "lamina-cache-";
+const EMPTY: &[u8] = b"{}";
+const VERSION: u32 = 1;
+const MAX_ENTRY: u64 = 64 << 20;
+
+/// What an entry says about one layer.
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct Entry {
+    pub version: u32,
+    pub key: String,
+    pub layer: LayerDescriptor,
+    pub diff_id: String,
+    pub uncompressed_size: u64,
+    pub file_count: u64,
+    /// The dependency layer's plan and gate facts.
+    pub facts: Option<DepsFacts>,
+    /// The bytecode note kept beside a compiled layer.
+    pub bytecode: Option<Value>,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug)]
+pub struct LayerDescriptor {
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub digest: String,
+    pub size: u64,
+}
+
+/// A layer found in the remote cache.
+pub struct Hit {
+    pub layer: WrittenLayer,
+    /// Where its bytes are (read only if a sink needs them locally).
+    pub blob: Blob,
+    pub facts: Option<DepsFacts>,
+    pub bytecode: Option<Value>,
+    pub tag: String,
+}
+
+/// The tag an input key is kept under: `lamina-cache-deps-<hex>` or `lamina-cache-src-<hex>`.
+pub fn tag_for(key: &str) -> String {
+    match key.strip_prefix("deps-") {
+        Some(hex) => format!("{TAG_PREFIX}deps-{hex}"),
+        None => format!("{TAG_PREFIX}src-{key}"),
+    }
+}
+
+/// The remote cache in `repo`, for images pushed to `target`.
+pub struct RemoteCache {
+    pub client: Arc<Client>,
+    pub repo: Reference,
+    pub target: Reference,
+    /// Where downloaded blobs would go (lamina's cache).
+    pub blobs: DirBlobs,
+    /// Keys whose entry was there but unusable, or not there: recorded after the push without
+    /// asking again.
+    pub broken: std::sync::Mutex<std::collections::HashSet<String>>,
+}
+
+impl RemoteCache {
+    /// The entry for `key`, if one is usable; a broken one is a miss and `warn` says why.
+    pub fn lookup(&self, key: &str, warn: &mut dyn FnMut(String)) -> Option<Hit> {
+        let tag = tag_for(key);
+        let miss = |why: String, warn: &mut dyn FnMut(String)| {
+            self.broken.lock().expect("lock").insert(key.to_string());
+            warn(format!(
+                "warning: remote cache entry {}:{tag} {why}; building the layer",
+                self.repo.repo_name()
+            ));
+            None
+        };
+        let manifest = match self.get(&format!("manifests/{tag}"), &self.repo, true) {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                self.broken.lock().expect("lock").insert(key.to_string());
+                return None;
+            }
+            Err(e) => {
+                return miss(
+                    format!("could not be read ({})", crate::diagnostic::chain(&e)),
+                    warn,
+                )
+            }
+        };
+        let m: Value = match serde_json::from_slice(&manifest) {
+            Ok(v) => v,
+            Err(e) => return miss(format!("is not a manifest ({e})"), warn),
+        };
+        let Some(entry_digest) = m["layers"]
+            .as_array()
+            .and_then(|l| l.iter().find(|d| d["mediaType"] == ENTRY_TYPE))
+            .and_then(|d| d["digest"].as_str())
+            .and_then(parse_digest)
+        else {
+            return miss("has no entry blob".into(), warn);
+        };
+        let bytes = match self.get(&format!("blobs/{entry_digest}"), &self.repo, false) {
+            Ok(Some(b)) if sha256_digest(&b) == entry_digest => b,
+            Ok(Some(_)) => {
+                return miss(
+                    "has an entry blob that does not match its digest".into(),
+                    warn,
+                )
+            }
+            Ok(None) => {
+                return miss(
+                    "names an entry blob the registry does not have".into(),
+                    warn,
+                )
+            }
+            Err(e) => {
+                return miss(
+                    format!("could not be read ({})", crate::diagnostic::chain(&e)),
+                    warn,
+                )
+            }
+        };
+        let entry: Entry = match serde_json::from_slice(&bytes) {
+            Ok(e) => e,
+            Err(e) => return miss(format!("has a descriptor that does not parse ({e})"), warn),
+        };
+        if entry.version != VERSION || entry.key != key {
+            return miss("was written for another key or version".into(), warn);
+        }
+        let (Some(digest), Some(diff_id)) = (
+            parse_digest(&entry.layer.digest),
+            parse_digest(&entry.diff_id),
+        ) else {
+            return miss("has a descriptor that does not parse (digest)".into(), warn);
+        };
+        // The layer blob must be where the push will look for it.
+        let mut found = None;
+        for repo in [&self.target, &self.repo] {
+            match self.blob_exists(repo, &digest) {
+                Ok(true) => {
+                    found = Some(repo.clone());
+                    break;
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    return miss(
+                        format!("could not be checked ({})", crate::diagnostic::chain(&e)),
+                        warn,
+                    )
+                }
+            }
+            if self.repo == self.target {
+                break;
+            }
+        }
+        let Some(holder) = found else {
+            return miss(
+                format!(
+                    "names layer {digest}, which is not in {}",
+                    self.target.repo_name()
+                ),
+                warn,
+            );
+        };
+        let blob: Blob = Arc::new(RegistryBlobs {
+            client: self.client.clone(),
+            host: holder.host.clone(),
+            repository: holder.repository.clone(),
+            cache: self.blobs.clone(),
+            checked: Default::default(),
+        });
+        Some(Hit {
+            layer: WrittenLayer {
+                path: self.blobs.path(&digest),
+                digest,
+                size: entry.layer.size,
+                diff_id,
+                uncompressed_size: entry.uncompressed_size,
+                file_count: entry.file_count,
+            },
+            blob,
+            facts: entry.facts,
+            bytecode: entry.bytecode,
+            tag,
+        })
+    }
+
+    /// Records that `key` produces `layer` (whose blob the push put in the target repository).
+    pub fn record(
+        &self,
+        key: &str,
+        layer: &WrittenLayer,
+        facts: Option<DepsFacts>,
+        bytecode: Option<Value>,
+        log: &(dyn Fn(String) + Sync),
+    ) -> Result<Option<String>, RegistryError> {
+        let tag = tag_for(key);
+        // An entry already there is left alone (unless this build found it missing or unusable).
+        if !self.broken.lock().expect("lock").contains(key)
+            && self.head(&format!("manifests/{tag}"), &self.repo)?
+        {
+            return Ok(None);
+        }
+        let entry = Entry {
+            version: VERSION,
+            key: key.to_string(),
+            layer: LayerDescriptor {
+                media_type: media::OCI_LAYER_GZIP.into(),
+                digest: layer.digest.to_string(),
+                size: layer.size,
+            },
+            diff_id: layer.diff_id.to_string(),
+            uncompressed_size: layer.uncompressed_size,
+            file_count: layer.file_count,
+            facts,
+            bytecode,
+        };
+        let entry_bytes = serde_json::to_vec(&entry).expect("an entry serializes");
+        let entry_digest = sha256_digest(&entry_bytes);
+        let empty_digest = sha256_digest(EMPTY);
+        let quiet = |_: String| {};
+        let pusher = Pusher::new(&self.client, &self.repo, &quiet);
+        for (digest, bytes) in [(&entry_digest, &entry_bytes[..]), (&empty_digest, EMPTY)] {
+            let owned = bytes.to_vec();
+            pusher.ensure_blob(&BlobJob {
+                digest: digest.clone(),
+                size: bytes.len() as u64,
+                open: Box::new(move || {
+                    Ok(Box::new(std::io::Cursor::new(owned.clone())) as Box<dyn Read + Send>)
+                }),
+                origin: None,
+            })?;
+        }
+        if self.repo != self.target {
+            let path = layer.path.clone();
+            let target = (self.target.host.clone(), self.target.repository.clone());
+            pusher.ensure_blob(&BlobJob {
+                digest: layer.digest.clone(),
+                size: layer.size,
+                open: Box::new(move || {
+                    let f = std::fs::File::open(&path)?;
+                    Ok(Box::new(f) as Box<dyn Read + Send>)
+                }),
+                origin: Some(target),
+            })?;
+        }
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": media::OCI_MANIFEST,
+            "artifactType": ARTIFACT_TYPE,
+            "config": {"mediaType": EMPTY_TYPE, "digest": empty_digest.to_string(), "size": EMPTY.len()},
+            "layers": [
+                {"mediaType": ENTRY_TYPE, "digest": entry_digest.to_string(), "size": entry_bytes.len()},
+                {"mediaType": media::OCI_LAYER_GZIP, "digest": layer.digest.to_string(), "size": layer.size},
+            ],
+            "annotations": {"dev.lamina.cache.key": key},
+        });
+        let bytes = crate::oci::canonical_json(&manifest);
+        let digest = sha256_digest(&bytes);
+        pusher.put_manifest(&tag, &bytes, media::OCI_MANIFEST, &digest)?;
+        log(format!(
+            "remote cache: recorded {}:{tag}",
+            self.repo.repo_name()
+        ));
+        Ok(Some(tag))
+    }
+
+    /// Records every new layer of `built` that did not come from this cache (after its push).
+    pub fn record_built(
+        &self,
+        built: &crate::build::Built,
+        learned: &crate::deps::facts::Learned,
+        log: &(dyn Fn(String) + Sync),
+    ) {
+        for n in &built.new_layers {
+            if n.remote.is_some() {
+                continue;
+            }
+            let (name, layer, key) = (&n.name, &n.layer, &n.key);
+            let facts = match (name.as_str(), &built.deps) {
+                ("dependency", Some((plan, _))) => Some(DepsFacts::from_plan(plan, learned)),
+                _ => None,
+            };
+            let bytecode = built
+                .bytecode
+                .iter()
+                .find(|(n, _)| n == name)
+                .and_then(|(_, bc)| serde_json::to_value(bc).ok());
+            if let Err(e) = self.record(key, layer, facts, bytecode, log) {
+                log(format!(
+                    "warning: the {name} layer was not recorded in the remote cache {}: {}",
+                    self.repo.repo_name(),
+                    crate::diagnostic::chain(&e)
+                ));
+            }
+        }
+    }
+
+    /// GET `/v2/<repo>/<path>`: the body, or None on 404.
+    fn get(
+        &self,
+        path: &str,
+        repo: &Reference,
+        manifest: bool,
+    ) -> Result<Option<Vec<u8>>, RegistryError> {
+        let what = format!("reading the remote cache {}", repo.repo_name());
+        let url = self
+            .client
+            .url(&repo.host, &format!("/v2/{}/{path}", repo.repository));
+        let resp = self
+            .client
+            .send(&what, &repo.host, &Scope::pull(&repo.repository), &|h| {
+                let r = h.get(&url);
+                Ok(if manifest {
+                    r.header(ACCEPT, media::OCI_MANIFEST)
+                } else {
+                    r
+                })
+            })?;
+        if resp.status() == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !resp.status().is_success() {
+            return Err(RegistryError::from_response(&what, resp));
+        }
+        let mut out = Vec::new();
+        resp.take(MAX_ENTRY)
+            .read_to_end(&mut out)
+            .map_err(|e| RegistryError::Http {
+                what,
+                source: crate::registry::Transfer::Io(e),
+            })?;
+        Ok(Some(out))
+    }
+
+    fn blob_exists(&self, repo: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
+        self.head(&format!("blobs/{digest}"), repo)
+    }
+
+    /// HEAD `/v2/<repo>/<path>`: whether it is there.
+    fn head(&self, path: &str, repo: &Reference) -> Result<bool, RegistryError> {
+        let what = format!("checking {path} in {}", repo.repo_name());
+        let url = self
+            .client
+            .url(&repo.host, &format!("/v2/{}/{path}", repo.repository));
+        let resp = self
+            .client
+            .send(&what, &repo.host, &Scope::pull(&repo.repository), &|h| {
+                let r = h.head(&url);
+                Ok(if path.starts_with("manifests/") {
+                    r.header(ACCEPT, media::OCI_MANIFEST)
+                } else {
+                    r
+                })
+            })?;
+        match resp.status() {
+            s if s.is_success() => Ok(true),
+            reqwest::StatusCode::NOT_FOUND => Ok(false),
+            _ => Err(RegistryError::from_response(&what, resp)),
+        }
+    }
+}
+
+/// A dependency layer from the remote cache: the layer, its plan, its bytecode note, its blob
+/// and the entry's tag.
+pub type DepsHit = (
+    WrittenLayer,
+    crate::layer::wheels::DepsPlan,
+    Option<crate::layer::compiled::LayerBytecode>,
+    Option<(Blob, String)>,
+);
+
+/// The dependency layer `key` from the remote cache, with the plan its facts describe and its
+/// bytecode note; an entry without usable facts is a miss with a warning.
+pub fn lookup_deps(
+    remote: &RemoteCache,
+    key: &str,
+    inputs: &[crate::deps::Input],
+    cache: &crate::cache::Cache,
+    log: &mut dyn FnMut(String),
+) -> Option<DepsHit> {
+    let hit = remote.lookup(key, log)?;
+    let plan = hit
+        .facts
+        .as_ref()
+        .and_then(|f| f.to_plan(&crate::deps::wheel_paths(inputs, cache)));
+    let Some(plan) = plan else {
+        log(format!(
+            "warning: remote cache entry {}:{} has no usable facts about the wheels; building the layer",
+            remote.repo.repo_name(),
+            hit.tag
+        ));
+        return None;
+    };
+    log(format!(
+        "dependency layer: from the remote cache ({})",
+        hit.tag
+    ));
+    let bc = hit.bytecode.and_then(|v| serde_json::from_value(v).ok());
+    Some((hit.layer, plan, bc, Some((hit.blob, hit.tag))))
+}
