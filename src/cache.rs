@@ -204,6 +204,25 @@ impl Cache {
         Ok(())
     }
 
+    /// Whether this machine saw remote cache entry `tag` in `repo` (it recorded or used it), so a
+    /// later build need not ask the registry whether the entry is there.
+    pub fn knows_remote_entry(&self, repo: &str, tag: &str) -> bool {
+        self.remote_marker(repo, tag).exists()
+    }
+
+    /// Notes that remote cache entry `tag` is in `repo`.
+    pub fn remember_remote_entry(&self, repo: &str, tag: &str) -> io::Result<()> {
+        let path = self.remote_marker(repo, tag);
+        fs::create_dir_all(path.parent().expect("has a parent"))?;
+        self.write_small(&path, b"")
+    }
+
+    fn remote_marker(&self, repo: &str, tag: &str) -> PathBuf {
+        use sha2::Digest as _;
+        let h = sha2::Sha256::digest(format!("{repo}\0{tag}"));
+        self.root.join("remote").join(hex::encode(h))
+    }
+
     /// Remembers that `key` produces `layer` (whose blob is already in the cache).
     pub fn record_layer(&self, key: &str, layer: &WrittenLayer) -> io::Result<()> {
         let v = json!({

@@ -17,6 +17,7 @@ pub fn open(plan: &Plan, client: &Arc<Client>, cache: &Cache) -> Option<RemoteCa
         repo,
         target: target.clone(),
         blobs: cache.blobs(),
+        local: cache.clone(),
         broken: Default::default(),
     })
 }

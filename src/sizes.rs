@@ -111,13 +111,15 @@ pub fn projects(built: &Built) -> Vec<ProjectSize> {
             files.insert(rel.to_string(), *size);
         }
     }
+    // Each file to its wheel in one pass (files stay in path order within a wheel).
+    let mut by_wheel: Vec<Vec<(&String, u64)>> = vec![Vec::new(); plan.wheels.len()];
+    for (p, s) in &files {
+        if let Some(mine) = plan.owner.get(p).and_then(|&wi| by_wheel.get_mut(wi)) {
+            mine.push((p, *s));
+        }
+    }
     let mut out = Vec::new();
-    for (wi, w) in plan.wheels.iter().enumerate() {
-        let mine: Vec<(&String, u64)> = files
-            .iter()
-            .filter(|(p, _)| plan.owner.get(*p) == Some(&wi))
-            .map(|(p, s)| (p, *s))
-            .collect();
+    for (wi, (w, mine)) in plan.wheels.iter().zip(by_wheel).enumerate() {
         let declared = plan.top_level(wi);
         // Top-level entries: their bytes, file count, and whether they hold Python code.
         let mut tops: BTreeMap<String, (u64, u64, bool, bool)> = BTreeMap::new();

@@ -191,9 +191,14 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Result<GateRepor
         &mut out,
     );
     let mut missing = stats.missing_projects;
+    let recorded = built.deps.as_ref().and_then(|(d, _)| d.recorded.as_ref());
     for (path, parsed) in space.parsed_files() {
-        // Only what reading the file decided (not "could not be read") is worth keeping.
-        if !fs.is_source(&path) && !matches!(*parsed, Parsed::Unreadable(_)) {
+        // Only what reading the file decided (not "could not be read") is worth keeping, and only
+        // what the facts cache does not hold already.
+        if !fs.is_source(&path)
+            && !matches!(*parsed, Parsed::Unreadable(_))
+            && !recorded.is_some_and(|r| r.modules.contains_key(&path))
+        {
             learned.modules.insert(path, (*parsed).clone());
         }
     }

@@ -50,8 +50,25 @@ impl<S: PartialEq> Tree<S> {
         kind: EntryKind<S>,
     ) -> Result<Result<(), &EntryKind<S>>, WriteError> {
         check_path(path)?;
+        // Every insert adds the missing ancestors, so a parent that is a directory already has
+        // all of its own: only a new parent needs the walk.
+        let parent = path.rsplit_once('/').map(|(p, _)| p);
+        let walk = match parent.map(|p| self.entries.get(p)) {
+            None | Some(Some(EntryKind::Dir)) => false,
+            Some(None) => true,
+            Some(Some(_)) => {
+                return Err(WriteError::BadPath {
+                    path: path.into(),
+                    reason: "a parent is planned as a file",
+                })
+            }
+        };
         let mut prefix = String::new();
-        let comps: Vec<&str> = path.split('/').collect();
+        let comps: Vec<&str> = if walk {
+            path.split('/').collect()
+        } else {
+            vec![path]
+        };
         for comp in &comps[..comps.len() - 1] {
             if !prefix.is_empty() {
                 prefix.push('/');

@@ -85,6 +85,9 @@ pub struct RemoteCache {
     pub target: Reference,
     /// Where downloaded blobs would go (lamina's cache).
     pub blobs: DirBlobs,
+    /// lamina's cache, which remembers the entries this machine saw (recorded or used), so an
+    /// unchanged layer is not asked about again on every build.
+    pub local: crate::cache::Cache,
     /// Keys whose entry was there but unusable, or not there: recorded after the push without
     /// asking again.
     pub broken: std::sync::Mutex<std::collections::HashSet<String>>,
@@ -197,6 +200,9 @@ impl RemoteCache {
             cache: self.blobs.clone(),
             checked: Default::default(),
         });
+        let _ = self
+            .local
+            .remember_remote_entry(&self.repo.repo_name(), &tag);
         Some(Hit {
             layer: WrittenLayer {
                 path: self.blobs.path(&digest),

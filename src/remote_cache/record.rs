@@ -10,17 +10,22 @@ impl RemoteCache {
         &self,
         key: &str,
         layer: &WrittenLayer,
-        facts: Option<DepsFacts>,
+        facts: &dyn Fn() -> Option<DepsFacts>,
         bytecode: Option<Value>,
         log: &(dyn Fn(String) + Sync),
     ) -> Result<Option<String>, RegistryError> {
         let tag = tag_for(key);
-        // An entry already there is left alone (unless this build found it missing or unusable).
+        let repo_name = self.repo.repo_name();
+        // An entry already there is left alone (unless this build found it missing or unusable);
+        // one this machine recorded or used before is not even asked about.
         if !self.broken.lock().expect("lock").contains(key)
-            && self.head(&format!("manifests/{tag}"), &self.repo)?
+            && (self.local.knows_remote_entry(&repo_name, &tag)
+                || self.head(&format!("manifests/{tag}"), &self.repo)?)
         {
+            let _ = self.local.remember_remote_entry(&repo_name, &tag);
             return Ok(None);
         }
+        let facts = facts();
         let entry = Entry {
             version: VERSION,
             key: key.to_string(),
@@ -78,10 +83,8 @@ impl RemoteCache {
         let bytes = crate::oci::canonical_json(&manifest);
         let digest = sha256_digest(&bytes);
         pusher.put_manifest(&tag, &bytes, media::OCI_MANIFEST, &digest)?;
-        log(format!(
-            "remote cache: recorded {}:{tag}",
-            self.repo.repo_name()
-        ));
+        let _ = self.local.remember_remote_entry(&repo_name, &tag);
+        log(format!("remote cache: recorded {repo_name}:{tag}"));
         Ok(Some(tag))
     }
 
@@ -97,7 +100,8 @@ impl RemoteCache {
                 continue;
             }
             let (name, layer, key) = (&n.name, &n.layer, &n.key);
-            let facts = match (name.as_str(), &built.deps) {
+            // Only computed when the entry is written.
+            let facts = || match (name.as_str(), &built.deps) {
                 ("dependency", Some((plan, _))) => Some(DepsFacts::from_plan(plan, learned)),
                 _ => None,
             };
@@ -106,7 +110,7 @@ impl RemoteCache {
                 .iter()
                 .find(|(n, _)| n == name)
                 .and_then(|(_, bc)| serde_json::to_value(bc).ok());
-            if let Err(e) = self.record(key, layer, facts, bytecode, log) {
+            if let Err(e) = self.record(key, layer, &facts, bytecode, log) {
                 log(format!(
                     "warning: the {name} layer was not recorded in the remote cache {}: {}",
                     self.repo.repo_name(),

@@ -315,3 +315,39 @@ fn a_swapped_descriptor_gives_a_wrong_image_that_verify_names() {
         .args(["verify", &format!("{}:a", s.repo())]));
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+#[test]
+fn a_warm_runner_does_not_ask_again_about_entries_it_recorded_or_used() {
+    let s = setup();
+    let a = s.runner("a");
+    let first = s.push(&a, "a1", &[]);
+    assert!(first.status.success(), "{}", stderr(&first));
+    let asked = |s: &Setup| {
+        s.reg.count("HEAD", "/manifests/lamina-cache-")
+            + s.reg.count("GET", "/manifests/lamina-cache-deps-")
+    };
+    let before = asked(&s);
+    // A source edit: the dependency layer comes from the local cache and its entry, which this
+    // runner recorded, is not asked about; the new source layer is looked up once and recorded.
+    let src = s.project.join("src/functions/campaign/orchestrator.py");
+    let mut text = fs::read_to_string(&src).unwrap();
+    text.push_str("\nEDITED = 1\n");
+    fs::write(&src, text).unwrap();
+    let second = s.push(&a, "a2", &[]);
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(asked(&s), before, "no question about the dependency entry");
+    assert!(
+        stderr(&second).contains("remote cache: recorded"),
+        "{}",
+        stderr(&second)
+    );
+    // Another runner that has never seen the entry asks (and uses it).
+    let b = s.runner("b");
+    let third = s.push(&b, "b", &[]);
+    assert!(
+        stderr(&third).contains("dependency layer: from the remote cache"),
+        "{}",
+        stderr(&third)
+    );
+    assert!(asked(&s) > before);
+}
