@@ -186,7 +186,13 @@ struct Parser<'a> {
     target: &'a Target,
     /// Set-valued variables: `extras`, `dependency_groups`.
     sets: &'a [(&'a str, &'a [String])],
+    /// Parentheses open around the current atom.
+    depth: usize,
 }
+
+/// Deeper parentheses than any real marker has make the marker unparseable (the parser recurses
+/// once per level; a hostile METADATA or lock must not overflow the stack).
+const MAX_NESTING: usize = 32;
 
 enum Val {
     Str(String, bool),
@@ -233,8 +239,13 @@ impl Parser<'_> {
     }
     fn atom(&mut self) -> Option<bool> {
         if self.peek() == Some(&Tok::LParen) {
+            if self.depth >= MAX_NESTING {
+                return None;
+            }
             self.next();
+            self.depth += 1;
             let v = self.or()?;
+            self.depth -= 1;
             (self.next()? == Tok::RParen).then_some(v)
         } else {
             let l = self.value()?;
@@ -282,6 +293,7 @@ pub fn evaluate(marker: &str, target: &Target, sets: &[(&str, &[String])]) -> Op
         pos: 0,
         target,
         sets,
+        depth: 0,
     };
     match p.or() {
         Some(v) if p.pos == p.toks.len() => Some(v),
@@ -308,6 +320,21 @@ mod tests {
             glibc: (2, 34),
             allow_linux: false,
         }
+    }
+
+    #[test]
+    fn deeply_nested_parentheses_are_unparseable_not_a_stack_overflow() {
+        let t = t();
+        let nest = |n: usize| format!("{}python_version > '3'{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(evaluate(&nest(MAX_NESTING), &t, &[]), Some(true));
+        assert_eq!(evaluate(&nest(MAX_NESTING + 1), &t, &[]), None);
+        // The crash input kept in the fuzz corpus: 30,000 levels in a Requires-Dist marker.
+        let crasher = include_str!("../../fuzz/corpus/metadata/crash-deep-parens");
+        let line = crate::python::wheel::header(crasher, "Requires-Dist")[0];
+        let marker = parse_requirement(line).unwrap().marker.unwrap();
+        assert_eq!(evaluate(&marker, &t, &[]), None);
+        // Unparseable counts as applying: the requirement is kept, never silently dropped.
+        assert!(marker_applies(&marker, &t));
     }
 
     #[test]
