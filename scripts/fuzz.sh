@@ -16,8 +16,8 @@ SECONDS_EACH="${FUZZ_SECONDS:-20}"
 TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly}"
 
 if ! cargo "+$TOOLCHAIN" --version >/dev/null 2>&1; then
-  echo "fuzz.sh: the $TOOLCHAIN toolchain is missing (rustup toolchain install $TOOLCHAIN)" >&2
-  exit 1
+  echo "fuzz.sh: installing the $TOOLCHAIN toolchain" >&2
+  rustup toolchain install "$TOOLCHAIN" --profile minimal
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
   echo "fuzz.sh: installing cargo-fuzz" >&2

@@ -6,7 +6,9 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let (file, paths) = text.split_once("\n----\n").unwrap_or((&text, "a/b.py\nsrc\n.git/x"));
+    let (file, paths) = text
+        .split_once("\n----\n")
+        .unwrap_or((&text, "a/b.py\nsrc\n.git/x"));
     let Ok(ignore) = Ignore::parse(file, ".dockerignore") else {
         return;
     };

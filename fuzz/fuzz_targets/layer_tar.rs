@@ -48,5 +48,8 @@ fuzz_target!(|data: &[u8]| {
         .map(|e| e.file_name())
         .filter(|n| n != "root")
         .collect();
-    assert!(outside.is_empty(), "extract wrote outside its root: {outside:?}");
+    assert!(
+        outside.is_empty(),
+        "extract wrote outside its root: {outside:?}"
+    );
 });

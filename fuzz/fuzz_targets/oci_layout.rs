@@ -54,15 +54,29 @@ fuzz_target!(|data: &[u8]| {
     let dir = tempfile::tempdir().expect("tempdir");
     let blobs = dir.path().join("blobs/sha256");
     std::fs::create_dir_all(&blobs).expect("blobs");
-    std::fs::write(dir.path().join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#)
-        .expect("oci-layout");
+    std::fs::write(
+        dir.path().join("oci-layout"),
+        br#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .expect("oci-layout");
     let c = put(&blobs, config);
-    let manifest = replace(&replace(manifest, "@CS@", &config.len().to_string()), "@C@", &c);
+    let manifest = replace(
+        &replace(manifest, "@CS@", &config.len().to_string()),
+        "@C@",
+        &c,
+    );
     let m = put(&blobs, &manifest);
-    let index = replace(&replace(index, "@MS@", &manifest.len().to_string()), "@M@", &m);
+    let index = replace(
+        &replace(index, "@MS@", &manifest.len().to_string()),
+        "@M@",
+        &m,
+    );
     std::fs::write(dir.path().join("index.json"), &index).expect("index.json");
     for tag in [None, Some("latest")] {
-        for platform in [Platform::linux_amd64(), "linux/arm64".parse().expect("platform")] {
+        for platform in [
+            Platform::linux_amd64(),
+            "linux/arm64".parse().expect("platform"),
+        ] {
             if let Ok(image) = lamina::oci::layout::read(dir.path(), tag, &platform) {
                 let _ = image.platform();
                 let _ = image.manifest_bytes();

@@ -17,7 +17,11 @@ fn file_name(data: &[u8]) -> String {
     for n in z.file_names() {
         if let Some((top, _)) = n.split_once(".dist-info/") {
             if let Some((name, version)) = top.rsplit_once('-') {
-                if !name.is_empty() && !version.is_empty() && !name.contains(['/', '\0']) && !version.contains(['/', '\0']) {
+                if !name.is_empty()
+                    && !version.is_empty()
+                    && !name.contains(['/', '\0'])
+                    && !version.contains(['/', '\0'])
+                {
                     return format!("{name}-{version}-py3-none-any.whl");
                 }
             }

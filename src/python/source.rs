@@ -278,7 +278,7 @@ mod tests {
     fn nesting_within_the_limit_is_read_and_beyond_it_is_not_verified() {
         // Within the limit the tree is built, walked and dropped on a test thread's stack
         // (2 MiB), whatever the shape.
-        for (what, text) in shapes(MAX_NESTING / 4) {
+        for (what, text) in shapes(MAX_NESTING / 5) {
             let d = nesting(&text);
             assert!(d <= MAX_NESTING, "{what}: {d}");
             if let Ok((m, lines)) = parse(&text, Some(12)) {
@@ -301,7 +301,11 @@ mod tests {
         let text = decode(crasher).unwrap();
         assert!(matches!(parse(&text, None), Err(Unreadable::TooDeep(_))));
         // Flat data, however long, is not deep.
-        let table = format!("T = [{}]\nD = {{{}}}\n", "(1, 'a'), ".repeat(50_000), "'k': [1], ".repeat(50_000));
+        let table = format!(
+            "T = [{}]\nD = {{{}}}\n",
+            "(1, 'a'), ".repeat(50_000),
+            "'k': [1], ".repeat(50_000)
+        );
         assert!(nesting(&table) < 10, "{}", nesting(&table));
     }
 

@@ -166,7 +166,13 @@ impl<'a> Space<'a> {
             let text = source::decode(bytes)?;
             let (module, lines) = source::parse(&text, self.minor)?;
             let name = module_name(path);
-            Ok(facts::facts(&module, &text, &lines, Some(&name), self.minor))
+            Ok(facts::facts(
+                &module,
+                &text,
+                &lines,
+                Some(&name),
+                self.minor,
+            ))
         };
         let result = match self.task.read(path).map(|b| read(&b)) {
             None => Parsed::Unreadable("it could not be read".into()),
