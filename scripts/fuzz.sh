@@ -5,6 +5,7 @@
 #   scripts/fuzz.sh                 # every target, FUZZ_SECONDS (20) each
 #   scripts/fuzz.sh elf metadata    # only these
 #   FUZZ_SECONDS=600 FUZZ_WORK=/tmp/fuzz-runs scripts/fuzz.sh wheel_zip   # a long run
+#   FUZZ_TARGET_DIR=DIR: where the instrumented build goes (else CARGO_TARGET_DIR, else fuzz/target)
 # New inputs libFuzzer finds go to FUZZ_WORK/<target>/ (a scratch directory removed at the end
 # when FUZZ_WORK is unset), never into the committed corpus; each run's log is
 # FUZZ_WORK/<target>.log. A crash leaves its input in fuzz/artifacts/<target>/: fix the bug, then
@@ -13,6 +14,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SECONDS_EACH="${FUZZ_SECONDS:-20}"
+# The instrumented build is a different build from the tests': FUZZ_TARGET_DIR keeps it apart.
+if [ -n "${FUZZ_TARGET_DIR:-}" ]; then
+  export CARGO_TARGET_DIR="$FUZZ_TARGET_DIR"
+fi
 TOOLCHAIN="${FUZZ_TOOLCHAIN:-nightly}"
 
 if ! cargo "+$TOOLCHAIN" --version >/dev/null 2>&1; then

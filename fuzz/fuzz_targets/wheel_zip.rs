@@ -14,7 +14,7 @@ fn file_name(data: &[u8]) -> String {
     let Ok(z) = zip::ZipArchive::new(Cursor::new(data)) else {
         return fallback;
     };
-    for n in z.file_names() {
+    for n in z.file_names().filter_map(Result::ok) {
         if let Some((top, _)) = n.split_once(".dist-info/") {
             if let Some((name, version)) = top.rsplit_once('-') {
                 if !name.is_empty()
