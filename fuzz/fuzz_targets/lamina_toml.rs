@@ -1,5 +1,6 @@
 //! `lamina.toml`, read by `config::load_file` as a build reads it.
 #![no_main]
+use lamina::diagnostic::Hint as _;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -1,5 +1,6 @@
 //! `pylock.toml` (PEP 751), then the choice of wheels for a target.
 #![no_main]
+use lamina::diagnostic::Hint as _;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 

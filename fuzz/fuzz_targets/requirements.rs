@@ -1,6 +1,7 @@
 //! A hashed `requirements.txt` (pip's format, `--hash`, options, `${VAR}`), then the choice of
 //! wheels for a target.
 #![no_main]
+use lamina::diagnostic::Hint as _;
 use libfuzzer_sys::fuzz_target;
 use std::path::Path;
 
