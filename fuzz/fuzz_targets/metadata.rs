@@ -16,8 +16,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let extras = vec!["socks".to_string()];
     let sets: [(&str, &[String]); 2] = [("extras", &extras), ("dependency_groups", &[])];
+    let versions = header(&text, "Version");
     for line in header(&text, "Requires-Dist") {
+        // PEP 508 requirements through pep508_rs (or the fallback), specifiers through pep440_rs.
         if let Some(r) = parse_requirement(line) {
+            for v in &versions {
+                let _ = r.accepts(v);
+            }
             if let Some(m) = &r.marker {
                 let _ = marker_applies(m, &target);
                 let _ = evaluate(m, &target, &sets);
@@ -28,7 +33,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = specifier_contains(spec, "3.12");
     }
     let _ = header(&text, "Name");
-    // The whole input as one marker and one specifier set too (markers come from lock files).
+    // The whole input as one marker (pep508_rs, then lamina's lock-marker parser) and one
+    // specifier set too (markers come from lock files).
+    let _ = marker_applies(&text, &target);
     let _ = evaluate(&text, &target, &sets);
     let _ = specifier_contains(&text, "3.12.1");
 });
