@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it, on a fresh Debian machine: installs what the tests need
-# (apt packages; later pip packages and servers), then cargo fmt --check, clippy -D warnings, and
-# every test. Usage: scripts/test.sh
+# (apt packages; later pip packages and servers), then cargo fmt --check, clippy -D warnings,
+# every test, and every fuzz target briefly (scripts/fuzz.sh). Usage: scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -86,3 +86,7 @@ echo "test.sh: cargo test" >&2
 # Snapshot tests (tests/it/snapshots/): a new or changed snapshot fails, it is never written here.
 # To accept one on purpose: INSTA_UPDATE=always cargo test --test it snapshots::, then review.
 INSTA_UPDATE=no INSTA_FORCE_PASS=0 cargo test --locked --all-targets
+# Every fuzz target briefly (20 s) on its committed corpus, crashers included (scripts/fuzz.sh
+# installs cargo-fuzz and the nightly toolchain when missing).
+echo "test.sh: fuzz targets" >&2
+scripts/fuzz.sh

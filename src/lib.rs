@@ -16,6 +16,7 @@
 //! AWS credentials and repositories; `layer` writes deterministic tar+gzip layers; `build` wires a
 //! `config::Plan` into an `Image`; `sink` hands the finished image to each place it goes.
 
+#[cfg(feature = "aws")]
 pub mod aws;
 pub mod base;
 pub mod build;
@@ -23,6 +24,7 @@ pub mod bytecode;
 pub mod cache;
 pub mod catalog;
 pub mod cleanup;
+#[cfg(feature = "aws")]
 pub mod codeartifact;
 pub mod config;
 pub mod deps;

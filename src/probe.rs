@@ -102,7 +102,7 @@ pub fn probe(image: &Image) -> io::Result<BaseFacts> {
                 } else if entry.header().entry_type().is_file() && entry.size() < 64 << 20 {
                     let mut bytes = Vec::new();
                     entry.read_to_end(&mut bytes)?;
-                    if let Some(v) = elf::inspect(&bytes).and_then(|i| i.defines_glibc) {
+                    if let Some(v) = elf::inspect(&bytes).ok().and_then(|i| i.defines_glibc) {
                         facts.glibc = Some(v);
                     }
                 }

@@ -19,8 +19,9 @@ use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// Bump when the meaning of a field changes: older entries are then misses.
-pub const VERSION: u32 = 1;
+/// Bump when the meaning of a field changes: older entries are then misses. (2: a damaged ELF is
+/// `SoFacts::Damaged`, no longer `Nothing`.)
+pub const VERSION: u32 = 2;
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct DepsFacts {
@@ -77,19 +78,23 @@ pub enum SoFacts {
     },
     /// Not empty and not ELF.
     NotElf,
-    /// Empty, unreadable or an ELF lamina cannot read: nothing to report.
+    /// An ELF whose headers point outside the file: its needs cannot be checked (a warning).
+    Damaged(String),
+    /// Empty or unreadable: nothing to report.
     Nothing,
 }
 
 impl SoFacts {
     pub fn of(bytes: &[u8]) -> SoFacts {
-        match crate::python::elf::inspect(bytes) {
-            Some(i) => SoFacts::Elf {
+        use crate::python::elf::{inspect, ElfError};
+        match inspect(bytes) {
+            Ok(i) => SoFacts::Elf {
                 machine: i.machine,
                 max_glibc: i.max_glibc,
             },
-            None if !crate::python::elf::is_elf(bytes) && !bytes.is_empty() => SoFacts::NotElf,
-            None => SoFacts::Nothing,
+            Err(ElfError::NotElf) if bytes.is_empty() => SoFacts::Nothing,
+            Err(ElfError::NotElf) => SoFacts::NotElf,
+            Err(e @ ElfError::Damaged(_)) => SoFacts::Damaged(e.to_string()),
         }
     }
 }

@@ -45,6 +45,14 @@ pub fn check_binaries(
                 out.push(Finding::error(Code::ImportModuleError, format!("/var/task/{path} is not an ELF file (invalid ELF header): a library built for another OS?")));
                 continue;
             }
+            SoFacts::Damaged(why) => {
+                // Not verified, so never a pass by silence.
+                out.push(Finding::warning(
+                    Code::ImportModuleError,
+                    format!("/var/task/{path}: {why}; its machine and glibc needs are not checked"),
+                ));
+                continue;
+            }
             SoFacts::Nothing => continue,
         };
         if machine != want {

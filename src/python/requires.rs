@@ -41,7 +41,10 @@ pub fn parse_requirement(line: &str) -> Option<Requirement> {
         Some((r, m)) => (r.trim(), Some(m.trim().to_string())),
         None => (line.trim(), None),
     };
-    if let Ok(parsed) = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(line) {
+    let parsed = pep508_can_take(line)
+        .then(|| pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(line).ok())
+        .flatten();
+    if let Some(parsed) = parsed {
         return Some(Requirement {
             name: normalize_name(parsed.name.as_ref()),
             text: req.to_string(),
@@ -65,6 +68,45 @@ pub fn parse_requirement(line: &str) -> Option<Requirement> {
         marker,
         versions: None,
     })
+}
+
+/// `pep508_rs` (0.9.2) parses a marker by recursion, a level per parenthesis, with no bound of its
+/// own: a line with more opening parentheses than this (an upper bound on that depth, quoted or
+/// not) is never handed to it, so a hostile METADATA cannot overflow the stack. Real markers have
+/// a few.
+const MAX_PARENS_FOR_PEP508: usize = 64;
+
+/// Whether `pep508_rs` may be given `text`: not too deep (above), ASCII only (its marker parser
+/// slices the word after an expression by a count of characters taken as bytes, and panics on a
+/// multi-byte character there), and no name or extra ending in `.`, `-` or `_` (its parser accepts
+/// one, then panics in an `expect` that validates it). Text it is not given is read as text it
+/// cannot parse.
+fn pep508_can_take(text: &str) -> bool {
+    text.is_ascii()
+        && text.bytes().filter(|&b| b == b'(').count() <= MAX_PARENS_FOR_PEP508
+        && names_end_alphanumeric(text)
+}
+
+/// Whether the leading name of a requirement, and each extra in its `[…]`, ends with a letter or
+/// digit (as pep508_rs delimits them: a name by any other character, extras by `,`, `]` or
+/// white space). A marker alone (no name) passes: its first word is a variable or a quote.
+fn names_end_alphanumeric(text: &str) -> bool {
+    let is_name_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_');
+    let ends_ok = |w: &str| !w.ends_with(['.', '-', '_']);
+    let text = text.trim_start();
+    let name_end = text.find(|c| !is_name_char(c)).unwrap_or(text.len());
+    if !ends_ok(&text[..name_end]) {
+        return false;
+    }
+    match text[name_end..].trim_start().strip_prefix('[') {
+        Some(extras) => extras
+            .split(']')
+            .next()
+            .unwrap_or_default()
+            .split(|c: char| c == ',' || c.is_whitespace())
+            .all(ends_ok),
+        None => true,
+    }
 }
 
 /// The PEP 508 marker environment of a Lambda CPython target.
@@ -186,7 +228,13 @@ struct Parser<'a> {
     target: &'a Target,
     /// Set-valued variables: `extras`, `dependency_groups`.
     sets: &'a [(&'a str, &'a [String])],
+    /// Parentheses open around the current atom.
+    depth: usize,
 }
+
+/// Deeper parentheses than any real marker has make the marker unparseable (the parser recurses
+/// once per level; a hostile METADATA or lock must not overflow the stack).
+const MAX_NESTING: usize = 32;
 
 enum Val {
     Str(String, bool),
@@ -233,8 +281,13 @@ impl Parser<'_> {
     }
     fn atom(&mut self) -> Option<bool> {
         if self.peek() == Some(&Tok::LParen) {
+            if self.depth >= MAX_NESTING {
+                return None;
+            }
             self.next();
+            self.depth += 1;
             let v = self.or()?;
+            self.depth -= 1;
             (self.next()? == Tok::RParen).then_some(v)
         } else {
             let l = self.value()?;
@@ -265,10 +318,14 @@ impl Parser<'_> {
 }
 
 /// Evaluates a `Requires-Dist` marker for the target (PEP 508, with no extras); one `pep508_rs`
-/// cannot parse goes to `evaluate`, and one neither can parse counts as true (be safe: require it).
+/// cannot parse (or is not given: `MAX_PARENS_FOR_PEP508`) goes to `evaluate`, and one neither can
+/// parse counts as true (be safe: require it).
 pub fn marker_applies(marker: &str, target: &Target) -> bool {
-    match (MarkerTree::from_str(marker), environment(target)) {
-        (Ok(tree), Some(env)) => tree.evaluate(&env, &[]),
+    let tree = pep508_can_take(marker)
+        .then(|| MarkerTree::from_str(marker).ok())
+        .flatten();
+    match (tree, environment(target)) {
+        (Some(tree), Some(env)) => tree.evaluate(&env, &[]),
         _ => evaluate(marker, target, &[]).unwrap_or(true),
     }
 }
@@ -282,6 +339,7 @@ pub fn evaluate(marker: &str, target: &Target, sets: &[(&str, &[String])]) -> Op
         pos: 0,
         target,
         sets,
+        depth: 0,
     };
     match p.or() {
         Some(v) if p.pos == p.toks.len() => Some(v),
@@ -308,6 +366,71 @@ mod tests {
             glibc: (2, 34),
             allow_linux: false,
         }
+    }
+
+    #[test]
+    fn deeply_nested_parentheses_are_unparseable_not_a_stack_overflow() {
+        let t = t();
+        let nest = |n: usize| format!("{}python_version > '3'{}", "(".repeat(n), ")".repeat(n));
+        assert_eq!(evaluate(&nest(MAX_NESTING), &t, &[]), Some(true));
+        assert_eq!(evaluate(&nest(MAX_NESTING + 1), &t, &[]), None);
+        // pep508_rs recurses too (it overflowed the stack on the crasher below): it is given at
+        // most MAX_PARENS_FOR_PEP508 parentheses, and parses that many.
+        let deep = nest(MAX_PARENS_FOR_PEP508);
+        assert!(MarkerTree::from_str(&deep).is_ok());
+        assert!(marker_applies(&deep, &t));
+        let r = parse_requirement(&format!("six >=1.16 ; {deep}")).unwrap();
+        assert!(r.versions.is_some());
+        assert!(!r.accepts("1.15"));
+        // The crash input kept in the fuzz corpus: 30,000 levels in a Requires-Dist marker. The
+        // line is read without pep508_rs: its name and marker, no version constraint.
+        let crasher = include_str!("../../fuzz/corpus/metadata/crash-deep-parens");
+        let line = crate::python::wheel::header(crasher, "Requires-Dist")[0];
+        let r = parse_requirement(line).unwrap();
+        assert_eq!((r.name.as_str(), r.versions.is_none()), ("six", true));
+        let marker = r.marker.unwrap();
+        assert_eq!(evaluate(&marker, &t, &[]), None);
+        // Unparseable counts as applying: the requirement is kept, never silently dropped.
+        assert!(marker_applies(&marker, &t));
+    }
+
+    #[test]
+    fn text_that_pep508_rs_panics_on_is_not_given_to_it() {
+        let t = t();
+        // The fuzz input (metadata, whole input as a marker): "… and (platform_machine ==
+        // \"x86_64\"\u{FFFD} zzz… or …)"; pep508_rs 0.9.2 panicked: "end byte index 58 is not
+        // a char boundary" (cursor.rs:40).
+        let crasher = include_bytes!("../../fuzz/corpus/metadata/crash-non-ascii-after-marker");
+        let text = String::from_utf8_lossy(crasher);
+        assert!(marker_applies(&text, &t));
+        assert!(!pep508_can_take(&text));
+        let short = "python_version >= \"3.8\" \u{e9}t\u{e9}";
+        assert!(marker_applies(short, &t));
+        let r = parse_requirement(&format!("six >=1.16 ; {short}")).unwrap();
+        assert_eq!((r.name.as_str(), r.versions.is_none()), ("six", true));
+        // A name or an extra ending in punctuation: pep508_rs 0.9.2 panicked ("`PackageName`
+        // validation should match PEP 508 parsing: InvalidNameError(\"zope.\")", lib.rs:477) on
+        // "zope.))testing" in this fuzz input; extras the same way (lib.rs:658).
+        let crasher = include_bytes!("../../fuzz/corpus/metadata/crash-name-ends-in-dot");
+        let text = String::from_utf8_lossy(crasher);
+        for line in crate::python::wheel::header(&text, "Requires-Dist") {
+            let _ = parse_requirement(line);
+        }
+        for line in [
+            "zope.))testing",
+            "zope. >=1",
+            "a_ ; python_version > '3'",
+            "a[b-] >=1",
+            "a [x, y.]",
+        ] {
+            let r = parse_requirement(line).unwrap();
+            assert!(r.versions.is_none(), "{line}");
+        }
+        let r = parse_requirement("a.b[c-d, e_f] >=1 ; python_version > '3'").unwrap();
+        assert_eq!((r.name.as_str(), r.versions.is_some()), ("a-b", true));
+        // ASCII text still goes to pep508_rs, versions and all.
+        let r = parse_requirement("six >=1.16 ; python_version >= \"3.8\"").unwrap();
+        assert!(r.versions.is_some());
     }
 
     #[test]

@@ -116,6 +116,15 @@ fn tag_text(t: &saphyr_parser::Tag) -> String {
     }
 }
 
+/// Aliases are expanded by copying; past this many bytes of values (about 500 times a large
+/// serverless.yml) the file is refused as an alias bomb ("billion laughs") rather than filling
+/// memory.
+const MAX_EXPANDED: usize = 32 << 20;
+/// Deeper nesting than any real service file; the tree is dropped and walked recursively.
+const MAX_NESTING: usize = 128;
+/// What one value costs, roughly, in bytes (its children are counted on their own).
+const NODE_COST: usize = 64;
+
 enum Frame {
     Seq(Node, Vec<Node>, usize),
     Map(Node, Vec<Entry>, Option<(String, usize)>, usize),
@@ -132,7 +141,10 @@ pub fn parse(text: &str, file: &Path) -> Result<Node, YamlError> {
     };
     let mut parser = Parser::new_from_str(text);
     let mut stack: Vec<Frame> = Vec::new();
-    let mut anchors: HashMap<usize, Node> = HashMap::new();
+    // Each anchor with the bytes its value expands to; the same for each open frame so far.
+    let mut anchors: HashMap<usize, (Node, usize)> = HashMap::new();
+    let mut weights: Vec<usize> = Vec::new();
+    let mut expanded = 0usize;
     let mut root: Option<Node> = None;
     let mut docs = 0;
     while let Some(ev) = parser.next_event() {
@@ -144,6 +156,14 @@ pub fn parse(text: &str, file: &Path) -> Result<Node, YamlError> {
             )
         })?;
         let line = span.start.line();
+        let mut weight = NODE_COST;
+        let end = matches!(ev, Event::SequenceEnd | Event::MappingEnd);
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..))
+            && stack.len() >= MAX_NESTING
+        {
+            let message = format!("values are nested more than {MAX_NESTING} levels deep");
+            return Err(err(line, span.start.col() + 1, message));
+        }
         let done: Option<(Node, usize)> = match ev {
             Event::DocumentStart(_) => {
                 docs += 1;
@@ -156,6 +176,7 @@ pub fn parse(text: &str, file: &Path) -> Result<Node, YamlError> {
             Event::Scalar(text, style, anchor, tag) => {
                 let tag = tag.map(|t| tag_text(&t));
                 let plain = style == ScalarStyle::Plain;
+                weight += text.len();
                 let value = if plain
                     && tag.is_none()
                     && matches!(&*text, "" | "~" | "null" | "Null" | "NULL")
@@ -172,25 +193,28 @@ pub fn parse(text: &str, file: &Path) -> Result<Node, YamlError> {
                 Some((n, anchor))
             }
             Event::Alias(id) => {
-                let n = anchors.get(&id).cloned().ok_or_else(|| {
+                let (n, w) = anchors.get(&id).cloned().ok_or_else(|| {
                     err(
                         line,
                         span.start.col() + 1,
                         "alias of an unknown anchor".into(),
                     )
                 })?;
+                weight = w;
                 Some((n, 0))
             }
             Event::SequenceStart(anchor, tag) => {
                 let mut n = Node::new(Value::Null, file.clone(), line);
                 n.tag = tag.map(|t| tag_text(&t));
                 stack.push(Frame::Seq(n, Vec::new(), anchor));
+                weights.push(NODE_COST);
                 None
             }
             Event::MappingStart(anchor, tag) => {
                 let mut n = Node::new(Value::Null, file.clone(), line);
                 n.tag = tag.map(|t| tag_text(&t));
                 stack.push(Frame::Map(n, Vec::new(), None, anchor));
+                weights.push(NODE_COST);
                 None
             }
             Event::SequenceEnd => match stack.pop() {
@@ -210,8 +234,26 @@ pub fn parse(text: &str, file: &Path) -> Result<Node, YamlError> {
             _ => None,
         };
         let Some((node, anchor)) = done else { continue };
+        if end {
+            // A container: its children were counted as they came; their sum is its weight.
+            weight = weights.pop().unwrap_or(NODE_COST);
+            expanded = expanded.saturating_add(NODE_COST);
+        } else {
+            // A scalar, or an alias: the whole copy of what it names.
+            expanded = expanded.saturating_add(weight);
+        }
+        if expanded > MAX_EXPANDED {
+            let message = format!(
+                "its aliases expand to more than {} MiB of values (an alias bomb?)",
+                MAX_EXPANDED >> 20
+            );
+            return Err(err(line, span.start.col() + 1, message));
+        }
+        if let Some(w) = weights.last_mut() {
+            *w = w.saturating_add(weight);
+        }
         if anchor > 0 {
-            anchors.insert(anchor, node.clone());
+            anchors.insert(anchor, (node.clone(), weight));
         }
         match stack.last_mut() {
             None => root = Some(node),
@@ -322,5 +364,45 @@ mod tests {
         assert_eq!(e.line, 2);
         assert!(e.to_string().contains("duplicated mapping key 'a'"), "{e}");
         assert!(p("").is_null());
+    }
+
+    #[test]
+    fn alias_bombs_and_deep_nesting_are_errors_not_exhaustion() {
+        // The crash input kept in the fuzz corpus: "billion laughs", nine aliases of the level
+        // below, nine levels.
+        let bomb = include_str!("../../fuzz/corpus/serverless/crash-billion-laughs");
+        let e = parse(bomb, Path::new("serverless.yml")).unwrap_err();
+        assert!(
+            e.to_string().contains("aliases expand to more than 32 MiB"),
+            "{e}"
+        );
+        assert!(e.to_string().starts_with("serverless.yml:"), "{e}");
+        // A long string aliased many times is just as big.
+        let long = format!(
+            "a: &a {}\nb: [{}]\n",
+            "x".repeat(1 << 20),
+            "*a, ".repeat(40)
+        );
+        assert!(parse(&long, Path::new("s.yml")).is_err());
+        // Ordinary reuse is fine and still expands.
+        let n = p("d: &d {k: v}\nl: [*d, *d, *d]\nm:\n  <<: *d\n");
+        let Value::Seq(items) = &n.get("l").unwrap().value else {
+            panic!()
+        };
+        assert_eq!(items.len(), 3);
+        // Nesting: 100 levels parse; 100,000 are refused with the line (flow collections by
+        // the YAML parser's own limit, block ones by ours).
+        let flow = |n: usize| format!("{}1{}", "[".repeat(n), "]".repeat(n));
+        let block = |n: usize| {
+            (0..n)
+                .map(|i| format!("{}- \n", "  ".repeat(i)))
+                .collect::<String>()
+        };
+        assert!(parse(&flow(100), Path::new("s.yml")).is_ok());
+        assert!(parse(&block(100), Path::new("s.yml")).is_ok());
+        let e = parse(&flow(100_000), Path::new("s.yml")).unwrap_err();
+        assert!(e.to_string().starts_with("s.yml:1:"), "{e}");
+        let e = parse(&block(20_000), Path::new("s.yml")).unwrap_err();
+        assert!(e.to_string().contains("nested more than 128 levels"), "{e}");
     }
 }

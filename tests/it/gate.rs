@@ -156,7 +156,7 @@ fn newer_glibc_so() -> (PathBuf, (u32, u32)) {
                 continue;
             }
             let bytes = fs::read(&p).unwrap();
-            if let Some(info) = elf::inspect(&bytes) {
+            if let Ok(info) = elf::inspect(&bytes) {
                 if info.max_glibc.is_some_and(|g| g > (2, 26)) && info.machine == "x86_64" {
                     return (p, info.max_glibc.unwrap());
                 }

@@ -162,24 +162,29 @@ impl<'a> Space<'a> {
         if let Some(p) = self.parsed.borrow().get(path) {
             return p.clone();
         }
-        let result = match self.task.read(path) {
+        let read = |bytes: &[u8]| -> Result<Facts, Unreadable> {
+            let text = source::decode(bytes)?;
+            let (module, lines) = source::parse(&text, self.minor)?;
+            let name = module_name(path);
+            Ok(facts::facts(
+                &module,
+                &text,
+                &lines,
+                Some(&name),
+                self.minor,
+            ))
+        };
+        let result = match self.task.read(path).map(|b| read(&b)) {
             None => Parsed::Unreadable("it could not be read".into()),
-            Some(bytes) => match source::decode(&bytes) {
-                Err(Unreadable::Syntax(p)) => Parsed::Syntax(p),
-                Err(Unreadable::Encoding(e)) => {
-                    Parsed::Unreadable(format!("it is written in the {e} encoding"))
-                }
-                Ok(text) => match source::parse(&text, self.minor) {
-                    Ok((module, lines)) => Parsed::Ok(facts::facts(
-                        &module,
-                        &text,
-                        &lines,
-                        Some(&module_name(path)),
-                        self.minor,
-                    )),
-                    Err(p) => Parsed::Syntax(p),
-                },
-            },
+            Some(Ok(facts)) => Parsed::Ok(facts),
+            Some(Err(Unreadable::Syntax(p))) => Parsed::Syntax(p),
+            Some(Err(Unreadable::Encoding(e))) => {
+                Parsed::Unreadable(format!("it is written in the {e} encoding"))
+            }
+            Some(Err(Unreadable::TooDeep(depth))) => Parsed::Unreadable(format!(
+                "it nests about {depth} levels deep, more than lamina reads ({})",
+                source::MAX_NESTING
+            )),
         };
         let rc = Rc::new(result);
         self.parsed

@@ -1,0 +1,16 @@
+//! Python source as the gate reads it: the encoding cookie, the parser for a target version, and
+//! the import facts (imports, guards, names bound, `sys.path` changes).
+#![no_main]
+use lamina::python::{facts, source};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = source::decode(data) else {
+        return;
+    };
+    for minor in [Some(8), Some(12), None] {
+        if let Ok((module, lines)) = source::parse(&text, minor) {
+            let _ = facts::facts(&module, &text, &lines, Some("pkg.mod"), minor);
+        }
+    }
+});
