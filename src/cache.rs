@@ -256,19 +256,37 @@ impl Cache {
     }
 }
 
-/// What changes whenever a file is written to (size, mtime, ctime, inode, device).
+/// What changes whenever a file is written to: size, mtime and ctime (seconds, nanoseconds),
+/// inode and device. Kept beside a checked blob, a hashed wheel, and a wheel being read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Stamp {
+    pub size: u64,
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+    pub ino: u64,
+    pub dev: u64,
+}
+
+impl Stamp {
+    pub fn of(path: &Path) -> Option<Stamp> {
+        use std::os::unix::fs::MetadataExt;
+        let m = fs::metadata(path).ok()?;
+        Some(Stamp {
+            size: m.size(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+            ino: m.ino(),
+            dev: m.dev(),
+        })
+    }
+}
+
+/// A blob's stamp as the `.checked` file holds it.
 fn blob_stamp(path: &Path) -> Option<String> {
-    use std::os::unix::fs::MetadataExt;
-    let m = fs::metadata(path).ok()?;
+    let s = Stamp::of(path)?;
     Some(format!(
         "{} {}.{} {}.{} {} {}",
-        m.size(),
-        m.mtime(),
-        m.mtime_nsec(),
-        m.ctime(),
-        m.ctime_nsec(),
-        m.ino(),
-        m.dev()
+        s.size, s.mtime.0, s.mtime.1, s.ctime.0, s.ctime.1, s.ino, s.dev
     ))
 }
 

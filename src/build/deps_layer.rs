@@ -255,21 +255,6 @@ fn facts_hit(
 }
 
 /// What changes whenever a file is written to: size, mtime, ctime, inode and device.
-fn stat_all(paths: &[PathBuf]) -> Vec<Option<[i64; 7]>> {
-    use std::os::unix::fs::MetadataExt;
-    paths
-        .iter()
-        .map(|p| {
-            let m = std::fs::metadata(p).ok()?;
-            Some([
-                m.size() as i64,
-                m.mtime(),
-                m.mtime_nsec(),
-                m.ctime(),
-                m.ctime_nsec(),
-                m.ino() as i64,
-                m.dev() as i64,
-            ])
-        })
-        .collect()
+fn stat_all(paths: &[PathBuf]) -> Vec<Option<crate::cache::Stamp>> {
+    paths.iter().map(|p| crate::cache::Stamp::of(p)).collect()
 }

@@ -4,25 +4,24 @@
 //! digest, written through a temporary file and a rename; one that does not read as a digest is
 //! a miss. It does not check a hash against a lock: callers do.
 
-use crate::cache::Cache;
+use crate::cache::{Cache, Stamp};
 use sha2::{Digest as _, Sha256};
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 fn entry(cache: &Cache, path: &Path) -> Option<PathBuf> {
     let abs = std::path::absolute(path).ok()?;
-    let m = std::fs::metadata(&abs).ok()?;
+    let s = Stamp::of(&abs)?;
     let line = format!(
         "{}\0{}\0{}.{}\0{}.{}\0{}\0{}",
         abs.display(),
-        m.size(),
-        m.mtime(),
-        m.mtime_nsec(),
-        m.ctime(),
-        m.ctime_nsec(),
-        m.ino(),
-        m.dev()
+        s.size,
+        s.mtime.0,
+        s.mtime.1,
+        s.ctime.0,
+        s.ctime.1,
+        s.ino,
+        s.dev
     );
     Some(
         cache
