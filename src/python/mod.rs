@@ -14,6 +14,7 @@ pub mod stdlib;
 pub mod tags;
 pub mod wheel;
 pub mod wheel_name;
+mod zip_file;
 
 /// PEP 503 name normalisation: lowercase, runs of `-`, `_`, `.` become one `-`.
 pub fn normalize_name(name: &str) -> String {

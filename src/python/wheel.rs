@@ -7,10 +7,10 @@ use super::normalize_name;
 use super::wheel_name::WheelName;
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
-pub type Archive = zip::ZipArchive<BufReader<File>>;
+pub type Archive = zip::ZipArchive<super::zip_file::ZipFile>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WheelError {
@@ -236,7 +236,11 @@ pub fn open_archive(path: &Path) -> Result<Archive, WheelError> {
         path: path.into(),
         source: e,
     })?;
-    zip::ZipArchive::new(BufReader::with_capacity(256 * 1024, f)).map_err(|e| WheelError::Zip {
+    let f = super::zip_file::ZipFile::new(f).map_err(|e| WheelError::Io {
+        path: path.into(),
+        source: e,
+    })?;
+    zip::ZipArchive::new(f).map_err(|e| WheelError::Zip {
         wheel: file_name(path),
         source: e,
     })
