@@ -39,6 +39,7 @@ pub mod location;
 pub mod lock;
 pub mod oci;
 pub mod output;
+pub mod parallel;
 pub mod probe;
 pub mod python;
 pub mod registry;

@@ -178,9 +178,9 @@ pub(super) fn deps_layer(
             from,
         });
     }
-    let chosen = crate::deps::materialize(&inputs, cache, deps.offline, index, log)?;
     // Planning is cheap (zip directories, metadata) and the gate needs it even on a cache hit.
-    let deps_plan = wheels::plan(&chosen, &opts)?;
+    let (chosen, deps_plan) =
+        crate::deps::materialize_and_plan(&inputs, cache, deps.offline, index, &opts, log)?;
     for w in &deps_plan.warnings {
         log(format!("warning: {w}"));
     }

@@ -1,12 +1,14 @@
-//! Supplying the dependency layer's wheel files: the index client made on first use, a bounded
-//! worker pool, and `materialize`, which checks local files against their hashes, reuses the
-//! wheel cache (re-checking each cached file) and downloads the rest in parallel.
+//! Supplying the dependency layer's wheel files: the index client made on first use, and
+//! `materialize_and_plan`, which checks local files against their hashes, reuses the wheel cache
+//! (re-checking each cached file), downloads the rest in parallel, and plans each wheel as soon as
+//! it is on disk.
 
 use super::{io_err, DepsError, Input, Origin, PARALLEL};
 use crate::cache::Cache;
 use crate::index::{self, IndexError};
+use crate::layer::wheels::{self, DepsPlan, WheelsOptions};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 /// The index client, made on first use (a warm build never makes one, so it never looks up
@@ -57,112 +59,138 @@ impl LazyClient {
     }
 }
 
-/// Runs `f` over `items` on up to `workers` threads; the first error (in item order) wins and
-/// stops the workers from starting more.
-pub(super) fn parallel<T: Sync, R: Send>(
-    items: &[T],
-    workers: usize,
-    f: impl Fn(&T) -> Result<R, DepsError> + Sync,
-) -> Result<Vec<R>, DepsError> {
-    let next = AtomicUsize::new(0);
-    let failed = AtomicBool::new(false);
-    let results: Mutex<Vec<Option<Result<R, DepsError>>>> =
-        Mutex::new((0..items.len()).map(|_| None).collect());
-    std::thread::scope(|s| {
-        for _ in 0..workers.clamp(1, items.len().max(1)) {
-            s.spawn(|| loop {
-                if failed.load(Ordering::Relaxed) {
-                    break;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= items.len() {
-                    break;
-                }
-                let r = f(&items[i]);
-                if r.is_err() {
-                    failed.store(true, Ordering::Relaxed);
-                }
-                results.lock().expect("lock")[i] = Some(r);
-            });
-        }
-    });
-    let mut out = Vec::new();
-    for r in results.into_inner().expect("lock").into_iter().flatten() {
-        out.push(r?);
-    }
-    Ok(out)
+/// What one input needs before it can be planned.
+enum Job {
+    /// A file on disk, to be hashed first unless already `verified`.
+    Local {
+        verified: bool,
+    },
+    /// In the wheel cache: used if it still hashes right, else downloaded again.
+    Cached {
+        url: String,
+        size: Option<u64>,
+    },
+    Download {
+        url: String,
+        size: Option<u64>,
+    },
 }
 
-/// The paths of the inputs' files, downloading into the wheel cache what is missing there.
-pub fn materialize(
+/// The inputs' files and the layer's plan. Each wheel is checked, downloaded into the wheel cache
+/// if missing there, and planned as soon as it is on disk, while other wheels still download.
+pub fn materialize_and_plan(
     inputs: &[Input],
     cache: &Cache,
     offline: bool,
-    client: &LazyClient,
+    lazy: &LazyClient,
+    opts: &WheelsOptions,
     log: &mut dyn FnMut(String),
-) -> Result<Vec<PathBuf>, DepsError> {
-    let mut missing = Vec::new();
+) -> Result<(Vec<PathBuf>, DepsPlan), DepsError> {
+    let mut jobs = Vec::new();
     let mut paths = Vec::new();
-    for (i, input) in inputs.iter().enumerate() {
+    for input in inputs {
         match &input.origin {
             Origin::Local { path, verified } => {
-                if !verified {
-                    let got = super::hashes::sha256(cache, path)?;
-                    if got != input.sha256 {
-                        return Err(DepsError::LocalHash {
-                            path: path.clone(),
-                            expected: input.sha256.clone(),
-                            got,
-                        });
-                    }
-                }
+                jobs.push(Job::Local {
+                    verified: *verified,
+                });
                 paths.push(path.clone());
             }
             Origin::Remote { url, size } => {
                 let p = cache.wheel_path(&input.sha256, &input.filename);
-                // A cached wheel is used only if it still hashes right; otherwise fetched again.
-                if p.is_file() && super::hashes::sha256(cache, &p)? == input.sha256 {
-                    paths.push(p);
-                    continue;
+                let (url, size) = (url.clone(), *size);
+                if p.is_file() {
+                    jobs.push(Job::Cached { url, size });
+                } else if offline {
+                    return Err(offline_err(input));
+                } else {
+                    jobs.push(Job::Download { url, size });
                 }
-                let _ = std::fs::remove_file(&p);
-                if offline {
-                    return Err(DepsError::Offline {
-                        package: input.package.clone(),
-                        what: input.filename.clone(),
-                    });
-                }
-                missing.push((i, url.clone(), *size));
                 paths.push(p);
             }
         }
     }
-    if missing.is_empty() {
-        return Ok(paths);
-    }
-    let client = client.get()?;
-    let before = client.bytes.load(Ordering::Relaxed);
+    let downloads = jobs
+        .iter()
+        .filter(|j| matches!(j, Job::Download { .. }))
+        .count();
+    let downloaded = |lazy: &LazyClient| {
+        lazy.cell
+            .get()
+            .map_or(0, |c| c.bytes.load(Ordering::Relaxed))
+    };
+    let before = downloaded(lazy);
     let started = std::time::Instant::now();
-    parallel(&missing, PARALLEL, |(i, url, size)| {
-        let input = &inputs[*i];
-        let what = format!("{} ({})", input.filename, input.package);
-        let tmp = client.download(&what, url, &input.sha256, *size, &cache.tmp_dir())?;
-        cache
-            .store_wheel(tmp, &input.sha256, &input.filename)
-            .map_err(io_err(&cache.tmp_dir()))?;
-        Ok(())
-    })?;
-    log(format!(
-        "downloaded {} wheel{} ({:.1} MB) in {:.1} s{}",
-        missing.len(),
-        if missing.len() == 1 { "" } else { "s" },
-        (client.bytes.load(Ordering::Relaxed) - before) as f64 / 1e6,
-        started.elapsed().as_secs_f64(),
-        if missing.len() < inputs.len() {
-            format!("; {} from the cache or disk", inputs.len() - missing.len())
-        } else {
-            String::new()
+    let fetched = AtomicUsize::new(0);
+    let last_fetch = Mutex::new(None::<std::time::Instant>);
+    let workers = if downloads > 0 {
+        PARALLEL
+    } else {
+        crate::parallel::cores().min(PARALLEL)
+    };
+    let parts = crate::parallel::map(&jobs, workers, |i, job| {
+        let input = &inputs[i];
+        let path = &paths[i];
+        let url = match job {
+            Job::Local { verified: true, .. } => None,
+            Job::Local { .. } => {
+                let got = super::hashes::sha256(cache, path)?;
+                if got != input.sha256 {
+                    return Err(DepsError::LocalHash {
+                        path: path.clone(),
+                        expected: input.sha256.clone(),
+                        got,
+                    });
+                }
+                None
+            }
+            // A cached wheel is used only if it still hashes right; otherwise fetched again.
+            Job::Cached { .. } if super::hashes::sha256(cache, path)? == input.sha256 => None,
+            Job::Cached { url, size } | Job::Download { url, size } => Some((url, *size)),
+        };
+        if let Some((url, size)) = url {
+            let _ = std::fs::remove_file(path);
+            if offline {
+                return Err(offline_err(input));
+            }
+            let client = lazy.get()?;
+            let what = format!("{} ({})", input.filename, input.package);
+            let tmp = client.download(&what, url, &input.sha256, size, &cache.tmp_dir())?;
+            cache
+                .store_wheel(tmp, &input.sha256, &input.filename)
+                .map_err(io_err(&cache.tmp_dir()))?;
+            fetched.fetch_add(1, Ordering::Relaxed);
+            *last_fetch.lock().expect("lock") = Some(std::time::Instant::now());
         }
-    ));
-    Ok(paths)
+        Ok(wheels::plan_one(i, path, opts)?)
+    })?;
+    let fetched = fetched.into_inner();
+    if fetched > 0 {
+        let bytes = downloaded(lazy) - before;
+        let took = last_fetch
+            .into_inner()
+            .expect("lock")
+            .map_or(0.0, |t| (t - started).as_secs_f64());
+        log(format!(
+            "downloaded {} wheel{} ({:.1} MB) in {:.1} s{}",
+            fetched,
+            if fetched == 1 { "" } else { "s" },
+            bytes as f64 / 1e6,
+            took,
+            if fetched < inputs.len() {
+                format!("; {} from the cache or disk", inputs.len() - fetched)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    let plan = wheels::assemble(parts, opts)?;
+    Ok((paths, plan))
+}
+
+fn offline_err(input: &Input) -> DepsError {
+    DepsError::Offline {
+        package: input.package.clone(),
+        what: input.filename.clone(),
+    }
 }

@@ -3,18 +3,17 @@
 //! on disk, in lamina's wheel cache, or on an index. `inputs` decides *what* without downloading a
 //! wheel (a pylock names its wheels and hashes; a requirements file needs each project's index page,
 //! remembered in the cache so a warm build asks nothing), so the layer's cache key can be computed
-//! from names and hashes alone. `materialize` then supplies the files, downloading in parallel into
-//! the content-addressed wheel cache only what is missing; `--offline` refuses to download.
+//! from names and hashes alone. `materialize_and_plan` then supplies the files, downloading in
+//! parallel into the content-addressed wheel cache only what is missing (`--offline` refuses to
+//! download), and plans each wheel as soon as it is there.
 
 pub mod facts;
 mod fetch;
 mod hashes;
 mod resolve;
 
-pub use fetch::{materialize, LazyClient};
+pub use fetch::{materialize_and_plan, LazyClient};
 pub use resolve::index_urls;
-
-use fetch::parallel;
 
 use crate::cache::Cache;
 use crate::config::DepsConfig;
@@ -129,7 +128,7 @@ pub fn inputs(
         for w in &warnings {
             log(format!("warning: {w}"));
         }
-        return parallel(&chosen, PARALLEL.min(2), |p| {
+        return crate::parallel::map(&chosen, crate::parallel::cores().min(PARALLEL), |_, p| {
             let filename = p
                 .file_name()
                 .unwrap_or_default()
@@ -242,7 +241,7 @@ pub fn inputs(
         }
     }
     // Requirements: the index's files with a listed hash (remembered per requirement).
-    let resolved = parallel(&lookups, PARALLEL, |(package, version, hashes)| {
+    let resolved = crate::parallel::map(&lookups, PARALLEL, |_, (package, version, hashes)| {
         resolve::lookup(
             &resolve::Lookup {
                 lock: &lock,

@@ -10,7 +10,9 @@ mod plan;
 mod select;
 
 pub use compile::{compile, Extra};
-pub use plan::{entry_point_script, plan, record_bytes, DepsPlan, WheelRecord};
+pub use plan::{
+    assemble, entry_point_script, plan, plan_one, record_bytes, DepsPlan, PlannedWheel, WheelRecord,
+};
 pub use select::select;
 
 use super::tree::EntryKind;

@@ -10,7 +10,7 @@ use base64::Engine as _;
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::io::{self, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// The planned dependency layer.
@@ -377,22 +377,50 @@ fn plan_wheel(
     Ok((out, record))
 }
 
-/// Plans the layer for the chosen wheels (in `select` order).
+/// One wheel opened and planned on its own: the part of planning that can start as soon as the
+/// wheel is on disk (while others still download), and run beside the other wheels'.
+pub struct PlannedWheel {
+    wheel: Wheel,
+    planned: Vec<Planned>,
+    record: WheelRecord,
+    warnings: Vec<String>,
+}
+
+/// Opens and plans the wheel at `path`, which will be wheel number `wi` of the layer.
+pub fn plan_one(wi: usize, path: &Path, opts: &WheelsOptions) -> Result<PlannedWheel, WheelsError> {
+    let wheel = Wheel::open(path)?;
+    let mut warnings = Vec::new();
+    let (planned, record) = plan_wheel(wi, &wheel, opts, &mut warnings)?;
+    Ok(PlannedWheel {
+        wheel,
+        planned,
+        record,
+        warnings,
+    })
+}
+
+/// Plans the layer for the chosen wheels (in `select` order), a wheel per core at a time.
 pub fn plan(paths: &[PathBuf], opts: &WheelsOptions) -> Result<DepsPlan, WheelsError> {
-    let wheels: Vec<Wheel> = paths
-        .iter()
-        .map(|p| Wheel::open(p))
-        .collect::<Result<_, _>>()?;
+    let parts = crate::parallel::map(paths, crate::parallel::cores().min(8), |wi, p| {
+        plan_one(wi, p, opts)
+    })?;
+    assemble(parts, opts)
+}
+
+/// Merges the wheels planned by `plan_one` (numbered 0, 1, … in this order) into one layer plan.
+pub fn assemble(parts: Vec<PlannedWheel>, opts: &WheelsOptions) -> Result<DepsPlan, WheelsError> {
     let mut tree: Tree<Src> = Tree::new();
     tree.insert(TASK_ROOT, EntryKind::Dir).expect("valid").ok();
     let mut owners: HashMap<String, (usize, [u8; 32], bool)> = HashMap::new();
     let mut warnings = Vec::new();
     let mut unpacked = 0u64;
     let mut records = Vec::new();
-    for (wi, w) in wheels.iter().enumerate() {
-        let (planned, record) = plan_wheel(wi, w, opts, &mut warnings)?;
-        records.push(record);
-        for p in planned {
+    let mut wheels: Vec<Wheel> = Vec::with_capacity(parts.len());
+    for (wi, part) in parts.into_iter().enumerate() {
+        let w = part.wheel;
+        warnings.extend(part.warnings);
+        records.push(part.record);
+        for p in part.planned {
             if let Some((owner, hash, exec)) = owners.get(&p.dest) {
                 if *hash == p.hash && *exec == p.executable {
                     continue; // the same file from two wheels (legacy namespace __init__.py): one entry
@@ -428,6 +456,7 @@ pub fn plan(paths: &[PathBuf], opts: &WheelsOptions) -> Result<DepsPlan, WheelsE
                 }
             }
         }
+        wheels.push(w);
     }
     // Lambda's file system is case-sensitive, but a developer's (macOS, Windows) often is not:
     // two paths that differ only in case behave differently there than in the image.
