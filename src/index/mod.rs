@@ -422,7 +422,8 @@ impl Client {
                     got,
                 }));
             }
-            tmp.as_file().sync_all().map_err(io)?;
+            // No fsync: the wheel cache re-hashes a wheel each time it is used, so a file torn by
+            // a crash is fetched again rather than trusted.
             Ok(tmp)
         })
     }
