@@ -163,7 +163,8 @@ impl<'a> TaskFs<'a> {
                 }
                 let z = open.get_mut(wheel)?;
                 let mut f = z.by_index(*index).ok()?;
-                let mut out = Vec::new();
+                // Sized up front: growing by doubling held 3x a large `.so` at once.
+                let mut out = Vec::with_capacity(f.size().min(limit).min(64 << 20) as usize);
                 f.by_ref().take(limit).read_to_end(&mut out).ok()?;
                 Some(out)
             }
