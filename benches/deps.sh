@@ -21,7 +21,7 @@ if [ ! -f "$WHEELS/.complete" ]; then
   touch "$WHEELS/.complete"
 fi
 cargo build --release --locked -q
-BIN=$PWD/target/release/lamina
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/lamina
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 PIP=(python3 -m pip install -q --no-deps --no-index --no-compile --only-binary=:all: --python-version 3.12

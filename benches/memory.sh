@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${1:-1024}
 cargo build --release --locked -q
-BIN=$PWD/target/release/lamina
+BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/lamina
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/p/src"
