@@ -209,6 +209,30 @@ fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
         "a warm build asks the index nothing"
     );
 
+    // A cached wheel that no longer hashes right is fetched again (only that one), never used,
+    // when the layer has to be written again (a cached layer needs no wheel).
+    let damaged = |cache: &str| {
+        fs::remove_dir_all(r.cache(cache).join("v1/layers")).unwrap();
+        let root = r.cache(cache).join("v1/wheels/sha256");
+        let dir = fs::read_dir(root).unwrap().flatten().next().unwrap().path();
+        let file = fs::read_dir(dir).unwrap().flatten().next().unwrap().path();
+        let mut bytes = fs::read(&file).unwrap();
+        bytes[10] ^= 0xff;
+        fs::write(&file, bytes).unwrap();
+    };
+    damaged("p");
+    let before = server.requests().len();
+    let o = run(&mut r.cmd("p", "p4", &["--lock", s(&pylock)]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o).trim(), from_wheels);
+    assert!(
+        stderr(&o).contains("downloaded 1 wheel (") && stderr(&o).contains("4 from the cache"),
+        "{}",
+        stderr(&o)
+    );
+    let new = server.requests()[before..].to_vec();
+    assert_eq!(new.len(), 1, "{new:#?}");
+
     // With the server gone, --offline builds from the cache; an empty cache fails clearly.
     drop(server);
     assert_eq!(
@@ -223,6 +247,14 @@ fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
         "empty",
         "e",
         &["--lock", s(&pylock), "--offline"],
+        &["not in the cache, and --offline forbids the network"],
+    );
+    // So does a damaged cached wheel.
+    damaged("r");
+    r.fails(
+        "r",
+        "r5",
+        &["--lock", s(&reqs), "--offline"],
         &["not in the cache, and --offline forbids the network"],
     );
     r.fails(
