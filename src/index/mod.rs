@@ -422,8 +422,7 @@ impl Client {
                     got,
                 }));
             }
-            // No fsync: the wheel cache re-hashes a wheel each time it is used, so a file torn by
-            // a crash is fetched again rather than trusted.
+            tmp.as_file().sync_all().map_err(io)?;
             Ok(tmp)
         })
     }
