@@ -179,7 +179,7 @@ pub(super) fn deps_layer(
         });
     }
     // Planning is cheap (zip directories, metadata) and the gate needs it even on a cache hit.
-    let (chosen, deps_plan) =
+    let (chosen, mut deps_plan) =
         crate::deps::materialize_and_plan(&inputs, cache, deps.offline, index, &opts, log)?;
     for w in &deps_plan.warnings {
         log(format!("warning: {w}"));
@@ -210,14 +210,15 @@ pub(super) fn deps_layer(
         None => wheels::write(&deps_plan, &mut w),
     };
     let after = stat_all(&chosen);
-    for (i, p) in chosen.iter().enumerate() {
+    crate::parallel::map(&chosen, crate::parallel::cores(), |i, p| {
         let same = after[i] == before[i]
             && crate::deps::sha256_file(p).is_ok_and(|h| h == inputs[i].sha256);
-        if !same {
-            return Err(BuildError::Changed { path: p.clone() });
+        match same {
+            true => Ok(()),
+            false => Err(BuildError::Changed { path: p.clone() }),
         }
-    }
-    result?;
+    })?;
+    deps_plan.elf = result?;
     let bc = extra.map(|(_, bc)| bc);
     if let Some(bc) = &bc {
         cache.record_note(&key, bc).map_err(|e| BuildError::Cache {

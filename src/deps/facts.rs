@@ -85,6 +85,14 @@ pub enum SoFacts {
 }
 
 impl SoFacts {
+    /// The most of a `.so` read to learn its facts.
+    pub const READ_LIMIT: u64 = 512 << 20;
+
+    /// Whether the file at `path` is a shared library whose facts the gate checks.
+    pub fn applies_to(path: &str) -> bool {
+        path.ends_with(".so") || path.contains(".so.")
+    }
+
     pub fn of(bytes: &[u8]) -> SoFacts {
         use crate::python::elf::{inspect, ElfError};
         match inspect(bytes) {
@@ -245,6 +253,7 @@ impl DepsFacts {
             owner,
             records: Vec::new(),
             recorded: Some(Arc::new(self.clone())),
+            elf: BTreeMap::new(),
         })
     }
 

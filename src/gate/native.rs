@@ -19,18 +19,14 @@ pub fn check_binaries(
     out: &mut Vec<Finding>,
 ) -> BTreeMap<String, SoFacts> {
     let want = opts.platform.python_machine().to_string();
-    let mut paths: Vec<&String> = fs
-        .files
-        .keys()
-        .filter(|p| p.ends_with(".so") || p.contains(".so."))
-        .collect();
+    let mut paths: Vec<&String> = fs.files.keys().filter(|p| SoFacts::applies_to(p)).collect();
     paths.sort();
     let mut learned = BTreeMap::new();
     for path in paths {
         let fact = match fs.recorded_so(path) {
             Some(f) => f,
             None => {
-                let Some(bytes) = fs.bytes(path, 512 << 20) else {
+                let Some(bytes) = fs.bytes(path, SoFacts::READ_LIMIT) else {
                     continue;
                 };
                 SoFacts::of(&bytes)

@@ -182,7 +182,10 @@ impl<'a> TaskFs<'a> {
             return None;
         }
         let (plan, _) = self.built.deps.as_ref()?;
-        plan.recorded.as_ref()?.elf.get(path).cloned()
+        match &plan.recorded {
+            Some(recorded) => recorded.elf.get(path).cloned(),
+            None => plan.elf.get(path).cloned(),
+        }
     }
 
     /// Every file path (relative to /var/task), sorted.

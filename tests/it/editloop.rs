@@ -145,3 +145,54 @@ fn a_damaged_facts_entry_is_a_miss_with_a_warning() {
     assert_eq!(reads, 0, "{err}");
     assert!(!err.contains("warning: the cached facts"));
 }
+
+#[test]
+fn the_gate_checks_each_so_as_the_layer_has_it_learned_while_writing_not_read_again() {
+    let t = tempfile::tempdir().unwrap();
+    let project = pushing_project(t.path());
+    let wheels = t.path().join("wheels");
+    copy_tree(&repo().join("fixtures/wheels/quickstart"), &wheels);
+    let toml = fs::read_to_string(project.join("lamina.toml")).unwrap();
+    let toml: String = toml
+        .lines()
+        .map(|l| match l.starts_with("wheels =") {
+            true => format!("wheels = \"{}\"\n", wheels.display()),
+            false => format!("{l}\n"),
+        })
+        .collect();
+    fs::write(project.join("lamina.toml"), toml).unwrap();
+    let find = |arch: &str| {
+        fs::read_dir(&wheels)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                let n = p.file_name().unwrap().to_string_lossy().into_owned();
+                n.starts_with("MarkupSafe") && n.contains(arch)
+            })
+            .unwrap()
+    };
+    // Once the layer is written, the x86_64 wheel's file gets the aarch64 wheel's bytes: a gate
+    // that read the `.so` from the wheel again would judge bytes the layer does not hold.
+    let swap = format!(
+        "cp {} {}",
+        find("aarch64").display(),
+        find("x86_64").display()
+    );
+    let o = run(lamina(&project, &t.path().join("cache"))
+        .args([
+            "build",
+            "-o",
+            &format!("oci:{}:x", t.path().join("out").display()),
+        ])
+        .env("LAMINA_TEST_HOOK_BEFORE_GATE", swap));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("passes the Lambda checks"),
+        "{}",
+        stderr(&o)
+    );
+    let facts = facts_files(&t.path().join("cache"));
+    let v: serde_json::Value = serde_json::from_slice(&fs::read(&facts[0]).unwrap()).unwrap();
+    let elf = &v["elf"]["markupsafe/_speedups.cpython-312-x86_64-linux-gnu.so"];
+    assert_eq!(elf["Elf"]["machine"], "x86_64", "{}", v["elf"]);
+}

@@ -119,13 +119,13 @@ lamina: verify: rebuilding <PROJECT> with no cache (a private empty cache, remov
 lamina: no bytecode: the base has no python3.X (in /var/lang/bin, /usr/local/bin or /usr/bin)
 lamina: warning: MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_aarch64.manylinux2014_aarch64.whl left out: it is for aarch64, not x86_64 (using MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl)
 lamina: dependency layer: 2 wheels for CPython 3.12 on x86_64 with glibc 2.34
-lamina: verify: rebuilt sha256:c0cb9f58c7d8ed3aff51b2e12037b8ab4dc4fde036be60593345e4d1dc482434 (OCI media types), <REGISTRY>/lambda/app:v1 is sha256:712e32c9d52a8e78b1a1374f2e14892e219d31692ab1592b97ee58cbe9272b33
-error: <REGISTRY>/lambda/app:v1 is not what these inputs build: layer 3 of 3 (source layer): sha256:ca5a3945521d8123653dfe6006c95c11bf1891d22b10350f22be322e7153d351 published, sha256:35cfcd7fc4c3f732b073bac78ab764011fb191eb62cc0008bcb76d3ce8c3a019 rebuilt; first difference: var/task/src/functions/campaign/orchestrator.py: the bytes differ (300 bytes each; sha256 dd18424ba37c… published, 63910cc0e655… rebuilt)
+lamina: verify: rebuilt sha256:aad520210aa2c126054fbf204025e68780d78954bb4764d79c8490204f5c05be (OCI media types), <REGISTRY>/lambda/app:v1 is sha256:5461ce1bf363cc8e513d3913f1e5ee9ae49e3cdec37f57cd13d3a7b027c4c4ff
+error: <REGISTRY>/lambda/app:v1 is not what these inputs build: layer 3 of 3 (source layer): sha256:1c299e541be4af7f075a1b58bf9927d292558d3fdcb12398b2f878867584aad2 published, sha256:b9018befc99ec285b182699873e85f6fc852686b932af94cca44140134dd30ec rebuilt; first difference: var/task/src/functions/campaign/orchestrator.py: the bytes differ (300 bytes each; sha256 dd18424ba37c… published, 63910cc0e655… rebuilt)
 hint: the image was built from other inputs or flags, or from a poisoned cache entry; build it with --no-remote-cache and an empty LAMINA_CACHE_DIR and push it again
 ";
     assert_eq!(err, expected);
     assert_eq!(
         digest,
-        "sha256:712e32c9d52a8e78b1a1374f2e14892e219d31692ab1592b97ee58cbe9272b33"
+        "sha256:5461ce1bf363cc8e513d3913f1e5ee9ae49e3cdec37f57cd13d3a7b027c4c4ff"
     );
 }

@@ -17,10 +17,12 @@ pub use select::select;
 
 use super::tree::EntryKind;
 use super::writer::{LayerWriter, WriteError};
+use crate::deps::facts::SoFacts;
 use crate::python::tags::Target;
 use crate::python::wheel::{open_archive, Archive, WheelError};
 use crate::python::wheel_name::WheelName;
 use sha2::{Digest as _, Sha256};
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -152,6 +154,20 @@ impl PartialEq for Src {
 
 /// Streams a zip entry, failing if it is longer or shorter than declared, fails its CRC, or does
 /// not hash to what RECORD says. The checks run as the last declared byte is read.
+/// A reader that keeps a copy of every byte read through it.
+struct Tee<'a, R: Read> {
+    inner: R,
+    copy: &'a mut Vec<u8>,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
 struct Checked<R: Read> {
     inner: R,
     hasher: Sha256,
@@ -204,14 +220,22 @@ impl<R: Read> Read for Checked<R> {
     }
 }
 
+/// What writing the layer learned on the way: each `.so`'s facts (path relative to /var/task).
+pub type SoFactsSeen = BTreeMap<String, SoFacts>;
+
 /// Writes the planned layer.
-pub fn write(plan: &DepsPlan, w: &mut LayerWriter) -> Result<(), WheelsError> {
+pub fn write(plan: &DepsPlan, w: &mut LayerWriter) -> Result<SoFactsSeen, WheelsError> {
     write_with(plan, &Extra::default(), w)
 }
 
 /// Writes the planned layer with `extra` merged in (bytecode files and the RECORDs that list
 /// them), all in one sorted pass.
-pub fn write_with(plan: &DepsPlan, extra: &Extra, w: &mut LayerWriter) -> Result<(), WheelsError> {
+pub fn write_with(
+    plan: &DepsPlan,
+    extra: &Extra,
+    w: &mut LayerWriter,
+) -> Result<SoFactsSeen, WheelsError> {
+    let mut seen = SoFactsSeen::new();
     let mut archives: Vec<Archive> = plan
         .wheels
         .iter()
@@ -254,9 +278,9 @@ pub fn write_with(plan: &DepsPlan, extra: &Extra, w: &mut LayerWriter) -> Result
             w.file(path, false, bytes.len() as u64, &mut &bytes[..])?;
             continue;
         }
-        write_entry(plan, &mut archives, path, kind, w)?;
+        write_entry(plan, &mut archives, path, kind, w, &mut seen)?;
     }
-    Ok(())
+    Ok(seen)
 }
 
 fn write_entry(
@@ -265,6 +289,7 @@ fn write_entry(
     path: &str,
     kind: &EntryKind<Src>,
     w: &mut LayerWriter,
+    seen: &mut SoFactsSeen,
 ) -> Result<(), WheelsError> {
     match kind {
         EntryKind::Dir => w.dir(path)?,
@@ -298,17 +323,27 @@ fn write_entry(
                 size: *size,
                 expected: *expected,
             };
-            w.file(path, *executable, *size, &mut r)
-                .map_err(|e| match e {
-                    WriteError::Io(io) if io.kind() == io::ErrorKind::InvalidData => {
-                        WheelsError::Record {
-                            wheel: wh.name.filename.clone(),
-                            path: path.strip_prefix("var/task/").unwrap_or(path).to_string(),
-                            problem: io.to_string(),
-                        }
+            let rel = path.strip_prefix("var/task/").unwrap_or(path);
+            // A `.so`'s bytes are kept as they pass (sized up front) for its ELF facts.
+            let mut copy = (SoFacts::applies_to(rel) && *size <= SoFacts::READ_LIMIT)
+                .then(|| Vec::with_capacity(*size as usize));
+            let written = match copy.as_mut() {
+                Some(copy) => w.file(path, *executable, *size, &mut Tee { inner: r, copy }),
+                None => w.file(path, *executable, *size, &mut r),
+            };
+            if let (Ok(()), Some(bytes)) = (&written, copy) {
+                seen.insert(rel.to_string(), SoFacts::of(&bytes));
+            }
+            written.map_err(|e| match e {
+                WriteError::Io(io) if io.kind() == io::ErrorKind::InvalidData => {
+                    WheelsError::Record {
+                        wheel: wh.name.filename.clone(),
+                        path: path.strip_prefix("var/task/").unwrap_or(path).to_string(),
+                        problem: io.to_string(),
                     }
-                    other => other.into(),
-                })?;
+                }
+                other => other.into(),
+            })?;
         }
     }
     Ok(())

@@ -25,6 +25,9 @@ pub struct DepsPlan {
     pub records: Vec<WheelRecord>,
     /// Set when the plan comes from the facts cache rather than from reading the wheels.
     pub recorded: Option<Arc<crate::deps::facts::DepsFacts>>,
+    /// Each `.so`'s facts (path relative to /var/task), learned from its bytes as the layer was
+    /// written, so the gate need not inflate them again. Empty when the layer came from a cache.
+    pub elf: std::collections::BTreeMap<String, crate::deps::facts::SoFacts>,
 }
 
 impl DepsPlan {
@@ -475,5 +478,6 @@ pub fn assemble(parts: Vec<PlannedWheel>, opts: &WheelsOptions) -> Result<DepsPl
         owner,
         records,
         recorded: None,
+        elf: Default::default(),
     })
 }
