@@ -3,8 +3,8 @@
 # requests, pydantic, boto3 and their dependencies for cp312 manylinux x86_64; ~34 wheels, ~55 MB),
 # times side by side, in one run:
 #   lamina   `lamina build --wheels` (cold cache; the dependency layer dominates)
-#   (a)      tar of pip's --target tree | pigz -p 2 -6   (the floor for gzip -6 on two cores)
-#   (b)      pip install --no-deps --no-compile --target + tar | gzip -6
+#   (a)      tar of pip's --target tree | pigz -p 2 -5   (the floor for gzip -5, lamina's level, on two cores)
+#   (b)      pip install --no-deps --no-compile --target + tar | gzip -5
 # and reports the ratios and lamina's peak RSS. Targets: lamina <= 1.1x (a), >= 3x faster than (b),
 # RSS < 100 MB. Each timing is the median of RUNS (default 3).
 # Usage: benches/deps.sh        (downloads the wheels once into ~/.cache/lamina-bench)
@@ -45,14 +45,14 @@ for i in $(seq "$RUNS"); do
   e=$(now); echo "$e - $s" | bc >> "$WORK/lamina.t"
   r=$(cat "$WORK/rss"); [ "$r" -gt "$RSS" ] && RSS=$r
 
-  s=$(now); tar -cf - -C "$WORK/floor-tree" . | pigz -p 2 -6 > /dev/null; e=$(now); echo "$e - $s" | bc >> "$WORK/a.t"
+  s=$(now); tar -cf - -C "$WORK/floor-tree" . | pigz -p 2 -5 > /dev/null; e=$(now); echo "$e - $s" | bc >> "$WORK/a.t"
 
   rm -rf "$WORK/pip-tree"
-  s=$(now); "${PIP[@]}" --target "$WORK/pip-tree" "$WHEELS"/*.whl && tar -cf - -C "$WORK/pip-tree" . | gzip -6 > /dev/null
+  s=$(now); "${PIP[@]}" --target "$WORK/pip-tree" "$WHEELS"/*.whl && tar -cf - -C "$WORK/pip-tree" . | gzip -5 > /dev/null
   e=$(now); echo "$e - $s" | bc >> "$WORK/b.t"
 done
 L=$(median < "$WORK/lamina.t"); A=$(median < "$WORK/a.t"); B=$(median < "$WORK/b.t")
 grep "dependency layer sha256" "$WORK/log" | sed 's/^lamina: //'
 printf 'lamina build:             %6.2f s   peak RSS %d MiB\n' "$L" $((RSS / 1024))
-printf '(a) tar | pigz -p2 -6:    %6.2f s   lamina/(a) = %.2fx   (target <= 1.1x)\n' "$A" "$(echo "$L / $A" | bc -l)"
+printf '(a) tar | pigz -p2 -5:    %6.2f s   lamina/(a) = %.2fx   (target <= 1.1x)\n' "$A" "$(echo "$L / $A" | bc -l)"
 printf '(b) pip --target + gzip:  %6.2f s   (b)/lamina = %.2fx   (target >= 3x)\n' "$B" "$(echo "$B / $L" | bc -l)"
