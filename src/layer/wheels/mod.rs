@@ -324,9 +324,10 @@ fn write_entry(
                 expected: *expected,
             };
             let rel = path.strip_prefix("var/task/").unwrap_or(path);
-            // A `.so`'s bytes are kept as they pass (sized up front) for its ELF facts.
+            // A `.so`'s bytes are kept as they pass (sized up front, as far as a declared size is
+            // believed before the bytes are there) for its ELF facts.
             let mut copy = (SoFacts::applies_to(rel) && *size <= SoFacts::READ_LIMIT)
-                .then(|| Vec::with_capacity(*size as usize));
+                .then(|| Vec::with_capacity((*size).min(64 << 20) as usize));
             let written = match copy.as_mut() {
                 Some(copy) => w.file(path, *executable, *size, &mut Tee { inner: r, copy }),
                 None => w.file(path, *executable, *size, &mut r),
