@@ -87,6 +87,9 @@ pub enum SoFacts {
 impl SoFacts {
     /// The most of a `.so` read to learn its facts.
     pub const READ_LIMIT: u64 = 512 << 20;
+    /// The most reserved for a file's bytes before they are read (a declared size is not
+    /// believed further than this until the bytes are there).
+    pub const PREALLOC_LIMIT: u64 = 64 << 20;
 
     /// Whether the file at `path` is a shared library whose facts the gate checks.
     pub fn applies_to(path: &str) -> bool {

@@ -4,6 +4,7 @@
 //! kept as a `ReadFailed` (never an empty file), for the gate to fail with.
 
 use crate::build::Built;
+use crate::deps::facts::SoFacts;
 use crate::layer::tree::EntryKind;
 use crate::layer::wheels::Src;
 use crate::python::imports::TaskTree;
@@ -164,7 +165,8 @@ impl<'a> TaskFs<'a> {
                 let z = open.get_mut(wheel)?;
                 let mut f = z.by_index(*index).ok()?;
                 // Sized up front: growing by doubling held 3x a large `.so` at once.
-                let mut out = Vec::with_capacity(f.size().min(limit).min(64 << 20) as usize);
+                let mut out =
+                    Vec::with_capacity(f.size().min(limit).min(SoFacts::PREALLOC_LIMIT) as usize);
                 f.by_ref().take(limit).read_to_end(&mut out).ok()?;
                 Some(out)
             }
@@ -177,7 +179,7 @@ impl<'a> TaskFs<'a> {
     }
 
     /// What the facts cache recorded about a dependency `.so` (not one the source layer replaces).
-    pub fn recorded_so(&self, path: &str) -> Option<crate::deps::facts::SoFacts> {
+    pub fn recorded_so(&self, path: &str) -> Option<SoFacts> {
         if self.files.get(path)?.source {
             return None;
         }

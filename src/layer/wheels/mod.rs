@@ -152,8 +152,6 @@ impl PartialEq for Src {
     }
 }
 
-/// Streams a zip entry, failing if it is longer or shorter than declared, fails its CRC, or does
-/// not hash to what RECORD says. The checks run as the last declared byte is read.
 /// A reader that keeps a copy of every byte read through it.
 struct Tee<'a, R: Read> {
     inner: R,
@@ -168,6 +166,8 @@ impl<R: Read> Read for Tee<'_, R> {
     }
 }
 
+/// Streams a zip entry, failing if it is longer or shorter than declared, fails its CRC, or does
+/// not hash to what RECORD says. The checks run as the last declared byte is read.
 struct Checked<R: Read> {
     inner: R,
     hasher: Sha256,
@@ -327,7 +327,7 @@ fn write_entry(
             // A `.so`'s bytes are kept as they pass (sized up front, as far as a declared size is
             // believed before the bytes are there) for its ELF facts.
             let mut copy = (SoFacts::applies_to(rel) && *size <= SoFacts::READ_LIMIT)
-                .then(|| Vec::with_capacity((*size).min(64 << 20) as usize));
+                .then(|| Vec::with_capacity((*size).min(SoFacts::PREALLOC_LIMIT) as usize));
             let written = match copy.as_mut() {
                 Some(copy) => w.file(path, *executable, *size, &mut Tee { inner: r, copy }),
                 None => w.file(path, *executable, *size, &mut r),
