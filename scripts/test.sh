@@ -78,6 +78,27 @@ if [ ! -f "$LAMINA_TEST_WHEELS/.complete" ]; then
   touch "$LAMINA_TEST_WHEELS/.complete"
 fi
 
+# The traffic-manager wheel set (google-ads, botocore, pydantic, cryptography, pycparser, …: 34
+# wheels, every version pinned) for the reproducibility oracle and matrix (tests/it/repro.rs).
+export LAMINA_TEST_TRAFFIC_WHEELS="${LAMINA_TEST_TRAFFIC_WHEELS:-$HOME/.cache/lamina-test/wheels-traffic}"
+if [ ! -f "$LAMINA_TEST_TRAFFIC_WHEELS/.complete" ]; then
+  echo "test.sh: downloading the traffic-manager wheel set into $LAMINA_TEST_TRAFFIC_WHEELS" >&2
+  mkdir -p "$LAMINA_TEST_TRAFFIC_WHEELS"
+  python3 -m pip download -q --disable-pip-version-check --only-binary=:all: --no-deps \
+    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
+    --python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi none \
+    -d "$LAMINA_TEST_TRAFFIC_WHEELS" \
+    annotated_types==0.8.0 boto3==1.44.8 botocore==1.44.8 certifi==2026.10.19.post1 cffi==2.1.1 \
+    charset_normalizer==3.5.3 cryptography==50.0.2 google_ads==34.0.0 google_api_core==2.44.0 \
+    google_auth==2.63.0 google_auth_oauthlib==1.5.0 googleapis_common_protos==1.76.0 grpcio==1.85.3 \
+    grpcio_status==1.85.3 idna==3.20 jmespath==1.1.0 oauthlib==4.0.1 opentelemetry_api==1.45.2 \
+    proto_plus==1.29.0 protobuf==7.36.2 pyasn1==0.6.5 pyasn1_modules==0.4.2 pycparser==3.12 \
+    pydantic==2.14.4 pydantic_core==2.50.5 python_dateutil==2.9.0.post0 pyyaml==6.0.4 \
+    requests==2.34.2 requests_oauthlib==2.0.0 s3transfer==0.19.3 six==1.17.0 \
+    typing_extensions==4.16.0 typing_inspection==0.4.5 urllib3==2.8.0
+  touch "$LAMINA_TEST_TRAFFIC_WHEELS/.complete"
+fi
+
 echo "test.sh: cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "test.sh: cargo clippy" >&2

@@ -21,7 +21,13 @@ pub struct Mismatch {
 
 impl crate::diagnostic::Hint for Mismatch {
     fn hint(&self) -> Option<String> {
-        Some("the image was built from other inputs or flags, or from a poisoned cache entry; build it with --no-remote-cache and an empty LAMINA_CACHE_DIR and push it again".into())
+        let only_bytecode =
+            matches!(&self.what, Difference::Layer { path: Some(p), .. } if is_pyc(&p.path));
+        Some(if only_bytecode {
+            "the sources are the same but their bytecode is not: the base's interpreter differs, or the image came from a poisoned cache entry; build it with --no-remote-cache and an empty LAMINA_CACHE_DIR and push it again".into()
+        } else {
+            "most likely the image was built from other inputs or flags (another commit, lock or base); if not, from a poisoned cache entry: build it with --no-remote-cache and an empty LAMINA_CACHE_DIR and push it again".into()
+        })
     }
 }
 
@@ -223,24 +229,50 @@ fn first_path_difference(
     let r = entries(rebuilt)?;
     let p_by: HashMap<&str, &Entry> = p.iter().map(|(k, v)| (k.as_str(), v)).collect();
     let r_by: HashMap<&str, &Entry> = r.iter().map(|(k, v)| (k.as_str(), v)).collect();
+    // Every difference, in the rebuild's order, then the published image's paths it lacks.
+    let mut found: Vec<PathDifference> = Vec::new();
     for (path, re) in &r {
         let how = match p_by.get(path.as_str()) {
             None => Some("only in the rebuild".to_string()),
             Some(pe) => describe(pe, re),
         };
         if let Some(how) = how {
-            return Ok(Some(PathDifference {
+            found.push(PathDifference {
                 path: path.clone(),
                 how,
-            }));
+            });
         }
     }
-    Ok(p.iter()
-        .find(|(k, _)| !r_by.contains_key(k.as_str()))
-        .map(|(k, _)| PathDifference {
-            path: k.clone(),
-            how: "only in the published image".into(),
-        }))
+    found.extend(
+        p.iter()
+            .filter(|(k, _)| !r_by.contains_key(k.as_str()))
+            .map(|(k, _)| PathDifference {
+                path: k.clone(),
+                how: "only in the published image".into(),
+            }),
+    );
+    // A `.pyc` differs because its source did: name the cause (a `__pycache__` entry sorts before
+    // its `.py`), and say when only bytecode differs.
+    let pycs = found.iter().filter(|d| is_pyc(&d.path)).count();
+    let first = match found.iter().position(|d| !is_pyc(&d.path)) {
+        Some(i) => {
+            let mut d = found.swap_remove(i);
+            if pycs > 0 {
+                d.how = format!("{} (and {pycs} .pyc compiled from the sources)", d.how);
+            }
+            Some(d)
+        }
+        None => found.into_iter().next().map(|mut d| {
+            d.how = format!("{}; every source is the same, only bytecode differs", d.how);
+            d
+        }),
+    };
+    Ok(first)
+}
+
+/// `…/__pycache__/<name>.cpython-3X.pyc`.
+fn is_pyc(path: &str) -> bool {
+    path.ends_with(".pyc") && path.contains("__pycache__/")
 }
 
 /// How `published` differs from `rebuilt`, if it does (type, size, bytes, mode, link target).

@@ -4,7 +4,7 @@
 //! `layer::wheels`.
 
 use super::{finish_and_record, BuildError, FromRemote, GZIP_LEVEL, WRITER_VERSION};
-use crate::bytecode::Compiler;
+use crate::bytecode::Bytecode;
 use crate::cache::Cache;
 use crate::catalog;
 use crate::config::{DepsConfig, Plan};
@@ -115,7 +115,7 @@ pub(super) fn deps_layer(
     plan: &Plan,
     deps: &DepsConfig,
     base: &Image,
-    compiler: Option<&Compiler>,
+    bytecode: Option<&Bytecode>,
     (cache, remote): (&Cache, Option<&RemoteCache>),
     index: &crate::deps::LazyClient,
     log: &mut dyn FnMut(String),
@@ -136,8 +136,8 @@ pub(super) fn deps_layer(
         "{WRITER_VERSION}\0deps\0gzip{GZIP_LEVEL}\0{}\0{:?}\0",
         plan.epoch, opts
     ));
-    if let Some(c) = compiler {
-        h.update(c.key());
+    if let Some(b) = bytecode {
+        h.update(b.key());
     }
     for i in &inputs {
         h.update(format!("{}\0{}\0", i.filename, i.sha256));
@@ -156,7 +156,7 @@ pub(super) fn deps_layer(
             reused: true,
             plan: deps_plan,
             target,
-            bytecode: compiler.and_then(|_| cache.lookup_note(&key)),
+            bytecode: bytecode.and_then(|_| cache.lookup_note(&key)),
             key,
             from: None,
         });
@@ -173,7 +173,7 @@ pub(super) fn deps_layer(
             reused: true,
             plan: deps_plan,
             target,
-            bytecode: compiler.and(bc),
+            bytecode: bytecode.and(bc),
             key,
             from,
         });
@@ -185,7 +185,7 @@ pub(super) fn deps_layer(
         log(format!("warning: {w}"));
     }
     if let Some(hit) = cache.lookup_layer_or_evict(&key, log) {
-        let bc = compiler.and_then(|_| cache.lookup_note(&key));
+        let bc = bytecode.and_then(|_| cache.lookup_note(&key));
         return Ok(DepsLayer {
             layer: hit,
             wheels: chosen.len(),
@@ -197,7 +197,7 @@ pub(super) fn deps_layer(
             from: None,
         });
     }
-    let extra = match compiler {
+    let extra = match bytecode.map(Bytecode::compiler).transpose()?.flatten() {
         Some(c) => Some(wheels::compile(&deps_plan, c)?),
         None => None,
     };

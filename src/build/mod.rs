@@ -4,10 +4,10 @@
 //! caller passes one), and written only when neither has it. Nothing here writes to the output or
 //! records remote cache entries: sinks and the caller do that afterwards.
 
-use crate::bytecode::{self, BytecodeError, Setup};
+use crate::bytecode::{self, BytecodeError};
 use crate::cache::Cache;
 use crate::config::Plan;
-use crate::layer::compiled::{self, CompiledError, LayerBytecode};
+use crate::layer::compiled::{CompiledError, LayerBytecode};
 use crate::layer::{source, wheels, LayerWriter, Tree, WrittenLayer};
 use crate::oci::{Image, Layer};
 use crate::python::tags::Target;
@@ -27,6 +27,8 @@ pub use deps_layer::{catalog_entry, target_for};
 /// 5, not zlib's default 6: for the traffic-manager set the layer is 0.2 % larger (43.6 vs
 /// 43.5 MiB) and its compression takes a third less CPU (the build 1.75 s instead of 2.05 s).
 pub const GZIP_LEVEL: u32 = 5;
+/// The report's line when bytecode is turned off.
+const OFF_NOTE: &str = "no bytecode: turned off (--no-compile-bytecode / compile_bytecode = false)";
 /// Bump when the bytes the writer produces for the same inputs change.
 const WRITER_VERSION: &str = "lamina-layer-v2-pgzip";
 
@@ -183,22 +185,25 @@ pub fn build_with_remote(
     let base_layers = base.layers.len();
 
     let skip = crate::output::never_copied(plan, cache);
-    let (compiler, bytecode_note) = if plan.compile_bytecode {
-        match bytecode::setup(&base, host_variant, cache, plan.compile_workers)? {
-            Setup::On(c) => {
-                let note = format!("bytecode: compiled by {} (unchecked-hash .pyc)", c.how);
-                (Some(c), note)
-            }
-            Setup::Off(why) => (None, format!("no bytecode: {why}")),
+    let bytecode = plan
+        .compile_bytecode
+        .then(|| bytecode::lazy(&base, host_variant, cache, plan.compile_workers));
+    // Said up front when it costs nothing (no cache to spare the base's bytes, or this machine
+    // has unpacked the base's interpreter before); else at the end.
+    let mut note_said = false;
+    if let Some(b) = &bytecode {
+        if remote.is_none() {
+            b.setup()?;
+        }
+        if b.known().is_some() {
+            log(b.note());
+            note_said = true;
         }
     } else {
-        (
-            None,
-            "no bytecode: turned off (--no-compile-bytecode / compile_bytecode = false)".into(),
-        )
-    };
-    log(bytecode_note.clone());
-    let compiler = compiler.as_deref();
+        log(OFF_NOTE.into());
+        note_said = true;
+    }
+    let bytecode = bytecode.as_ref();
     let mut image = base;
     let mut new_layers = Vec::new();
     let mut bytecode_done = Vec::new();
@@ -214,14 +219,18 @@ pub fn build_with_remote(
             bytecode: bc,
             key,
             from,
-        } = deps_layer::deps_layer(plan, deps, &image, compiler, (cache, remote), index, log)?;
+        } = deps_layer::deps_layer(plan, deps, &image, bytecode, (cache, remote), index, log)?;
         deps_info = Some((deps_plan, target));
         deps_key = Some(key.clone());
+        let compiled = match bytecode {
+            Some(b) => b.has_python(bc.is_some())?,
+            None => false,
+        };
         let history = json!({
             "created": rfc3339(plan.epoch),
             "created_by": format!(
                 "lamina build: pip install --no-deps --target /var/task ({count} wheels){}",
-                if compiler.is_some() { "; compileall --invalidation-mode unchecked-hash" } else { "" }
+                if compiled { "; compileall --invalidation-mode unchecked-hash" } else { "" }
             ),
             "comment": "dependency layer",
         });
@@ -238,15 +247,18 @@ pub fn build_with_remote(
         });
     }
     let tree = source::plan(&plan.project, &plan.srcs, &skip)?;
-    let (src_layer, reused, key, from) = match compiler {
-        Some(c) => {
-            let mut with_pyc = tree.clone();
-            let bc = compiled::add_to_source(&mut with_pyc, c)?;
-            bytecode_done.push(("source".to_string(), bc));
-            source_layer::write_cached(&with_pyc, plan.epoch, cache, remote, log)?
-        }
-        None => source_layer::write_cached(&tree, plan.epoch, cache, remote, log)?,
+    let (src_layer, reused, key, from, bc) =
+        source_layer::write_cached(&tree, bytecode, plan.epoch, cache, remote, log)?;
+    if let Some(bc) = bc {
+        bytecode_done.push(("source".to_string(), bc));
+    }
+    let bytecode_note = match bytecode {
+        Some(b) => b.note(),
+        None => OFF_NOTE.into(),
     };
+    if !note_said {
+        log(bytecode_note.clone());
+    }
 
     let created = rfc3339(plan.epoch);
     let copies: Vec<String> = plan

@@ -3,7 +3,9 @@
 //! tree (`.dockerignore`, symlinks) is `layer::source`.
 
 use super::{finish_and_record, BuildError, FromRemote, GZIP_LEVEL, WRITER_VERSION};
+use crate::bytecode::Bytecode;
 use crate::cache::Cache;
+use crate::layer::compiled::{self, LayerBytecode};
 use crate::layer::{EntryKind, LayerWriter, Tree, WrittenLayer};
 use crate::remote_cache::RemoteCache;
 use sha2::{Digest as _, Sha256};
@@ -82,23 +84,49 @@ impl Read for SameBytes {
     }
 }
 
-/// The source layer for `tree`: (layer, reused, input key, remote entry it came from).
+/// The source layer for `tree`, with the `.pyc` of its modules when `bytecode` is on: (layer,
+/// reused, input key, remote entry it came from, its bytecode). The key comes from the sources
+/// and the bytecode's key, so a cached layer needs no compiling (nor the base's interpreter).
 pub(super) fn write_cached(
     tree: &Tree<PathBuf>,
+    bytecode: Option<&Bytecode>,
     epoch: u64,
     cache: &Cache,
     remote: Option<&RemoteCache>,
     log: &mut dyn FnMut(String),
-) -> Result<(WrittenLayer, bool, String, FromRemote), BuildError> {
-    let (key, digests) = input_key(tree, epoch)?;
+) -> Result<SourceLayer, BuildError> {
+    let (mut key, mut digests) = input_key(tree, epoch)?;
+    if let Some(b) = bytecode {
+        key = hex::encode(Sha256::digest(format!("{key}\0{}", b.key())));
+    }
+    let note = |cache: &Cache| bytecode.and_then(|_| cache.lookup_note::<LayerBytecode>(&key));
     if let Some(hit) = cache.lookup_layer_or_evict(&key, log) {
-        return Ok((hit, true, key, None));
+        let bc = note(cache);
+        return Ok((hit, true, key, None, bc));
     }
     if let Some(hit) = remote.and_then(|r| r.lookup(&key, log)) {
         log(format!("source layer: from the remote cache ({})", hit.tag));
-        return Ok((hit.layer, true, key, Some((hit.blob, hit.tag))));
+        let bc = bytecode.and(hit.bytecode.and_then(|v| serde_json::from_value(v).ok()));
+        return Ok((hit.layer, true, key, Some((hit.blob, hit.tag)), bc));
     }
     crate::hooks::hook("AFTER_INPUT_KEY");
+    let mut with_pyc;
+    let mut bc = None;
+    let mut tree = tree;
+    if let Some(c) = bytecode.map(Bytecode::compiler).transpose()?.flatten() {
+        with_pyc = tree.clone();
+        let compiled = compiled::add_to_source(&mut with_pyc, c)?;
+        // The .pyc files join the digests the write checks (the sources' are the key's).
+        digests = input_key(&with_pyc, epoch)?.1;
+        cache
+            .record_note(&key, &compiled)
+            .map_err(|e| BuildError::Cache {
+                path: cache.tmp_dir(),
+                source: e,
+            })?;
+        bc = Some(compiled);
+        tree = &with_pyc;
+    }
     let mut w = LayerWriter::create(&cache.blobs_dir(), &cache.tmp_dir(), epoch, GZIP_LEVEL)?;
     let changed: Rc<RefCell<Option<PathBuf>>> = Rc::default();
     let written = tree.write(
@@ -127,5 +155,14 @@ pub(super) fn write_cached(
     }
     written?;
     let written = finish_and_record(w, &key, cache)?;
-    Ok((written, false, key, None))
+    Ok((written, false, key, None, bc))
 }
+
+/// (layer, reused, input key, the remote entry it came from, its bytecode).
+type SourceLayer = (
+    WrittenLayer,
+    bool,
+    String,
+    FromRemote,
+    Option<LayerBytecode>,
+);

@@ -72,31 +72,41 @@ fn machine_name(m: u16) -> String {
     }
 }
 
-/// Unpacks (once per base, cached under `dir`) and checks the base's interpreter.
-pub fn for_image(image: &Image, dir: &Path, tmp: &Path) -> Result<Found, InterpError> {
+/// Where a base's interpreter is unpacked under `dir`: by the digests of its layers.
+fn unpacked_dir(image: &Image, dir: &Path) -> PathBuf {
     let mut h = Sha256::new();
     h.update("lamina-interpreter-v1\0");
     for l in &image.layers {
         h.update(l.digest().to_string());
         h.update("\0");
     }
-    let key = hex::encode(h.finalize());
-    let final_dir = dir.join(&key);
+    dir.join(hex::encode(h.finalize()))
+}
+
+/// What this machine learned about the base's interpreter before, without reading the base.
+pub fn cached(image: &Image, dir: &Path) -> Option<Found> {
+    let final_dir = unpacked_dir(image, dir);
+    let bytes = fs::read(final_dir.join("interpreter.json")).ok()?;
+    let r = serde_json::from_slice::<Record>(&bytes).ok()?;
+    Some(match r.interpreter {
+        Some(mut i) => {
+            i.root = final_dir.join("root");
+            Found::Python(Box::new(i))
+        }
+        None => Found::NoPython,
+    })
+}
+
+/// Unpacks (once per base, cached under `dir`) and checks the base's interpreter.
+pub fn for_image(image: &Image, dir: &Path, tmp: &Path) -> Result<Found, InterpError> {
+    if let Some(found) = cached(image, dir) {
+        return Ok(found);
+    }
+    let final_dir = unpacked_dir(image, dir);
     let io_err = |source| InterpError::Io {
         dir: final_dir.clone(),
         source,
     };
-    if let Ok(bytes) = fs::read(final_dir.join("interpreter.json")) {
-        if let Ok(r) = serde_json::from_slice::<Record>(&bytes) {
-            return Ok(match r.interpreter {
-                Some(mut i) => {
-                    i.root = final_dir.join("root");
-                    Found::Python(Box::new(i))
-                }
-                None => Found::NoPython,
-            });
-        }
-    }
     fs::create_dir_all(dir).map_err(io_err)?;
     fs::create_dir_all(tmp).map_err(io_err)?;
     // Unpack into a temporary directory and rename it into place only when complete: an

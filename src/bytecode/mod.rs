@@ -15,6 +15,7 @@ pub mod store;
 use crate::cache::Cache;
 use crate::oci::Image;
 pub use interp::{Found, InterpError, Interpreter};
+use sha2::{Digest as _, Sha256};
 use std::path::PathBuf;
 use std::sync::Mutex;
 pub use store::Entry;
@@ -109,87 +110,177 @@ pub enum Setup {
     Off(String),
 }
 
-/// Finds the base's interpreter and a way to run it here. `host_variant` is the same base for
-/// this machine's platform, when the base is a multi-platform index that has one.
-pub fn setup(
-    image: &Image,
-    host_variant: Option<&Image>,
-    cache: &Cache,
+/// Bytecode for one build, decided lazily. Its key (what every layer key that holds bytecode
+/// includes) comes from the base's manifest alone: its config digest and layer digests determine
+/// its interpreter's bytes. The interpreter is unpacked from the base's layers, which may have to
+/// be downloaded, only when something must be compiled, so a build whose layers all come from a
+/// cache never reads the base.
+pub struct Bytecode {
+    key: String,
+    base: Image,
+    host_variant: Option<Image>,
+    interpreters: PathBuf,
+    tmp: PathBuf,
+    store: PathBuf,
     workers: usize,
-) -> Result<Setup, BytecodeError> {
-    let dir = cache.interpreters_dir();
-    let tmp = cache.tmp_dir();
-    let target = match interp::for_image(image, &dir, &tmp)? {
-        Found::NoPython => {
-            return Ok(Setup::Off(
-                "the base has no python3.X (in /var/lang/bin, /usr/local/bin or /usr/bin)".into(),
-            ))
-        }
-        Found::Python(i) => *i,
-    };
-    let host = interp::host_machine();
-    let make = |interp: Interpreter, qemu: Option<PathBuf>, how: String| {
-        let store = store::Store::new(&cache.bytecode_dir(), &tmp, &interp.identity);
-        Setup::On(Box::new(Compiler {
-            interp,
-            qemu,
-            store,
-            workers: workers.max(1),
-            how,
-        }))
-    };
-    if target.machine == host && cfg!(target_os = "linux") {
-        let how = format!("the base's {}", target.python);
-        return Ok(make(target, None, how));
+    setup: std::sync::OnceLock<Setup>,
+}
+
+/// The bytecode of a build on `base`. `host_variant` is the same base for this machine's platform,
+/// when the base is a multi-platform index that has one.
+pub fn lazy(base: &Image, host_variant: Option<&Image>, cache: &Cache, workers: usize) -> Bytecode {
+    let mut h = Sha256::new();
+    h.update(format!("lamina-bytecode-v2\0{}\0", store::FORMAT));
+    h.update(crate::oci::sha256_digest(base.config_bytes()).to_string());
+    for l in &base.layers {
+        h.update(format!("\0{}", l.digest()));
     }
-    let mut why = Vec::new();
-    if !cfg!(target_os = "linux") {
-        why.push("this is not a Linux machine".to_string());
-    } else if let Some(v) = host_variant {
-        match interp::for_image(v, &dir, &tmp)? {
-            Found::Python(v) if v.machine == host => {
-                if v.minor == target.minor && v.stdlib == target.stdlib {
-                    let how = format!(
-                        "the {} variant's {} (the same CPython release as the {} image's)",
-                        v.machine, v.python, target.machine
-                    );
-                    return Ok(make(*v, None, how));
+    Bytecode {
+        key: format!("bytecode-unchecked-hash\0{}", hex::encode(h.finalize())),
+        base: base.clone(),
+        host_variant: host_variant.cloned(),
+        interpreters: cache.interpreters_dir(),
+        tmp: cache.tmp_dir(),
+        store: cache.bytecode_dir(),
+        workers: workers.max(1),
+        setup: std::sync::OnceLock::new(),
+    }
+}
+
+impl Bytecode {
+    /// What a layer's input key must include for its bytecode.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// The compiler, unpacking the base's interpreter if this machine has not yet; `None` when the
+    /// base has no Python.
+    pub fn compiler(&self) -> Result<Option<&Compiler>, BytecodeError> {
+        Ok(match self.setup()? {
+            Setup::On(c) => Some(c),
+            Setup::Off(_) => None,
+        })
+    }
+
+    /// The setup, unpacking the base's interpreter if needed.
+    pub fn setup(&self) -> Result<&Setup, BytecodeError> {
+        if let Some(s) = self.setup.get() {
+            return Ok(s);
+        }
+        let find = |i: &Image| interp::for_image(i, &self.interpreters, &self.tmp).map(Some);
+        let s = self.decide(&find)?.expect("found by unpacking");
+        Ok(self.setup.get_or_init(|| s))
+    }
+
+    /// The setup when it is known without reading the base: decided already, or from what this
+    /// machine unpacked before.
+    pub fn known(&self) -> Option<&Setup> {
+        if let Some(s) = self.setup.get() {
+            return Some(s);
+        }
+        let find = |i: &Image| Ok(interp::cached(i, &self.interpreters));
+        let s = self.decide(&find).ok()??;
+        Some(self.setup.get_or_init(|| s))
+    }
+
+    /// One line for the report: who compiled, why there is no bytecode, or that none was needed.
+    pub fn note(&self) -> String {
+        match self.known() {
+            Some(Setup::On(c)) => format!("bytecode: compiled by {} (unchecked-hash .pyc)", c.how),
+            Some(Setup::Off(why)) => format!("no bytecode: {why}"),
+            None => {
+                "bytecode: every layer came from a cache; the base's interpreter was not needed"
+                    .into()
+            }
+        }
+    }
+
+    /// Whether the layers this bytecode keys hold `.pyc` files; `compiled` says a layer's cache
+    /// entry recorded compiling (which only a base with Python does), sparing the base's bytes.
+    pub fn has_python(&self, compiled: bool) -> Result<bool, BytecodeError> {
+        match self.known() {
+            Some(s) => Ok(matches!(s, Setup::On(_))),
+            None if compiled => Ok(true),
+            None => Ok(matches!(self.setup()?, Setup::On(_))),
+        }
+    }
+
+    /// Finds the base's interpreter (`find`: `None` when it cannot say without reading the base)
+    /// and a way to run it here.
+    fn decide(
+        &self,
+        find: &dyn Fn(&Image) -> Result<Option<Found>, InterpError>,
+    ) -> Result<Option<Setup>, BytecodeError> {
+        let target = match find(&self.base)? {
+            None => return Ok(None),
+            Some(Found::NoPython) => {
+                return Ok(Some(Setup::Off(
+                    "the base has no python3.X (in /var/lang/bin, /usr/local/bin or /usr/bin)"
+                        .into(),
+                )))
+            }
+            Some(Found::Python(i)) => *i,
+        };
+        let host = interp::host_machine();
+        let make = |interp: Interpreter, qemu: Option<PathBuf>, how: String| {
+            let store = store::Store::new(&self.store, &self.tmp, &interp.identity);
+            Some(Setup::On(Box::new(Compiler {
+                interp,
+                qemu,
+                store,
+                workers: self.workers,
+                how,
+            })))
+        };
+        if target.machine == host && cfg!(target_os = "linux") {
+            let how = format!("the base's {}", target.python);
+            return Ok(make(target, None, how));
+        }
+        let mut why = Vec::new();
+        if !cfg!(target_os = "linux") {
+            why.push("this is not a Linux machine".to_string());
+        } else if let Some(v) = &self.host_variant {
+            match find(v)? {
+                None => return Ok(None),
+                Some(Found::Python(v)) if v.machine == host => {
+                    if v.minor == target.minor && v.stdlib == target.stdlib {
+                        let how = format!(
+                            "the {} variant's {} (the same CPython release as the {} image's)",
+                            v.machine, v.python, target.machine
+                        );
+                        return Ok(make(*v, None, how));
+                    }
+                    why.push(format!(
+                        "the base's {host} variant has another CPython ({} with a different standard library)",
+                        v.python
+                    ));
                 }
-                why.push(format!(
-                    "the base's {host} variant has another CPython ({} with a different standard library)",
-                    v.python
-                ));
+                _ => why.push(format!("the base's {host} variant has no usable python3.X")),
             }
-            _ => why.push(format!("the base's {host} variant has no usable python3.X")),
+        } else {
+            why.push(format!("the base has no {host} variant"));
         }
-    } else {
-        why.push(format!("the base has no {host} variant"));
-    }
-    if cfg!(target_os = "linux") {
-        match interp::find_qemu(&target.machine) {
-            Some(q) => {
-                let how = format!("the base's {} under {}", target.python, q.display());
-                return Ok(make(target, Some(q), how));
+        if cfg!(target_os = "linux") {
+            match interp::find_qemu(&target.machine) {
+                Some(q) => {
+                    let how = format!("the base's {} under {}", target.python, q.display());
+                    return Ok(make(target, Some(q), how));
+                }
+                None => why.push(format!("qemu-{} is not installed", target.machine)),
             }
-            None => why.push(format!("qemu-{} is not installed", target.machine)),
         }
+        Err(BytecodeError::CannotRun {
+            python: target.python.clone(),
+            machine: target.machine.clone(),
+            host: host.to_string(),
+            why: why.join("; "),
+        })
     }
-    Err(BytecodeError::CannotRun {
-        python: target.python.clone(),
-        machine: target.machine.clone(),
-        host: host.to_string(),
-        why: why.join("; "),
-    })
 }
 
 impl Compiler {
     pub fn minor(&self) -> u32 {
         self.interp.minor
-    }
-
-    /// What a layer's input key must include for its bytecode.
-    pub fn key(&self) -> String {
-        format!("bytecode-unchecked-hash\0{}", self.interp.identity)
     }
 
     fn command(&self) -> std::process::Command {

@@ -1,74 +1,83 @@
-//! A pool of long-lived interpreter processes that compile sources to `.pyc` bytes, exactly as
-//! `py_compile` does for `invalidation_mode=UNCHECKED_HASH` and `dfile=<in-image path>`:
+//! A pool of interpreter processes that compile sources to `.pyc` bytes, exactly as `py_compile`
+//! does for `invalidation_mode=UNCHECKED_HASH` and `dfile=<in-image path>`:
 //! `compile(source, dfile, "exec", dont_inherit=True, optimize=-1)`, then
-//! `_code_to_hash_pyc(code, source_hash(source), False)`, with every one-character string
-//! interned first (see the driver) so that no `.pyc` depends on what its worker compiled before.
-//! Each worker reads length-prefixed frames
-//! on stdin and answers on stdout; one process per worker for the whole build is far cheaper than
-//! one per file. The bytes depend only on the interpreter and the input, never on which worker or
-//! in which order (a test compares 1 worker against several, and against `compileall`). This
-//! module knows nothing of layers or caching (`store`, `mod`).
+//! `_code_to_hash_pyc(code, source_hash(source), False)`.
+//!
+//! marshal's output depends on the state of the whole process: whether it marks an object for
+//! back-references follows reference counts, and whether two equal constants are one object can
+//! follow what was compiled before. So no file is ever compiled in a process that compiled
+//! another: each worker is a pristine parent that starts the interpreter once, then forks one
+//! child per file; the child reads one frame, compiles, answers and exits. Every file is compiled
+//! in the same process state, the state a fresh interpreter has after the driver's preamble, so
+//! the bytes depend only on the interpreter and the input, never on the worker, the order or the
+//! cache (`tests/it/repro.rs` compares every file of a large real wheel set with one fresh
+//! process per file). Frames: u32 path length, u32 source length, path (UTF-8), source in; one
+//! byte (`P` pyc, `E` error, `H` hello, `X` the child died), u32 length, payload out. This module
+//! knows nothing of layers or caching (`store`, `mod`).
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
-/// The driver each worker runs (`python -S -c DRIVER`). Frame in: u32 path length, u32 source
-/// length, path (UTF-8), source. Frame out: one byte (`P` pyc, `E` error, `H` hello), u32 length,
-/// payload. The hello line: version, cache tag, magic number (hex), prefix.
+/// The driver each worker runs (`python -S -c DRIVER`). The hello payload: version, cache tag,
+/// magic number (hex), prefix. The parent never reads a frame (its state must not change from
+/// one file to the next): the child reads stdin unbuffered, exactly its own frame.
 const DRIVER: &str = r#"
 import sys
 if sys.path and sys.path[0] in ("", "."):
     del sys.path[0]
-import marshal
+import gc, os
 from importlib.util import source_hash, MAGIC_NUMBER
 from importlib._bootstrap_external import _code_to_hash_pyc
 import warnings
 warnings.simplefilter("ignore")
-# One-character strings are process-wide singletons whose "interned" mark sticks once anything
-# interns them (a `from m import *` compiled earlier interns "*"), and marshal writes that mark.
-# Interning all of them up front makes every .pyc independent of what the worker compiled before.
+# One-character strings are singletons whose "interned" mark sticks once anything interns them,
+# and marshal writes that mark: interned, all of them, they are the same for every file.
 for i in range(256):
     sys.intern(chr(i))
-rd, wr = sys.stdin.buffer, sys.stdout.buffer
+def readn(n):
+    buf = b""
+    while len(buf) < n:
+        chunk = os.read(0, n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
 def out(kind, data):
-    wr.write(kind + len(data).to_bytes(4, "little") + data)
-    wr.flush()
+    data = kind + len(data).to_bytes(4, "little") + data
+    while data:
+        data = data[os.write(1, data):]
 out(b"H", "\0".join([sys.version.split()[0], sys.implementation.cache_tag, MAGIC_NUMBER.hex(), sys.prefix]).encode("utf-8", "surrogateescape"))
+# The parent's objects never change again: keep the children's collector off them (fewer pages
+# copied on write; no effect on what is compiled).
+gc.freeze()
 while True:
-    head = rd.read(8)
-    if len(head) < 8:
+    pid = os.fork()
+    if pid == 0:
+        head = readn(8)
+        if head is None:
+            os._exit(3)
+        path = readn(int.from_bytes(head[:4], "little"))
+        source = readn(int.from_bytes(head[4:], "little"))
+        if path is None or source is None:
+            os._exit(3)
+        path = path.decode("utf-8", "surrogateescape")
+        try:
+            code = compile(source, path, "exec", dont_inherit=True, optimize=-1)
+        except Exception as e:
+            line = getattr(e, "lineno", None)
+            msg = "%s: %s%s" % (type(e).__name__, getattr(e, "msg", None) or e, " (line %d)" % line if line else "")
+            out(b"E", msg.encode("utf-8", "replace"))
+            os._exit(0)
+        out(b"P", bytes(_code_to_hash_pyc(code, source_hash(source), False)))
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if status == 3 << 8:
         break
-    path = rd.read(int.from_bytes(head[:4], "little")).decode("utf-8", "surrogateescape")
-    source = rd.read(int.from_bytes(head[4:], "little"))
-    try:
-        code = compile(source, path, "exec", dont_inherit=True, optimize=-1)
-    except Exception as e:
-        line = getattr(e, "lineno", None)
-        msg = "%s: %s%s" % (type(e).__name__, getattr(e, "msg", None) or e, " (line %d)" % line if line else "")
-        out(b"E", msg.encode("utf-8", "replace"))
-        continue
-    pin = []
-    if sys.version_info < (3, 12):
-        # Before 3.12, marshal marks a string for back-references only when something besides the
-        # code object holds it: whether the worker happens to hold the same interned name (after
-        # importing a codec, say) would change the bytes. Holding every string of the code object
-        # makes the marks the same in every process.
-        todo = [code]
-        while todo:
-            o = todo.pop()
-            if isinstance(o, str):
-                pin.append(o)
-            elif isinstance(o, (tuple, frozenset)):
-                todo.extend(o)
-            elif hasattr(o, "co_consts"):
-                todo.extend(o.co_consts)
-                todo.extend(o.co_names + o.co_varnames + o.co_freevars + o.co_cellvars)
-                todo.extend([o.co_filename, o.co_name, getattr(o, "co_qualname", "")])
-    data = bytes(_code_to_hash_pyc(code, source_hash(source), False))
-    del code, pin
-    out(b"P", data)
+    if status != 0:
+        out(b"X", ("exit status %d" % status).encode())
+        break
 "#;
 
 #[derive(Debug, thiserror::Error)]
@@ -189,6 +198,9 @@ impl Worker {
         match read_frame(&mut self.stdout)? {
             (b'P', data) => Ok(Ok(data)),
             (b'E', msg) => Ok(Err(String::from_utf8_lossy(&msg).into_owned())),
+            (b'X', why) => Err(PoolError::Protocol {
+                detail: String::from_utf8_lossy(&why).into_owned(),
+            }),
             (k, _) => Err(PoolError::Protocol {
                 detail: format!("unexpected frame {k}"),
             }),

@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// Bump when the bytes produced for the same inputs could change (the driver, the mode).
-const FORMAT: &str = "lamina-pyc-v1-unchecked-hash";
+pub(crate) const FORMAT: &str = "lamina-pyc-v2-unchecked-hash-fork-per-file";
 
 #[derive(Clone, Debug)]
 pub struct Store {

@@ -12,6 +12,7 @@
 //! warning, never an error. `record` writes an entry after a push. Nothing here decides whether a
 //! cached layer is trustworthy: `lamina verify` rebuilds without any cache to check that.
 
+mod checked;
 mod record;
 
 use crate::deps::facts::DepsFacts;
@@ -164,15 +165,37 @@ impl RemoteCache {
         ) else {
             return miss("has a descriptor that does not parse (digest)".into(), warn);
         };
+        // Only what lamina writes: a gzip layer (the media type goes into the pushed manifest).
+        if entry.layer.media_type != media::OCI_LAYER_GZIP {
+            return miss(
+                format!(
+                    "names a layer of media type {:?}, not {}",
+                    entry.layer.media_type,
+                    media::OCI_LAYER_GZIP
+                ),
+                warn,
+            );
+        }
         // The layer blob must be where the push will look for it.
         let mut found = None;
         for repo in [&self.target, &self.repo] {
-            match self.blob_exists(repo, &digest) {
-                Ok(true) => {
+            match self.blob_size(repo, &digest) {
+                // The size goes into the pushed manifest: it must be the registry's.
+                Ok(Some(Some(size))) if size != entry.layer.size => {
+                    return miss(
+                        format!(
+                            "says layer {digest} is {} bytes; {} has it at {size} bytes",
+                            entry.layer.size,
+                            repo.repo_name()
+                        ),
+                        warn,
+                    )
+                }
+                Ok(Some(_)) => {
                     found = Some(repo.clone());
                     break;
                 }
-                Ok(false) => {}
+                Ok(None) => {}
                 Err(e) => {
                     return miss(
                         format!("could not be checked ({})", crate::diagnostic::chain(&e)),
@@ -193,13 +216,17 @@ impl RemoteCache {
                 warn,
             );
         };
-        let blob: Blob = Arc::new(RegistryBlobs {
-            client: self.client.clone(),
-            host: holder.host.clone(),
-            repository: holder.repository.clone(),
-            cache: self.blobs.clone(),
-            checked: Default::default(),
-        });
+        let blob: Blob = Arc::new(checked::DiffIdChecked::new(
+            Arc::new(RegistryBlobs {
+                client: self.client.clone(),
+                host: holder.host.clone(),
+                repository: holder.repository.clone(),
+                cache: self.blobs.clone(),
+                checked: Default::default(),
+            }),
+            diff_id.clone(),
+            tag.clone(),
+        ));
         let _ = self
             .local
             .remember_remote_entry(&self.repo.repo_name(), &tag);
@@ -256,12 +283,22 @@ impl RemoteCache {
         Ok(Some(out))
     }
 
-    fn blob_exists(&self, repo: &Reference, digest: &Digest) -> Result<bool, RegistryError> {
-        self.head(&format!("blobs/{digest}"), repo)
+    /// HEAD of a blob: `None` when it is not there, else its size when the registry said it.
+    fn blob_size(
+        &self,
+        repo: &Reference,
+        digest: &Digest,
+    ) -> Result<Option<Option<u64>>, RegistryError> {
+        self.head_len(&format!("blobs/{digest}"), repo)
     }
 
     /// HEAD `/v2/<repo>/<path>`: whether it is there.
     fn head(&self, path: &str, repo: &Reference) -> Result<bool, RegistryError> {
+        Ok(self.head_len(path, repo)?.is_some())
+    }
+
+    /// HEAD `/v2/<repo>/<path>`: `None` when it is not there, else its `Content-Length`, if any.
+    fn head_len(&self, path: &str, repo: &Reference) -> Result<Option<Option<u64>>, RegistryError> {
         let what = format!("checking {path} in {}", repo.repo_name());
         let url = self
             .client
@@ -277,8 +314,12 @@ impl RemoteCache {
                 })
             })?;
         match resp.status() {
-            s if s.is_success() => Ok(true),
-            reqwest::StatusCode::NOT_FOUND => Ok(false),
+            s if s.is_success() => Ok(Some(
+                resp.headers()
+                    .get(reqwest::header::CONTENT_LENGTH)
+                    .and_then(|v| v.to_str().ok()?.parse().ok()),
+            )),
+            reqwest::StatusCode::NOT_FOUND => Ok(None),
             _ => Err(RegistryError::from_response(&what, resp)),
         }
     }

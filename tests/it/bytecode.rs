@@ -15,7 +15,7 @@ use wheelgen::WheelGen;
 
 /// The CPython 3.12 stand-in base (no runtime): built once into cargo's test scratch directory
 /// and kept between runs (it depends only on this machine's CPython 3.12).
-fn python_base() -> &'static Path {
+pub(crate) fn python_base() -> &'static Path {
     static BASE: OnceLock<PathBuf> = OnceLock::new();
     BASE.get_or_init(|| {
         let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));

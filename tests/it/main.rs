@@ -21,6 +21,7 @@ mod locks;
 mod registry;
 mod remote;
 mod report;
+mod repro;
 mod runs;
 mod snapshots;
 mod verify;

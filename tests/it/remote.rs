@@ -351,3 +351,45 @@ fn a_warm_runner_does_not_ask_again_about_entries_it_recorded_or_used() {
     );
     assert!(asked(&s) > before);
 }
+
+/// An entry is checked against the registry before use: a size that is not the blob's, or a
+/// media type lamina never writes, is a miss with a warning and the layer is built again, so the
+/// pushed manifest never declares a wrong size (found by a hostile test: +5 bytes was pushed).
+#[test]
+fn an_entry_with_a_wrong_size_or_media_type_is_a_miss_and_the_layer_is_rebuilt() {
+    let s = setup();
+    let digest_a = digest_of(&s.push(&s.runner("a"), "a", &[]));
+    let src_tag = s.cache_tag("src");
+    let mut src = s.entry(&src_tag);
+    let size = src["layer"]["size"].as_u64().unwrap();
+    src["layer"]["size"] = (size + 5).into();
+    s.rewrite_entry(&src_tag, &serde_json::to_vec(&src).unwrap(), None);
+    let deps_tag = s.cache_tag("deps");
+    let mut deps = s.entry(&deps_tag);
+    deps["layer"]["mediaType"] = "application/vnd.oci.image.layer.v1.tar+zstd".into();
+    s.rewrite_entry(&deps_tag, &serde_json::to_vec(&deps).unwrap(), None);
+
+    let b = s.runner("b");
+    let o = s.push(&b, "b", &[]);
+    assert_eq!(digest_of(&o), digest_a, "{}", stderr(&o));
+    let err = stderr(&o);
+    let repo = s.repo();
+    let layer = src["layer"]["digest"].as_str().unwrap();
+    assert!(
+        err.contains(&format!(
+            "warning: remote cache entry {repo}:{src_tag} says layer {layer} is {} bytes; {repo} has it at {size} bytes; building the layer",
+            size + 5
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning: remote cache entry {repo}:{deps_tag} names a layer of media type \"application/vnd.oci.image.layer.v1.tar+zstd\""
+        )),
+        "{err}"
+    );
+    assert!(
+        reads(&b) > 0,
+        "the dependency layer was built from the wheels"
+    );
+}

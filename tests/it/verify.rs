@@ -121,11 +121,53 @@ lamina: warning: MarkupSafe-3.0.2-cp312-cp312-manylinux_2_17_aarch64.manylinux20
 lamina: dependency layer: 2 wheels for CPython 3.12 on x86_64 with glibc 2.34
 lamina: verify: rebuilt sha256:aad520210aa2c126054fbf204025e68780d78954bb4764d79c8490204f5c05be (OCI media types), <REGISTRY>/lambda/app:v1 is sha256:5461ce1bf363cc8e513d3913f1e5ee9ae49e3cdec37f57cd13d3a7b027c4c4ff
 error: <REGISTRY>/lambda/app:v1 is not what these inputs build: layer 3 of 3 (source layer): sha256:1c299e541be4af7f075a1b58bf9927d292558d3fdcb12398b2f878867584aad2 published, sha256:b9018befc99ec285b182699873e85f6fc852686b932af94cca44140134dd30ec rebuilt; first difference: var/task/src/functions/campaign/orchestrator.py: the bytes differ (300 bytes each; sha256 dd18424ba37c… published, 63910cc0e655… rebuilt)
-hint: the image was built from other inputs or flags, or from a poisoned cache entry; build it with --no-remote-cache and an empty LAMINA_CACHE_DIR and push it again
+hint: most likely the image was built from other inputs or flags (another commit, lock or base); if not, from a poisoned cache entry: build it with --no-remote-cache and an empty LAMINA_CACHE_DIR and push it again
 ";
     assert_eq!(err, expected);
     assert_eq!(
         digest,
         "sha256:5461ce1bf363cc8e513d3913f1e5ee9ae49e3cdec37f57cd13d3a7b027c4c4ff"
+    );
+}
+
+/// With bytecode on, a changed source changes its `.pyc` too, and the `.pyc` sorts first in the
+/// layer: verify names the `.py` (the cause) and leads its hint with changed inputs.
+#[test]
+fn verify_with_bytecode_names_the_changed_py_not_its_pyc() {
+    let t = tempfile::tempdir().unwrap();
+    let project = pushing_project(t.path());
+    let base = format!("oci:{}:py312", crate::bytecode::python_base().display());
+    let layout = t.path().join("published");
+    let o = run(lamina(&project, &t.path().join("cache-a")).args([
+        "build",
+        "--base",
+        &base,
+        "-o",
+        &format!("oci:{}:v1", layout.display()),
+    ]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("bytecode: compiled by"),
+        "{}",
+        stderr(&o)
+    );
+    change_one_byte(&project.join(HANDLER_FILE));
+    let o = run(lamina(&project, &t.path().join("cache-b")).args([
+        "verify",
+        &format!("oci:{}:v1", layout.display()),
+        "--base",
+        &base,
+    ]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!(
+            "first difference: var/task/{HANDLER_FILE}: the bytes differ"
+        )) && err.contains("(and 1 .pyc compiled from the sources)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("hint: most likely the image was built from other inputs or flags"),
+        "{err}"
     );
 }
