@@ -9,7 +9,7 @@
 pub mod credentials;
 pub mod simple;
 
-pub use credentials::{redact, Credential, Netrc};
+pub use credentials::{hide_userinfo, redact, Credential, Netrc};
 pub use simple::IndexFile;
 
 use crate::retry;
@@ -133,6 +133,7 @@ impl Client {
             .connect_timeout(Duration::from_secs(30))
             .timeout(None)
             .user_agent(concat!("lamina/", env!("CARGO_PKG_VERSION")))
+            .redirect(crate::redirect::policy())
             .build()
             .map_err(|e| IndexError::Http {
                 what: "starting the HTTP client".into(),
@@ -216,16 +217,41 @@ impl Client {
         if let Some(c) = &cred {
             rb = rb.header(AUTHORIZATION, c.basic());
         }
+        let first = rb.build().map_err(|e| fatal(e.without_url().to_string()))?;
+        // Each hop of a redirect gets the credentials of its own host, never the first one's
+        // (a hop back to the first request's origin is that host's, whatever its name there).
+        let sent = std::cell::Cell::new((host_key(&parsed), cred.is_some()));
+        let hop = |rb: reqwest::blocking::RequestBuilder, url: &Url, same: bool| {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let c = match same {
+                true => cred.clone(),
+                false => self.credential(url)?,
+            };
+            sent.set((
+                if same {
+                    host_key(&parsed)
+                } else {
+                    host_key(url)
+                },
+                c.is_some(),
+            ));
+            Ok(match c {
+                Some(c) => rb.header(AUTHORIZATION, c.basic()),
+                None => rb,
+            })
+        };
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = rb
-            .send()
-            .map_err(|e| Failure::Retry(transport(what, e), None))?;
+        let resp = crate::redirect::send(&self.http, first, &hop).map_err(|e| match e {
+            crate::redirect::Failed::Send(e) => Failure::Retry(transport(what, e), None),
+            crate::redirect::Failed::Authorize(e) => Failure::Fatal(e),
+        })?;
         let status = resp.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            let (host, sent) = sent.take();
             return Err(Failure::Fatal(IndexError::Unauthorized {
                 what: what.into(),
-                host: host_key(&parsed),
-                sent: cred.is_some(),
+                host,
+                sent,
             }));
         }
         if retry::retryable_status(status) {

@@ -100,10 +100,11 @@ pub fn parse(
     };
     for (n, line) in logical_lines(text) {
         let line = expand(&line, env);
+        // A quoted line may hold a URL with a password or token: never printed.
         let err = |message: String| LockError::Line {
             path: path.into(),
             line: n,
-            message,
+            message: crate::index::hide_userinfo(&message),
         };
         if line.starts_with('-') {
             let (opt, value) = option(&line);
@@ -120,7 +121,11 @@ pub fn parse(
             }
             continue;
         }
-        lock.packages.push(requirement(path, &line).map_err(err)?);
+        let mut package = requirement(path, &line).map_err(err)?;
+        if let Source::Unusable(reason) = &mut package.source {
+            *reason = crate::index::hide_userinfo(reason);
+        }
+        lock.packages.push(package);
     }
     Ok(lock)
 }

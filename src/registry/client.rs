@@ -179,6 +179,7 @@ impl Client {
             // Until the answer's headers, and then for each read of its body.
             .timeout(opts.timeout)
             .user_agent(concat!("lamina/", env!("CARGO_PKG_VERSION")))
+            .redirect(crate::redirect::policy())
             .build()
             .map_err(|e| RegistryError::Http {
                 what: "starting the HTTP client".into(),
@@ -301,14 +302,17 @@ impl Client {
                 }
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
                 let start = Instant::now();
-                let resp = rb.send().map_err(|e| RegistryError::Http {
-                    what: format!("getting a token from {realm}"),
-                    source: if e.is_timeout() {
-                        stalled(&realm, self.opts.timeout)
-                    } else {
-                        Transfer::request(e)
-                    },
-                })?;
+                // The credentials go to the realm the registry named, never to where it redirects.
+                let resp = self
+                    .follow(rb, &|rb, _, _| rb)
+                    .map_err(|e| RegistryError::Http {
+                        what: format!("getting a token from {realm}"),
+                        source: if e.is_timeout() {
+                            stalled(&realm, self.opts.timeout)
+                        } else {
+                            Transfer::request(e)
+                        },
+                    })?;
                 let resp = Reply::new(resp, start, &realm, self.opts.timeout);
                 if !resp.status().is_success() {
                     return Err(unauthorized(format!(
@@ -336,6 +340,24 @@ impl Client {
                 Ok(())
             }
         }
+    }
+
+    /// Sends `rb` and follows its redirects (`crate::redirect`), each hop counted and given only
+    /// what `authorize` adds for it.
+    fn follow(
+        &self,
+        rb: RequestBuilder,
+        authorize: &dyn Fn(RequestBuilder, &reqwest::Url, bool) -> RequestBuilder,
+    ) -> reqwest::Result<reqwest::blocking::Response> {
+        let first = rb.build()?;
+        let hop = |rb, url: &reqwest::Url, same| {
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, std::convert::Infallible>(authorize(rb, url, same))
+        };
+        crate::redirect::send(&self.http, first, &hop).map_err(|e| match e {
+            crate::redirect::Failed::Send(e) => e,
+            crate::redirect::Failed::Authorize(never) => match never {},
+        })
     }
 
     /// Sends a request built by `make` (called again for every try), with auth and retries. Returns
@@ -385,7 +407,12 @@ impl Client {
             let (rb, sent_basic) = self.authorize(make(&self.http)?, host, scope);
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let start = Instant::now();
-            let delay = match rb.send() {
+            // A hop back to the registry is authorized as the registry; a blob store's is not.
+            let hop = |rb, _: &reqwest::Url, same| match same {
+                true => self.authorize(rb, host, scope).0,
+                false => rb,
+            };
+            let delay = match self.follow(rb, &hop) {
                 // A registry that timed out twice is not answering: say so rather than wait more.
                 Err(e) if e.is_timeout() && (timeouts >= 1 || tries >= max_tries) => {
                     return Err(RegistryError::Http {

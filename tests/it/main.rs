@@ -22,6 +22,7 @@ mod registry;
 mod remote;
 mod report;
 mod runs;
+mod secrets;
 mod snapshots;
 mod verify;
 mod wheels;
