@@ -240,7 +240,12 @@ fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
         from_wheels
     );
     assert_eq!(
-        r.digest("r", "r3", &["--lock", s(&reqs), "--offline"]),
+        // Listings are the index's own: offline, the same --index-url finds them.
+        r.digest(
+            "r",
+            "r3",
+            &["--lock", s(&reqs), "--index-url", &url, "--offline"]
+        ),
         from_wheels
     );
     r.fails(
@@ -254,7 +259,7 @@ fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
     r.fails(
         "r",
         "r5",
-        &["--lock", s(&reqs), "--offline"],
+        &["--lock", s(&reqs), "--index-url", &url, "--offline"],
         &["not in the cache, and --offline forbids the network"],
     );
     r.fails(

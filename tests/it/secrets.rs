@@ -279,3 +279,94 @@ fn a_vcs_requirements_password_is_never_printed() {
         assert!(!err.contains("GITSECRET"), "{line}: {err}");
     }
 }
+
+/// Every file under `dir`, read whole.
+fn all_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(all_bytes(&p));
+        } else if let Ok(b) = fs::read(&p) {
+            out.push((p, b));
+        }
+    }
+    out
+}
+
+/// A PEP 691 page for jmespath listing `url` with the real wheel's hash.
+fn json_page(url: &str) -> Response {
+    let wheel = jmespath();
+    let body = serde_json::json!({"meta": {"api-version": "1.1"}, "name": "jmespath",
+        "files": [{"filename": JMESPATH, "url": url,
+            "hashes": {"sha256": sha256_hex(&wheel)}, "size": wheel.len()}]});
+    Response::new(200)
+        .header("Content-Type", "application/vnd.pypi.simple.v1+json")
+        .body(body.to_string())
+}
+
+// 4. A signed URL's query (a secret that expires) is used for the download but never stored.
+#[test]
+fn a_signed_urls_query_is_never_stored_in_the_cache() {
+    let c = case();
+    let signed = format!("../../files/{JMESPATH}?X-Amz-Signature=SIGSECRET77&token=TOKSECRET77");
+    let (index, asked) = logging(move |path| match path {
+        "/simple/jmespath/" => json_page(&signed),
+        p if p.ends_with(JMESPATH) => Response::new(200).body(jmespath()),
+        _ => Response::new(404),
+    });
+    let url = format!("http://{index}/simple/");
+    let o = c.build("c", &c.requirements(""), &["--index-url", &url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(asked.lock().unwrap().len(), 2);
+    for (p, b) in all_bytes(&c.path("c")) {
+        for secret in ["SIGSECRET77", "TOKSECRET77"] {
+            assert!(
+                !b.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{secret} is in {}",
+                p.display()
+            );
+        }
+    }
+}
+
+// 5. A listing whose file failed is not kept, and a listing is the index's own: after the index
+// is fixed, or with another index, the next build with the same cache works.
+#[test]
+fn an_index_listing_never_outlives_a_failure_and_is_keyed_by_index() {
+    let c = case();
+    let fixed = Arc::new(Mutex::new(false));
+    let f = fixed.clone();
+    let (bad, _) = logging(move |path| match (path, *f.lock().unwrap()) {
+        ("/simple/jmespath/", false) => json_page("/broken/a.whl"),
+        ("/simple/jmespath/", true) => json_page(&format!("/files/{JMESPATH}")),
+        ("/broken/a.whl", _) => Response::new(200).body(b"not the wheel".to_vec()),
+        (p, true) if p.ends_with(JMESPATH) => Response::new(200).body(jmespath()),
+        _ => Response::new(404),
+    });
+    let reqs = c.requirements("");
+    let bad_url = format!("http://{bad}/simple/");
+    let o = c.build("c", &reqs, &["--index-url", &bad_url]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("not the one the lock was written for"),
+        "{err}"
+    );
+    // Another index with the same cache: its own listing, not the failed one's URL.
+    let (good, _) = logging(|path| match path {
+        "/simple/jmespath/" => json_page(&format!("/files/{JMESPATH}")),
+        p if p.ends_with(JMESPATH) => Response::new(200).body(jmespath()),
+        _ => Response::new(404),
+    });
+    let good_url = format!("http://{good}/simple/");
+    let o = c.build("c", &reqs, &["--index-url", &good_url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // The first index fixed: the failed listing is not reused either.
+    *fixed.lock().unwrap() = true;
+    for d in ["wheels", "facts"] {
+        fs::remove_dir_all(c.path("c/v1").join(d)).unwrap();
+    }
+    let o = c.build("c", &reqs, &["--index-url", &bad_url]);
+    assert!(o.status.success(), "{}", stderr(&o));
+}
