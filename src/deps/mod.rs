@@ -41,6 +41,8 @@ pub enum DepsError {
     Wheels(#[from] WheelsError),
     #[error("{package}: {what} is not in the cache, and --offline forbids the network")]
     Offline { package: String, what: String },
+    #[error("{package}: no such project on {indexes}")]
+    NoProject { package: String, indexes: String },
     #[error("{path}: its sha256 is {got}, the lock says {expected}")]
     LocalHash {
         path: PathBuf,
@@ -59,6 +61,9 @@ impl crate::diagnostic::Hint for DepsError {
             DepsError::Wheels(e) => e.hint(),
             DepsError::Offline { .. } => Some(
                 "build once without --offline (same LAMINA_CACHE_DIR and index URLs) to fill the cache".into(),
+            ),
+            DepsError::NoProject { .. } => Some(
+                "check the project's name in the lock and the index URL (--index-url; --extra-index-url for another index that has it)".into(),
             ),
             DepsError::LocalHash { .. } => Some(
                 "the file is not the one the lock was written for: replace it, or relock".into(),

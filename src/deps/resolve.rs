@@ -102,10 +102,12 @@ pub(super) fn lookup(
         None => {
             let client = client.get()?;
             let mut found = Vec::new();
+            let mut listed = false;
             for u in l.urls {
                 let Some(files) = client.project_files(u, package)? else {
                     continue;
                 };
+                listed = true;
                 found = files
                     .into_iter()
                     .filter(|f| f.sha256.as_ref().is_some_and(|h| hashes.contains(h)))
@@ -121,6 +123,17 @@ pub(super) fn lookup(
                 if !found.is_empty() {
                     break;
                 }
+            }
+            if !listed {
+                return Err(DepsError::NoProject {
+                    package: format!("{package}=={version}"),
+                    indexes: l
+                        .urls
+                        .iter()
+                        .map(|u| crate::index::redact(u))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
             }
             // A signed URL's query is a secret that expires: such a listing is never stored.
             let signed = found.iter().any(|c| c.url.contains('?'));
