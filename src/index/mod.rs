@@ -1,15 +1,18 @@
 //! A package-index client (the simple repository API) that knows nothing of images: a project's
 //! files from a JSON page (PEP 691) or its HTML fallback (PEP 503), and file downloads streamed to a
 //! temporary file while their sha256 and size are checked. Credentials are sent as Basic auth to
-//! the host they belong to (URL user info, then a `credentials::Source`: netrc, CodeArtifact…).
+//! the host they belong to (URL user info, then a `credentials::Source`: netrc, CodeArtifact…),
+//! on every hop of a redirect too (`crate::redirect`: never the first host's to another).
 //! Requests are retried with backoff on 429, 5xx and dropped connections (`crate::retry`); every
 //! request is counted. `LAMINA_INDEX_ENDPOINTS=HOST=URL,…` sends a host's traffic elsewhere while
 //! credentials stay the host's (tests, proxies).
 
 pub mod credentials;
+mod error;
 pub mod simple;
 
 pub use credentials::{hide_userinfo, redact, Credential, Netrc};
+pub use error::IndexError;
 pub use simple::IndexFile;
 
 use crate::retry;
@@ -20,73 +23,10 @@ use reqwest::{StatusCode, Url};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
-
-#[derive(Debug, thiserror::Error)]
-pub enum IndexError {
-    /// The request or its answer failed on the way (the cause kept with its own causes).
-    #[error("{what}")]
-    Http {
-        what: String,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    #[error("{what}: HTTP {status}")]
-    Status { what: String, status: u16 },
-    #[error("{what}: {host} {}", if *sent { "refused the credentials" } else { "wants credentials and none were found" })]
-    Unauthorized {
-        what: String,
-        host: String,
-        sent: bool,
-    },
-    #[error("{what}: the download's sha256 is {got}, the lock says {expected}")]
-    Hash {
-        what: String,
-        expected: String,
-        got: String,
-    },
-    #[error("{what}: the download is {got} bytes, the lock says {expected}")]
-    Size {
-        what: String,
-        expected: u64,
-        got: u64,
-    },
-    #[error("{what}: {detail}")]
-    Page { what: String, detail: String },
-    #[error("credentials for {host}: {detail}")]
-    Credentials { host: String, detail: String },
-    #[error("{path}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-impl crate::diagnostic::Hint for IndexError {
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            IndexError::Unauthorized { host, .. } => format!(
-                "give credentials for {host}: a `machine {} login USER password …` line in ~/.netrc ($NETRC), user info in the index URL, or for CodeArtifact AWS credentials (--profile)",
-                host.split(':').next().unwrap_or(host)
-            ),
-            IndexError::Status { status: 404, .. } => {
-                "the index does not have this file or project: check --index-url, or relock".into()
-            }
-            IndexError::Hash { .. } | IndexError::Size { .. } => {
-                "the file is not the one the lock was written for (changed on the index, or altered on the way); nothing was installed".into()
-            }
-            IndexError::Http { .. } | IndexError::Status { .. } => {
-                "check the index URL and the network; a build whose wheels are all cached works with --offline".into()
-            }
-            IndexError::Credentials { .. } => {
-                "configure AWS credentials: --profile NAME (or AWS_PROFILE), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, or a role".into()
-            }
-            _ => return None,
-        })
-    }
-}
 
 pub struct Client {
     http: Http,

@@ -1,14 +1,18 @@
 //! The HTTP side of the registry client: where a host's API lives (TLS by default; plain http only
 //! for loopback, `--insecure-registry` hosts or `--registry-endpoint` overrides), authentication
 //! (a 401 is answered by fetching a Bearer token for the scope, or by Basic credentials, and a
-//! cached token that stops working mid-push is refreshed once), and retries (exponential backoff
+//! cached token that stops working mid-push is refreshed once; redirects are followed by hand,
+//! credentials going only to the registry's own origin: `crate::redirect`), and retries (exponential backoff
 //! with jitter on 429, 5xx and connection errors, honouring `Retry-After`, a bounded number of
 //! tries, then an error that says what was being done), and timeouts (`--timeout`): connecting,
 //! each wait for bytes, and a whole request that falls below 16 KiB/s once the timeout has passed,
 //! so a registry that never answers, or trickles, ends in an error instead of a hang.
 
 use super::auth::{self, Challenge, Credential};
+pub use super::endpoint::check_endpoint;
+use super::endpoint::is_loopback;
 use super::reply::{stalled, Reply};
+pub use super::stats::{Counting, Stats};
 use super::{RegistryError, Transfer};
 use crate::retry;
 use reqwest::blocking::{Client as Http, RequestBuilder};
@@ -16,7 +20,7 @@ use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -95,81 +99,12 @@ impl Scope {
     }
 }
 
-/// Request counters, for reports and tests.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub requests: AtomicU64,
-    pub blobs_uploaded: AtomicU64,
-    pub bytes_uploaded: AtomicU64,
-    pub blobs_skipped: AtomicU64,
-    pub blobs_mounted: AtomicU64,
-    pub retries: AtomicU64,
-    /// Bytes streamed so far (uploads and downloads), for live progress.
-    pub bytes_sent: std::sync::Arc<AtomicU64>,
-    pub bytes_received: std::sync::Arc<AtomicU64>,
-    /// Things the user should know that did not stop the run (a damaged cached blob replaced).
-    pub warnings: Mutex<Vec<String>>,
-}
-
-/// Counts bytes read through it into a shared counter (progress display).
-pub struct Counting<R> {
-    pub inner: R,
-    pub counter: std::sync::Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.counter.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
 pub struct Client {
     http: Http,
     pub opts: ClientOptions,
     tokens: Mutex<HashMap<(String, String), String>>,
     basic_hosts: Mutex<HashSet<String>>,
     pub stats: Stats,
-}
-
-/// Only the literal loopback addresses: `localhost`, an IPv4 address in 127.0.0.0/8 and `[::1]`,
-/// with or without a port. A name that merely starts with "127." (`127.0.0.1.nip.io`) is remote.
-fn is_loopback(host: &str) -> bool {
-    let h = match host.rsplit_once(':') {
-        Some((h, p))
-            if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') =>
-        {
-            h
-        }
-        _ => host,
-    };
-    if h == "localhost" {
-        return true;
-    }
-    if let Some(v6) = h.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        return v6
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    }
-    h.parse::<std::net::Ipv4Addr>()
-        .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Checks a `--registry-endpoint` URL before any request: http(s), a host, a port that exists. The
-/// URL is never echoed (it may carry user info).
-pub fn check_endpoint(url: &str) -> Result<(), String> {
-    let u = reqwest::Url::parse(url).map_err(|e| format!("the URL is not valid ({e})"))?;
-    if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(format!(
-            "the URL's scheme is {}; a registry endpoint is http:// or https://",
-            u.scheme()
-        ));
-    }
-    if u.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host".into());
-    }
-    Ok(())
 }
 
 impl Client {

@@ -4,11 +4,13 @@
 
 pub mod auth;
 pub mod client;
+mod endpoint;
 pub mod pull;
 pub mod push;
 pub mod pusher;
 pub mod reference;
 pub mod reply;
+mod stats;
 
 pub use client::{Client, ClientOptions, Scope};
 pub use reference::Reference;
