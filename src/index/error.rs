@@ -59,6 +59,9 @@ impl crate::diagnostic::Hint for IndexError {
             IndexError::Http { .. } | IndexError::Status { .. } => {
                 "check the index URL and the network; a build whose wheels are all cached works with --offline".into()
             }
+            IndexError::Page { .. } => {
+                "the index served a page lamina cannot read: check --index-url (a PEP 503 or PEP 691 simple index), or tell the index's operator".into()
+            }
             IndexError::Credentials { .. } => {
                 "configure AWS credentials: --profile NAME (or AWS_PROFILE), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, or a role".into()
             }

@@ -309,6 +309,7 @@ impl Client {
                 simple::parse_json(&resolve, &body)
             } else {
                 simple::parse_html(&resolve, &String::from_utf8_lossy(&body))
+                    .and_then(|files| simple::not_misread(files, &ctype, &body))
             }
             .map_err(page)?;
             return Ok(Some(files));

@@ -41,6 +41,44 @@ fn a_project_the_index_does_not_have() {
     );
 }
 
+/// An index whose jmespath page is `body`, served as `text/html`.
+fn html_index(body: Vec<u8>) -> String {
+    let addr = http::serve(Arc::new(move |req| {
+        Reply::Send(match req.path.as_str() {
+            "/simple/jmespath/" => Response::new(200)
+                .header("Content-Type", "text/html")
+                .body(body.clone()),
+            _ => Response::new(404),
+        })
+    }));
+    format!("http://{addr}/simple/")
+}
+
+#[test]
+fn a_page_that_is_not_html_says_it_listed_no_files() {
+    let json = format!(
+        "{{\"meta\": {{\"api-version\": \"1.1\"}}, \"name\": \"jmespath\", \"files\": [{{\"filename\": \"jmespath-1.0.1-py3-none-any.whl\", \"url\": \"x.whl\", \"hashes\": {{\"sha256\": \"{HASH}\"}}}}]}}"
+    );
+    let html = "<html><body><a href=\"x/jmespath-1.0.1-py3-none-any.whl\">jmespath-1.0.1-py3-none-any.whl</a></body></html>";
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(html.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    for (name, body) in [
+        ("index_json_page_served_as_html", json.into_bytes()),
+        ("index_utf16_page", utf16),
+    ] {
+        let c = Case::new();
+        let url = html_index(body);
+        build_lock(
+            &c,
+            name,
+            &format!("jmespath==1.0.1 --hash=sha256:{HASH}\n"),
+            &["--index-url", &url],
+        );
+    }
+}
+
 #[test]
 fn a_local_wheel_path_in_requirements() {
     let c = Case::new();
