@@ -164,10 +164,11 @@ pub fn materialize_and_plan(
             let what = format!("{} ({})", input.filename, input.package);
             let got = client.download(&what, url, &input.sha256, size, &cache.tmp_dir());
             // The listing is kept only once its file is here; a file that failed drops it.
-            let tmp = got.inspect_err(|_| {
+            let tmp = got.map_err(|e| {
                 if let Some(l) = listing {
                     l.drop_from(cache);
                 }
+                mislabelled(e, input, url)
             })?;
             cache
                 .store_wheel(tmp, &input.sha256, &input.filename)
@@ -202,6 +203,24 @@ pub fn materialize_and_plan(
     }
     let plan = wheels::assemble(parts, opts)?;
     Ok((paths, plan))
+}
+
+/// A download that is not the locked file, from a URL that names another wheel than the one
+/// listed: the index mislabelled it (said as such, not only as a hash mismatch).
+fn mislabelled(e: IndexError, input: &Input, url: &str) -> DepsError {
+    let served = crate::lock::url_filename(url);
+    match e {
+        IndexError::Hash { .. } | IndexError::Size { .. }
+            if served.ends_with(".whl") && served != input.filename =>
+        {
+            DepsError::Mislabelled {
+                listed: input.filename.clone(),
+                served,
+                source: e,
+            }
+        }
+        e => e.into(),
+    }
 }
 
 fn offline_err(input: &Input) -> DepsError {

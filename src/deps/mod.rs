@@ -41,6 +41,13 @@ pub enum DepsError {
     Wheels(#[from] WheelsError),
     #[error("{package}: {what} is not in the cache, and --offline forbids the network")]
     Offline { package: String, what: String },
+    /// A download that failed its check, from a URL whose file name is not the one listed.
+    #[error("the index listed {served} as {listed}")]
+    Mislabelled {
+        listed: String,
+        served: String,
+        source: IndexError,
+    },
     #[error("{package}: no such project on {indexes}")]
     NoProject { package: String, indexes: String },
     #[error("{path}: its sha256 is {got}, the lock says {expected}")]
@@ -61,6 +68,9 @@ impl crate::diagnostic::Hint for DepsError {
             DepsError::Wheels(e) => e.hint(),
             DepsError::Offline { .. } => Some(
                 "build once without --offline (same LAMINA_CACHE_DIR and index URLs) to fill the cache".into(),
+            ),
+            DepsError::Mislabelled { .. } => Some(
+                "the index mislabelled the file (its link names one wheel, its URL serves another); nothing was installed: tell the index's operator, or use another index".into(),
             ),
             DepsError::NoProject { .. } => Some(
                 "check the project's name in the lock and the index URL (--index-url; --extra-index-url for another index that has it)".into(),

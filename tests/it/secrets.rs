@@ -338,9 +338,11 @@ fn an_index_listing_never_outlives_a_failure_and_is_keyed_by_index() {
     let fixed = Arc::new(Mutex::new(false));
     let f = fixed.clone();
     let (bad, _) = logging(move |path| match (path, *f.lock().unwrap()) {
-        ("/simple/jmespath/", false) => json_page("/broken/a.whl"),
+        ("/simple/jmespath/", false) => json_page("/broken/jmespath-1.0.1-py3-none-any.whl"),
         ("/simple/jmespath/", true) => json_page(&format!("/files/{JMESPATH}")),
-        ("/broken/a.whl", _) => Response::new(200).body(b"not the wheel".to_vec()),
+        ("/broken/jmespath-1.0.1-py3-none-any.whl", _) => {
+            Response::new(200).body(b"not the wheel".to_vec())
+        }
         (p, true) if p.ends_with(JMESPATH) => Response::new(200).body(jmespath()),
         _ => Response::new(404),
     });

@@ -80,6 +80,27 @@ fn a_page_that_is_not_html_says_it_listed_no_files() {
 }
 
 #[test]
+fn an_index_that_serves_another_wheel_than_its_link_names() {
+    let c = Case::new();
+    let html = "<html><body><a href=\"/files/evil-6.6-py3-none-any.whl\">jmespath-1.0.1-py3-none-any.whl</a></body></html>";
+    let addr = http::serve(Arc::new(move |req| {
+        Reply::Send(match req.path.as_str() {
+            "/simple/jmespath/" => Response::new(200)
+                .header("Content-Type", "text/html")
+                .body(html.replace("-any.whl\"", &format!("-any.whl#sha256={HASH}\""))),
+            "/files/evil-6.6-py3-none-any.whl" => Response::new(200).body(b"PK evil".to_vec()),
+            _ => Response::new(404),
+        })
+    }));
+    build_lock(
+        &c,
+        "index_mislabelled_wheel",
+        &format!("jmespath==1.0.1 --hash=sha256:{HASH}\n"),
+        &["--index-url", &format!("http://{addr}/simple/")],
+    );
+}
+
+#[test]
 fn a_local_wheel_path_in_requirements() {
     let c = Case::new();
     build_lock(
