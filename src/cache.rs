@@ -126,6 +126,11 @@ impl Cache {
         Ok(())
     }
 
+    /// Removes what was recorded under `key` in `resolved/` (absent already is fine).
+    pub fn forget_resolved(&self, key: &str) {
+        let _ = fs::remove_file(self.root.join("resolved").join(key));
+    }
+
     /// The layer recorded for `key`, if its blob is still present and intact.
     pub fn lookup_layer(&self, key: &str) -> Option<WrittenLayer> {
         self.lookup_layer_or_evict(key, &mut |_| {})

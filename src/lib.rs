@@ -42,6 +42,7 @@ pub mod output;
 pub mod parallel;
 pub mod probe;
 pub mod python;
+pub mod redirect;
 pub mod registry;
 pub mod remote_cache;
 pub mod retry;

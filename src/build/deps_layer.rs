@@ -150,6 +150,7 @@ pub(super) fn deps_layer(
     ));
     // A cached layer with its recorded facts needs no wheel at all (not even on disk).
     if let Some((hit, deps_plan)) = facts_hit(&key, &inputs, cache, log) {
+        crate::deps::keep_listings(&inputs, cache)?;
         return Ok(DepsLayer {
             layer: hit,
             wheels: inputs.len(),
@@ -167,6 +168,7 @@ pub(super) fn deps_layer(
         for w in &deps_plan.warnings {
             log(format!("warning: {w}"));
         }
+        crate::deps::keep_listings(&inputs, cache)?;
         return Ok(DepsLayer {
             layer,
             wheels: inputs.len(),

@@ -3,7 +3,7 @@
 //! (re-checking each cached file), downloads the rest in parallel, and plans each wheel as soon as
 //! it is on disk.
 
-use super::{io_err, DepsError, Input, Origin, PARALLEL};
+use super::{io_err, DepsError, Input, Listing, Origin, PARALLEL};
 use crate::cache::Cache;
 use crate::index::{self, IndexError};
 use crate::layer::wheels::{self, DepsPlan, WheelsOptions};
@@ -62,17 +62,17 @@ impl LazyClient {
 /// What one input needs before it can be planned.
 enum Job {
     /// A file on disk, to be hashed first unless already `verified`.
-    Local {
-        verified: bool,
-    },
+    Local { verified: bool },
     /// In the wheel cache: used if it still hashes right, else downloaded again.
     Cached {
         url: String,
         size: Option<u64>,
+        listing: Option<Listing>,
     },
     Download {
         url: String,
         size: Option<u64>,
+        listing: Option<Listing>,
     },
 }
 
@@ -96,15 +96,15 @@ pub fn materialize_and_plan(
                 });
                 paths.push(path.clone());
             }
-            Origin::Remote { url, size } => {
+            Origin::Remote { url, size, listing } => {
                 let p = cache.wheel_path(&input.sha256, &input.filename);
-                let (url, size) = (url.clone(), *size);
+                let (url, size, listing) = (url.clone(), *size, listing.clone());
                 if p.is_file() {
-                    jobs.push(Job::Cached { url, size });
+                    jobs.push(Job::Cached { url, size, listing });
                 } else if offline {
                     return Err(offline_err(input));
                 } else {
-                    jobs.push(Job::Download { url, size });
+                    jobs.push(Job::Download { url, size, listing });
                 }
                 paths.push(p);
             }
@@ -145,20 +145,37 @@ pub fn materialize_and_plan(
                 None
             }
             // A cached wheel is used only if it still hashes right; otherwise fetched again.
-            Job::Cached { .. } if super::hashes::sha256(cache, path)? == input.sha256 => None,
-            Job::Cached { url, size } | Job::Download { url, size } => Some((url, *size)),
+            Job::Cached { listing, .. } if super::hashes::sha256(cache, path)? == input.sha256 => {
+                if let Some(l) = listing {
+                    l.keep(cache)?;
+                }
+                None
+            }
+            Job::Cached { url, size, listing } | Job::Download { url, size, listing } => {
+                Some((url, *size, listing))
+            }
         };
-        if let Some((url, size)) = url {
+        if let Some((url, size, listing)) = url {
             let _ = std::fs::remove_file(path);
             if offline {
                 return Err(offline_err(input));
             }
             let client = lazy.get()?;
             let what = format!("{} ({})", input.filename, input.package);
-            let tmp = client.download(&what, url, &input.sha256, size, &cache.tmp_dir())?;
+            let got = client.download(&what, url, &input.sha256, size, &cache.tmp_dir());
+            // The listing is kept only once its file is here; a file that failed drops it.
+            let tmp = got.map_err(|e| {
+                if let Some(l) = listing {
+                    l.drop_from(cache);
+                }
+                mislabelled(e, input, url)
+            })?;
             cache
                 .store_wheel(tmp, &input.sha256, &input.filename)
                 .map_err(io_err(&cache.tmp_dir()))?;
+            if let Some(l) = listing {
+                l.keep(cache)?;
+            }
             fetched.fetch_add(1, Ordering::Relaxed);
             *last_fetch.lock().expect("lock") = Some(std::time::Instant::now());
         }
@@ -186,6 +203,24 @@ pub fn materialize_and_plan(
     }
     let plan = wheels::assemble(parts, opts)?;
     Ok((paths, plan))
+}
+
+/// A download that is not the locked file, from a URL that names another wheel than the one
+/// listed: the index mislabelled it (said as such, not only as a hash mismatch).
+fn mislabelled(e: IndexError, input: &Input, url: &str) -> DepsError {
+    let served = crate::lock::url_filename(url);
+    match e {
+        IndexError::Hash { .. } | IndexError::Size { .. }
+            if served.ends_with(".whl") && served != input.filename =>
+        {
+            DepsError::Mislabelled {
+                listed: input.filename.clone(),
+                served,
+                source: e,
+            }
+        }
+        e => e.into(),
+    }
 }
 
 fn offline_err(input: &Input) -> DepsError {

@@ -13,7 +13,7 @@ mod hashes;
 mod resolve;
 
 pub use fetch::{materialize_and_plan, LazyClient};
-pub use resolve::index_urls;
+pub use resolve::{index_urls, Listing};
 
 use crate::cache::Cache;
 use crate::config::DepsConfig;
@@ -41,6 +41,15 @@ pub enum DepsError {
     Wheels(#[from] WheelsError),
     #[error("{package}: {what} is not in the cache, and --offline forbids the network")]
     Offline { package: String, what: String },
+    /// A download that failed its check, from a URL whose file name is not the one listed.
+    #[error("the index listed {served} as {listed}")]
+    Mislabelled {
+        listed: String,
+        served: String,
+        source: IndexError,
+    },
+    #[error("{package}: no such project on {indexes}")]
+    NoProject { package: String, indexes: String },
     #[error("{path}: its sha256 is {got}, the lock says {expected}")]
     LocalHash {
         path: PathBuf,
@@ -58,7 +67,13 @@ impl crate::diagnostic::Hint for DepsError {
             DepsError::Index(e) => e.hint(),
             DepsError::Wheels(e) => e.hint(),
             DepsError::Offline { .. } => Some(
-                "build once without --offline (same LAMINA_CACHE_DIR) to fill the cache".into(),
+                "build once without --offline (same LAMINA_CACHE_DIR and index URLs) to fill the cache".into(),
+            ),
+            DepsError::Mislabelled { .. } => Some(
+                "the index mislabelled the file (its link names one wheel, its URL serves another); nothing was installed: tell the index's operator, or use another index".into(),
+            ),
+            DepsError::NoProject { .. } => Some(
+                "check the project's name in the lock and the index URL (--index-url; --extra-index-url for another index that has it)".into(),
             ),
             DepsError::LocalHash { .. } => Some(
                 "the file is not the one the lock was written for: replace it, or relock".into(),
@@ -83,8 +98,13 @@ pub struct Input {
 pub enum Origin {
     /// A file on disk; `verified` once its hash has been computed here.
     Local { path: PathBuf, verified: bool },
-    /// From the wheel cache, else downloaded from `url` (no credentials in it).
-    Remote { url: String, size: Option<u64> },
+    /// From the wheel cache, else downloaded from `url` (no credentials in it); `listing` when
+    /// the URL came from an index page.
+    Remote {
+        url: String,
+        size: Option<u64>,
+        listing: Option<Listing>,
+    },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> DepsError + '_ {
@@ -111,6 +131,22 @@ pub fn wheel_paths(inputs: &[Input], cache: &Cache) -> Vec<PathBuf> {
             Origin::Remote { .. } => cache.wheel_path(&i.sha256, &i.filename),
         })
         .collect()
+}
+
+/// Records the listings of inputs whose files are in the wheel cache (checked when they were
+/// stored): for a layer found in a cache, which downloads nothing.
+pub fn keep_listings(inputs: &[Input], cache: &Cache) -> Result<(), DepsError> {
+    for i in inputs {
+        if let Origin::Remote {
+            listing: Some(l), ..
+        } = &i.origin
+        {
+            if cache.wheel_path(&i.sha256, &i.filename).is_file() {
+                l.keep(cache)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// What the dependency layer is made of, decided without downloading a wheel.
@@ -184,6 +220,7 @@ pub fn inputs(
                     (Location::Url(u), None) => Origin::Remote {
                         url: u.clone(),
                         size: c.size,
+                        listing: None,
                     },
                 };
                 out.push(Input {
@@ -257,17 +294,18 @@ pub fn inputs(
             client,
         )
     })?;
-    for (package, best, warnings) in resolved {
-        for w in warnings {
+    for r in resolved {
+        for w in r.warnings {
             log(format!("warning: {w}"));
         }
         out.push(Input {
-            package,
-            filename: best.filename,
-            sha256: best.sha256,
+            package: r.package,
+            filename: r.best.filename,
+            sha256: r.best.sha256,
             origin: Origin::Remote {
-                url: best.url,
-                size: best.size,
+                url: r.best.url,
+                size: r.best.size,
+                listing: Some(r.listing),
             },
         });
     }

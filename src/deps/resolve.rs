@@ -68,7 +68,8 @@ fn bare(url: &str) -> String {
     }
 }
 
-/// The best file for `package==version` among the index's files with a listed hash.
+/// The best file for `package==version` among the index's files with a listed hash, with the
+/// listing it came from (recorded in the cache only once its file is there: `Listing`).
 pub(super) fn lookup(
     l: &Lookup,
     package: &str,
@@ -76,16 +77,20 @@ pub(super) fn lookup(
     hashes: &[String],
     cache: &Cache,
     client: &super::LazyClient,
-) -> Result<(String, Candidate, Vec<String>), DepsError> {
+) -> Result<Resolved, DepsError> {
     let mut sorted = hashes.to_vec();
     sorted.sort();
+    // Keyed by the indexes asked too: another --index-url never reuses this one's listing.
+    let indexes: Vec<String> = l.urls.iter().map(|u| bare(u)).collect();
     let key = hex::encode(Sha256::digest(format!(
-        "requirement-v1\0{package}\0{version}\0{}",
-        sorted.join(",")
+        "requirement-v2\0{package}\0{version}\0{}\0{}",
+        sorted.join(","),
+        indexes.join("\0")
     )));
     let cached: Option<Vec<Candidate>> = cache
         .lookup_resolved(&key)
         .and_then(|v| serde_json::from_value(v).ok());
+    let mut record = None;
     let candidates = match cached {
         Some(c) => c,
         None if l.offline => {
@@ -97,10 +102,12 @@ pub(super) fn lookup(
         None => {
             let client = client.get()?;
             let mut found = Vec::new();
+            let mut listed = false;
             for u in l.urls {
                 let Some(files) = client.project_files(u, package)? else {
                     continue;
                 };
+                listed = true;
                 found = files
                     .into_iter()
                     .filter(|f| f.sha256.as_ref().is_some_and(|h| hashes.contains(h)))
@@ -117,11 +124,21 @@ pub(super) fn lookup(
                     break;
                 }
             }
-            if !found.is_empty() {
-                let v = serde_json::to_value(&found).expect("serializable");
-                cache
-                    .record_resolved(&key, &v)
-                    .map_err(io_err(&cache.tmp_dir()))?;
+            if !listed {
+                return Err(DepsError::NoProject {
+                    package: format!("{package}=={version}"),
+                    indexes: l
+                        .urls
+                        .iter()
+                        .map(|u| crate::index::redact(u))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+            }
+            // A signed URL's query is a secret that expires: such a listing is never stored.
+            let signed = found.iter().any(|c| c.url.contains('?'));
+            if !found.is_empty() && !signed {
+                record = Some(serde_json::to_value(&found).expect("serializable"));
             }
             found
         }
@@ -134,7 +151,46 @@ pub(super) fn lookup(
         l.target,
         l.ranking,
     )?;
-    Ok((package.to_string(), best, warnings))
+    Ok(Resolved {
+        package: package.to_string(),
+        best,
+        warnings,
+        listing: Listing { key, record },
+    })
+}
+
+/// A requirement's chosen file and the listing it was chosen from.
+pub(super) struct Resolved {
+    pub package: String,
+    pub best: Candidate,
+    pub warnings: Vec<String>,
+    pub listing: Listing,
+}
+
+/// The index listing (`resolved/<key>` in the cache) an input's URL came from. It is written
+/// (`record`, when it came from the index this run) only once the file it names is in the wheel
+/// cache, and removed when that file fails: a cached listing never outlives a failure.
+#[derive(Clone, Debug)]
+pub struct Listing {
+    pub key: String,
+    pub record: Option<serde_json::Value>,
+}
+
+impl Listing {
+    /// The file is there and checked: the listing may be reused.
+    pub fn keep(&self, cache: &Cache) -> Result<(), DepsError> {
+        match &self.record {
+            Some(v) => cache
+                .record_resolved(&self.key, v)
+                .map_err(io_err(&cache.tmp_dir())),
+            None => Ok(()),
+        }
+    }
+
+    /// The file failed: the next build asks the index again.
+    pub fn drop_from(&self, cache: &Cache) {
+        cache.forget_resolved(&self.key);
+    }
 }
 
 #[cfg(test)]

@@ -60,12 +60,15 @@ pub fn userinfo(url: &Url) -> Option<Credential> {
     })
 }
 
-/// A URL for messages: no password, no query string (signed URLs carry secrets there).
+/// A URL for messages: no password, no query string (signed URLs carry secrets there). A user
+/// name with no password is a token (`https://ghp_…@host/`) and is hidden too, as pip hides it.
 pub fn redact(url: &str) -> String {
     match Url::parse(url) {
         Ok(mut u) => {
             if u.password().is_some() {
                 let _ = u.set_password(Some("***"));
+            } else if !u.username().is_empty() {
+                let _ = u.set_username("***");
             }
             if u.query().is_some() {
                 u.set_query(None);
@@ -78,6 +81,29 @@ pub fn redact(url: &str) -> String {
             None => url.split('?').next().unwrap_or(url).to_string(),
         },
     }
+}
+
+/// `text` with the user info of every URL in it (`scheme://user:pass@host`) replaced by `***`: for
+/// messages that quote a line which may hold a URL (`-e git+https://tok:pw@host/x.git`).
+pub fn hide_userinfo(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || "/?#()'\"".contains(c))
+            .unwrap_or(tail.len());
+        match tail[..end].rfind('@') {
+            Some(at) => {
+                out.push_str("***");
+                rest = &tail[at..];
+            }
+            None => rest = tail,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// `~/.netrc` entries: `machine NAME login USER password PASS`, and `default`.
@@ -202,5 +228,11 @@ mod tests {
         let r = redact("https://aws:tok@h/x.whl?X-Amz-Signature=abc#sha256=1");
         assert_eq!(r, "https://aws:***@h/x.whl");
         assert_eq!(redact("not a url user:pw@h"), "***@h");
+        assert_eq!(redact("http://ghp_tok@h/simple/"), "http://***@h/simple/");
+        assert_eq!(
+            hide_userinfo("-e git+https://tok:pw@h/x.git#egg=x, (+https://t@h/y) http://h/@z"),
+            "-e git+https://***@h/x.git#egg=x, (+https://***@h/y) http://h/@z"
+        );
+        assert_eq!(redact("http://ghp_tok:@h/x.whl"), "http://***@h/x.whl");
     }
 }

@@ -1,15 +1,18 @@
 //! A package-index client (the simple repository API) that knows nothing of images: a project's
 //! files from a JSON page (PEP 691) or its HTML fallback (PEP 503), and file downloads streamed to a
 //! temporary file while their sha256 and size are checked. Credentials are sent as Basic auth to
-//! the host they belong to (URL user info, then a `credentials::Source`: netrc, CodeArtifact…).
+//! the host they belong to (URL user info, then a `credentials::Source`: netrc, CodeArtifact…),
+//! on every hop of a redirect too (`crate::redirect`: never the first host's to another).
 //! Requests are retried with backoff on 429, 5xx and dropped connections (`crate::retry`); every
 //! request is counted. `LAMINA_INDEX_ENDPOINTS=HOST=URL,…` sends a host's traffic elsewhere while
 //! credentials stay the host's (tests, proxies).
 
 pub mod credentials;
+mod error;
 pub mod simple;
 
-pub use credentials::{redact, Credential, Netrc};
+pub use credentials::{hide_userinfo, redact, Credential, Netrc};
+pub use error::IndexError;
 pub use simple::IndexFile;
 
 use crate::retry;
@@ -20,73 +23,10 @@ use reqwest::{StatusCode, Url};
 use sha2::{Digest as _, Sha256};
 use std::collections::HashMap;
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
-
-#[derive(Debug, thiserror::Error)]
-pub enum IndexError {
-    /// The request or its answer failed on the way (the cause kept with its own causes).
-    #[error("{what}")]
-    Http {
-        what: String,
-        source: Box<dyn std::error::Error + Send + Sync>,
-    },
-    #[error("{what}: HTTP {status}")]
-    Status { what: String, status: u16 },
-    #[error("{what}: {host} {}", if *sent { "refused the credentials" } else { "wants credentials and none were found" })]
-    Unauthorized {
-        what: String,
-        host: String,
-        sent: bool,
-    },
-    #[error("{what}: the download's sha256 is {got}, the lock says {expected}")]
-    Hash {
-        what: String,
-        expected: String,
-        got: String,
-    },
-    #[error("{what}: the download is {got} bytes, the lock says {expected}")]
-    Size {
-        what: String,
-        expected: u64,
-        got: u64,
-    },
-    #[error("{what}: {detail}")]
-    Page { what: String, detail: String },
-    #[error("credentials for {host}: {detail}")]
-    Credentials { host: String, detail: String },
-    #[error("{path}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-impl crate::diagnostic::Hint for IndexError {
-    fn hint(&self) -> Option<String> {
-        Some(match self {
-            IndexError::Unauthorized { host, .. } => format!(
-                "give credentials for {host}: a `machine {} login USER password …` line in ~/.netrc ($NETRC), user info in the index URL, or for CodeArtifact AWS credentials (--profile)",
-                host.split(':').next().unwrap_or(host)
-            ),
-            IndexError::Status { status: 404, .. } => {
-                "the index does not have this file or project: check --index-url, or relock".into()
-            }
-            IndexError::Hash { .. } | IndexError::Size { .. } => {
-                "the file is not the one the lock was written for (changed on the index, or altered on the way); nothing was installed".into()
-            }
-            IndexError::Http { .. } | IndexError::Status { .. } => {
-                "check the index URL and the network; a build whose wheels are all cached works with --offline".into()
-            }
-            IndexError::Credentials { .. } => {
-                "configure AWS credentials: --profile NAME (or AWS_PROFILE), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO, or a role".into()
-            }
-            _ => return None,
-        })
-    }
-}
 
 pub struct Client {
     http: Http,
@@ -133,6 +73,7 @@ impl Client {
             .connect_timeout(Duration::from_secs(30))
             .timeout(None)
             .user_agent(concat!("lamina/", env!("CARGO_PKG_VERSION")))
+            .redirect(crate::redirect::policy())
             .build()
             .map_err(|e| IndexError::Http {
                 what: "starting the HTTP client".into(),
@@ -216,16 +157,41 @@ impl Client {
         if let Some(c) = &cred {
             rb = rb.header(AUTHORIZATION, c.basic());
         }
+        let first = rb.build().map_err(|e| fatal(e.without_url().to_string()))?;
+        // Each hop of a redirect gets the credentials of its own host, never the first one's
+        // (a hop back to the first request's origin is that host's, whatever its name there).
+        let sent = std::cell::Cell::new((host_key(&parsed), cred.is_some()));
+        let hop = |rb: reqwest::blocking::RequestBuilder, url: &Url, same: bool| {
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let c = match same {
+                true => cred.clone(),
+                false => self.credential(url)?,
+            };
+            sent.set((
+                if same {
+                    host_key(&parsed)
+                } else {
+                    host_key(url)
+                },
+                c.is_some(),
+            ));
+            Ok(match c {
+                Some(c) => rb.header(AUTHORIZATION, c.basic()),
+                None => rb,
+            })
+        };
         self.requests.fetch_add(1, Ordering::Relaxed);
-        let resp = rb
-            .send()
-            .map_err(|e| Failure::Retry(transport(what, e), None))?;
+        let resp = crate::redirect::send(&self.http, first, &hop).map_err(|e| match e {
+            crate::redirect::Failed::Send(e) => Failure::Retry(transport(what, e), None),
+            crate::redirect::Failed::Authorize(e) => Failure::Fatal(e),
+        })?;
         let status = resp.status();
         if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+            let (host, sent) = sent.take();
             return Err(Failure::Fatal(IndexError::Unauthorized {
                 what: what.into(),
-                host: host_key(&parsed),
-                sent: cred.is_some(),
+                host,
+                sent,
             }));
         }
         if retry::retryable_status(status) {
@@ -343,6 +309,7 @@ impl Client {
                 simple::parse_json(&resolve, &body)
             } else {
                 simple::parse_html(&resolve, &String::from_utf8_lossy(&body))
+                    .and_then(|files| simple::not_misread(files, &ctype, &body))
             }
             .map_err(page)?;
             return Ok(Some(files));

@@ -167,6 +167,34 @@ fn attributes(tag: &str) -> Vec<(String, Option<String>)> {
     out
 }
 
+/// `files` read from a page as HTML, unless none were found in a body that is no HTML page at
+/// all (JSON served as `text/html`, or UTF-16): then the error says so, instead of a project
+/// that seems to have no files.
+pub fn not_misread(
+    files: Vec<IndexFile>,
+    ctype: &str,
+    body: &[u8],
+) -> Result<Vec<IndexFile>, String> {
+    if !files.is_empty() {
+        return Ok(files);
+    }
+    let utf16 = body.starts_with(&[0xff, 0xfe]) || body.starts_with(&[0xfe, 0xff]);
+    let why = if utf16 || body.contains(&0) {
+        "the body is not UTF-8 (UTF-16?)"
+    } else if String::from_utf8_lossy(body)
+        .trim_start()
+        .starts_with(['{', '['])
+    {
+        "the body is JSON: a PEP 691 page is served as application/vnd.pypi.simple.v1+json"
+    } else {
+        return Ok(files);
+    };
+    let ctype = if ctype.is_empty() { "none" } else { ctype };
+    Err(format!(
+        "the page listed 0 files (Content-Type {ctype}; {why})"
+    ))
+}
+
 /// Parses a PEP 503 HTML page.
 pub fn parse_html(base: &Url, body: &str) -> Result<Vec<IndexFile>, String> {
     let mut out = Vec::new();

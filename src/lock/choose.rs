@@ -97,6 +97,8 @@ pub fn select(
         )));
     }
     let mut needs: Vec<Need> = Vec::new();
+    // The packages in `needs`, for a linear duplicate check (a lock can have 100,000 entries).
+    let mut needed = std::collections::HashSet::new();
     let mut notes = Vec::new();
     let mut unusable: Vec<(String, String)> = Vec::new();
     for p in &lock.packages {
@@ -129,13 +131,14 @@ pub fn select(
             }
         }
         let package = normalize_name(&p.name);
-        if needs.iter().any(|n| n.package() == package) {
+        if needed.contains(&package) {
             unusable.push((
                 p.name.clone(),
                 "listed twice for this target; a lock must pin one version".into(),
             ));
             continue;
         }
+        needed.insert(package.clone());
         match &p.source {
             Source::Unusable(reason) => unusable.push((p.name.clone(), reason.clone())),
             Source::Hashes(hashes) => needs.push(Need::Lookup {

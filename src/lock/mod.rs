@@ -91,6 +91,14 @@ pub enum LockError {
         line: usize,
         message: String,
     },
+    #[error("{path}: line {line}: {file}: a local path is not a requirement lamina can read")]
+    LocalPath {
+        path: PathBuf,
+        line: usize,
+        file: String,
+        /// The same file as a direct reference (`name @ file:///…`).
+        suggestion: String,
+    },
     #[error("{path}: {package}: {reason}")]
     Unusable {
         path: PathBuf,
@@ -123,6 +131,9 @@ impl crate::diagnostic::Hint for LockError {
             LockError::Syntax { .. } | LockError::Line { .. } => Some(
                 "lamina reads pylock.toml (PEP 751) and pip's requirements format; regenerate the lock with uv or pip-compile".into(),
             ),
+            LockError::LocalPath { suggestion, .. } => Some(format!(
+                "write it as `{suggestion}` (with its --hash), or put the wheels in a directory and pass --wheels DIR"
+            )),
             LockError::Read { .. } => None,
         }
     }

@@ -100,10 +100,11 @@ pub fn parse(
     };
     for (n, line) in logical_lines(text) {
         let line = expand(&line, env);
+        // A quoted line may hold a URL with a password or token: never printed.
         let err = |message: String| LockError::Line {
             path: path.into(),
             line: n,
-            message,
+            message: crate::index::hide_userinfo(&message),
         };
         if line.starts_with('-') {
             let (opt, value) = option(&line);
@@ -120,9 +121,38 @@ pub fn parse(
             }
             continue;
         }
-        lock.packages.push(requirement(path, &line).map_err(err)?);
+        if let Some(e) = local_path(path, n, &line) {
+            return Err(e);
+        }
+        let mut package = requirement(path, &line).map_err(err)?;
+        if let Source::Unusable(reason) = &mut package.source {
+            *reason = crate::index::hide_userinfo(reason);
+        }
+        lock.packages.push(package);
     }
     Ok(lock)
+}
+
+/// A line that names a file on disk (`./x-1.0-py3-none-any.whl --hash=…`), which pip installs
+/// but a lock cannot describe portably: refused with the direct reference that says the same.
+fn local_path(path: &Path, line: usize, text: &str) -> Option<LockError> {
+    let first = text.split_whitespace().next()?;
+    let pathlike = ["./", "../", "/", "~"].iter().any(|p| first.starts_with(p))
+        || (first.ends_with(".whl") && !first.contains(['@', ':']));
+    if !pathlike {
+        return None;
+    }
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let file = std::path::absolute(dir.join(first)).unwrap_or_else(|_| dir.join(first));
+    let base = file.file_name().unwrap_or_default().to_string_lossy();
+    let name = crate::python::wheel_name::WheelName::parse(&base)
+        .map_or_else(|_| "NAME".to_string(), |w| w.name);
+    Some(LockError::LocalPath {
+        path: path.into(),
+        line,
+        file: first.to_string(),
+        suggestion: format!("{name} @ file://{}", file.display()),
+    })
 }
 
 fn requirement(path: &Path, line: &str) -> Result<Package, String> {

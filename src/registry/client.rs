@@ -1,14 +1,18 @@
 //! The HTTP side of the registry client: where a host's API lives (TLS by default; plain http only
 //! for loopback, `--insecure-registry` hosts or `--registry-endpoint` overrides), authentication
 //! (a 401 is answered by fetching a Bearer token for the scope, or by Basic credentials, and a
-//! cached token that stops working mid-push is refreshed once), and retries (exponential backoff
+//! cached token that stops working mid-push is refreshed once; redirects are followed by hand,
+//! credentials going only to the registry's own origin: `crate::redirect`), and retries (exponential backoff
 //! with jitter on 429, 5xx and connection errors, honouring `Retry-After`, a bounded number of
 //! tries, then an error that says what was being done), and timeouts (`--timeout`): connecting,
 //! each wait for bytes, and a whole request that falls below 16 KiB/s once the timeout has passed,
 //! so a registry that never answers, or trickles, ends in an error instead of a hang.
 
 use super::auth::{self, Challenge, Credential};
+pub use super::endpoint::check_endpoint;
+use super::endpoint::is_loopback;
 use super::reply::{stalled, Reply};
+pub use super::stats::{Counting, Stats};
 use super::{RegistryError, Transfer};
 use crate::retry;
 use reqwest::blocking::{Client as Http, RequestBuilder};
@@ -16,7 +20,7 @@ use reqwest::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use reqwest::StatusCode;
 use std::collections::{HashMap, HashSet};
 use std::io::Read;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -95,81 +99,12 @@ impl Scope {
     }
 }
 
-/// Request counters, for reports and tests.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub requests: AtomicU64,
-    pub blobs_uploaded: AtomicU64,
-    pub bytes_uploaded: AtomicU64,
-    pub blobs_skipped: AtomicU64,
-    pub blobs_mounted: AtomicU64,
-    pub retries: AtomicU64,
-    /// Bytes streamed so far (uploads and downloads), for live progress.
-    pub bytes_sent: std::sync::Arc<AtomicU64>,
-    pub bytes_received: std::sync::Arc<AtomicU64>,
-    /// Things the user should know that did not stop the run (a damaged cached blob replaced).
-    pub warnings: Mutex<Vec<String>>,
-}
-
-/// Counts bytes read through it into a shared counter (progress display).
-pub struct Counting<R> {
-    pub inner: R,
-    pub counter: std::sync::Arc<AtomicU64>,
-}
-
-impl<R: Read> Read for Counting<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        self.counter.fetch_add(n as u64, Ordering::Relaxed);
-        Ok(n)
-    }
-}
-
 pub struct Client {
     http: Http,
     pub opts: ClientOptions,
     tokens: Mutex<HashMap<(String, String), String>>,
     basic_hosts: Mutex<HashSet<String>>,
     pub stats: Stats,
-}
-
-/// Only the literal loopback addresses: `localhost`, an IPv4 address in 127.0.0.0/8 and `[::1]`,
-/// with or without a port. A name that merely starts with "127." (`127.0.0.1.nip.io`) is remote.
-fn is_loopback(host: &str) -> bool {
-    let h = match host.rsplit_once(':') {
-        Some((h, p))
-            if !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') =>
-        {
-            h
-        }
-        _ => host,
-    };
-    if h == "localhost" {
-        return true;
-    }
-    if let Some(v6) = h.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-        return v6
-            .parse::<std::net::Ipv6Addr>()
-            .is_ok_and(|ip| ip.is_loopback());
-    }
-    h.parse::<std::net::Ipv4Addr>()
-        .is_ok_and(|ip| ip.is_loopback())
-}
-
-/// Checks a `--registry-endpoint` URL before any request: http(s), a host, a port that exists. The
-/// URL is never echoed (it may carry user info).
-pub fn check_endpoint(url: &str) -> Result<(), String> {
-    let u = reqwest::Url::parse(url).map_err(|e| format!("the URL is not valid ({e})"))?;
-    if u.scheme() != "http" && u.scheme() != "https" {
-        return Err(format!(
-            "the URL's scheme is {}; a registry endpoint is http:// or https://",
-            u.scheme()
-        ));
-    }
-    if u.host_str().is_none_or(str::is_empty) {
-        return Err("the URL has no host".into());
-    }
-    Ok(())
 }
 
 impl Client {
@@ -179,6 +114,7 @@ impl Client {
             // Until the answer's headers, and then for each read of its body.
             .timeout(opts.timeout)
             .user_agent(concat!("lamina/", env!("CARGO_PKG_VERSION")))
+            .redirect(crate::redirect::policy())
             .build()
             .map_err(|e| RegistryError::Http {
                 what: "starting the HTTP client".into(),
@@ -301,14 +237,17 @@ impl Client {
                 }
                 self.stats.requests.fetch_add(1, Ordering::Relaxed);
                 let start = Instant::now();
-                let resp = rb.send().map_err(|e| RegistryError::Http {
-                    what: format!("getting a token from {realm}"),
-                    source: if e.is_timeout() {
-                        stalled(&realm, self.opts.timeout)
-                    } else {
-                        Transfer::request(e)
-                    },
-                })?;
+                // The credentials go to the realm the registry named, never to where it redirects.
+                let resp = self
+                    .follow(rb, &|rb, _, _| rb)
+                    .map_err(|e| RegistryError::Http {
+                        what: format!("getting a token from {realm}"),
+                        source: if e.is_timeout() {
+                            stalled(&realm, self.opts.timeout)
+                        } else {
+                            Transfer::request(e)
+                        },
+                    })?;
                 let resp = Reply::new(resp, start, &realm, self.opts.timeout);
                 if !resp.status().is_success() {
                     return Err(unauthorized(format!(
@@ -336,6 +275,24 @@ impl Client {
                 Ok(())
             }
         }
+    }
+
+    /// Sends `rb` and follows its redirects (`crate::redirect`), each hop counted and given only
+    /// what `authorize` adds for it.
+    fn follow(
+        &self,
+        rb: RequestBuilder,
+        authorize: &dyn Fn(RequestBuilder, &reqwest::Url, bool) -> RequestBuilder,
+    ) -> reqwest::Result<reqwest::blocking::Response> {
+        let first = rb.build()?;
+        let hop = |rb, url: &reqwest::Url, same| {
+            self.stats.requests.fetch_add(1, Ordering::Relaxed);
+            Ok::<_, std::convert::Infallible>(authorize(rb, url, same))
+        };
+        crate::redirect::send(&self.http, first, &hop).map_err(|e| match e {
+            crate::redirect::Failed::Send(e) => e,
+            crate::redirect::Failed::Authorize(never) => match never {},
+        })
     }
 
     /// Sends a request built by `make` (called again for every try), with auth and retries. Returns
@@ -385,7 +342,12 @@ impl Client {
             let (rb, sent_basic) = self.authorize(make(&self.http)?, host, scope);
             self.stats.requests.fetch_add(1, Ordering::Relaxed);
             let start = Instant::now();
-            let delay = match rb.send() {
+            // A hop back to the registry is authorized as the registry; a blob store's is not.
+            let hop = |rb, _: &reqwest::Url, same| match same {
+                true => self.authorize(rb, host, scope).0,
+                false => rb,
+            };
+            let delay = match self.follow(rb, &hop) {
                 // A registry that timed out twice is not answering: say so rather than wait more.
                 Err(e) if e.is_timeout() && (timeouts >= 1 || tries >= max_tries) => {
                     return Err(RegistryError::Http {

@@ -4,11 +4,13 @@
 
 pub mod auth;
 pub mod client;
+mod endpoint;
 pub mod pull;
 pub mod push;
 pub mod pusher;
 pub mod reference;
 pub mod reply;
+mod stats;
 
 pub use client::{Client, ClientOptions, Scope};
 pub use reference::Reference;
@@ -88,7 +90,7 @@ impl RegistryError {
                 v["errors"][0]["code"].as_str().unwrap_or("").to_string(),
                 v["errors"][0]["message"].as_str().unwrap_or("").to_string(),
             ),
-            Err(_) => (String::new(), body.trim().chars().take(200).collect()),
+            Err(_) => (String::new(), summary(status, &body)),
         };
         RegistryError::Status {
             what: what.into(),
@@ -98,6 +100,37 @@ impl RegistryError {
         }
     }
 }
+
+/// A body that is not the API's JSON, for a one-line message: an HTML page (a proxy's or load
+/// balancer's error page) is named by its status's reason, never pasted; other text by its first
+/// line, cut at 200 characters.
+fn summary(status: u16, body: &str) -> String {
+    let text = body.trim();
+    if text.starts_with('<') {
+        let reason = reqwest::StatusCode::from_u16(status)
+            .ok()
+            .and_then(|s| s.canonical_reason())
+            .unwrap_or("error");
+        return format!("{reason} (an HTML page, not the registry's API: a proxy or load balancer may have answered)");
+    }
+    text.lines()
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(200)
+        .collect()
+}
+
+/// Whether a transport error is TLS spoken to a plain-http server.
+fn plain_http(e: &reqwest::Error) -> bool {
+    let text = crate::diagnostic::chain(e);
+    text.contains("InvalidContentType")
+        || text.contains("wrong version number")
+        || text.contains("http") && text.contains("https")
+}
+
+const PLAIN_HTTP_HINT: &str =
+    "a plain-http registry must be named in --insecure-registry HOST[:PORT] (no scheme)";
 
 /// Why a request or its answer failed on the way.
 #[derive(Debug, thiserror::Error)]
@@ -129,11 +162,7 @@ impl Hint for Transfer {
             }
             Transfer::Io(e) => e.hint(),
             Transfer::Request(e) if e.is_timeout() => Some(TIMEOUT_HINT.into()),
-            Transfer::Request(e) => {
-                let text = crate::diagnostic::chain(e);
-                (text.contains("InvalidContentType") || text.contains("http") && text.contains("https"))
-                    .then(|| "a plain-http registry must be named in --insecure-registry HOST[:PORT] (no scheme)".into())
-            }
+            Transfer::Request(e) => plain_http(e).then(|| PLAIN_HTTP_HINT.into()),
         }
     }
 }
@@ -153,6 +182,9 @@ impl Hint for RegistryError {
             RegistryError::Http { source, .. } => source.hint(),
             RegistryError::Cache { source, .. } => source.hint(),
             RegistryError::Reference(e) => e.hint(),
+            RegistryError::Unreachable { source, .. } if plain_http(source) => {
+                Some(PLAIN_HTTP_HINT.into())
+            }
             RegistryError::Unreachable { host, dns, .. } => Some(format!(
                 "{}to build without the network, `lamina pull` the base once while {host} is reachable and then build with the digest it prints (--base REPO@sha256:…), or use a local base (--base oci:DIR:TAG); behind a proxy, set HTTPS_PROXY",
                 if *dns { format!("{host} does not resolve (no DNS, or offline); ") } else { String::new() }

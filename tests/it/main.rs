@@ -23,6 +23,7 @@ mod remote;
 mod report;
 mod repro;
 mod runs;
+mod secrets;
 mod snapshots;
 mod verify;
 mod wheels;

@@ -8,6 +8,7 @@
 
 mod config;
 mod ecr;
+mod friction;
 mod gate;
 mod help;
 mod init;

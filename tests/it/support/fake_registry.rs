@@ -30,6 +30,10 @@ pub struct Faults {
     pub basic_auth_on: Option<String>,
     /// Answer every request with 401 and a Bearer challenge naming this realm.
     pub bearer_realm: Option<String>,
+    /// Answer 401 with a Basic challenge unless the request carries this `Authorization` value.
+    pub require_authorization: Option<String>,
+    /// Answer blob GETs with `307 Location: <this>/<digest>` (a blob store elsewhere).
+    pub blob_redirect: Option<String>,
 }
 
 #[derive(Default)]
@@ -147,6 +151,17 @@ fn handle(state: &Arc<Mutex<State>>, addr: &str, req: &mut Request) -> Reply {
                     .json(serde_json::json!({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})),
             );
         }
+        if s.faults
+            .require_authorization
+            .as_ref()
+            .is_some_and(|want| req.header("authorization") != Some(want.as_str()))
+        {
+            return Reply::Send(
+                Response::new(401)
+                    .header("WWW-Authenticate", "Basic realm=\"fake\"")
+                    .json(serde_json::json!({"errors": [{"code": "UNAUTHORIZED", "message": "authentication required"}]})),
+            );
+        }
         let mut fault = None;
         for f in s.faults.statuses.iter_mut() {
             if req.method == f.0 && req.path.contains(&f.1) && f.3 > 0 {
@@ -193,6 +208,9 @@ fn handle(state: &Arc<Mutex<State>>, addr: &str, req: &mut Request) -> Reply {
         let Some(b) = s.blobs.get(digest) else {
             return err(404, "BLOB_UNKNOWN");
         };
+        if let Some(to) = &s.faults.blob_redirect {
+            return Reply::Send(Response::new(307).header("Location", format!("{to}/{digest}")));
+        }
         let mut body = b.clone();
         if s.faults.corrupt_blob.as_deref() == Some(digest) {
             body[0] ^= 0xff;

@@ -1,0 +1,164 @@
+//! What a new user met (issue 23, "Messages and friction"), each pinned whole: a project the index
+//! does not have, a local wheel path in requirements, a registry's HTML error page, and a
+//! plain-http registry reached over https.
+
+use super::{snap, Case};
+use crate::support::http::{self, Reply, Response};
+use crate::support::*;
+use std::fs;
+use std::sync::Arc;
+
+/// A hash no fixture wheel has (the project's own wheels must not answer for it).
+const HASH: &str = "abababababababababababababababababababababababababababababababab";
+
+/// `lamina build --lock requirements.txt ARGS` with `text` as the requirements, no credentials.
+fn build_lock(c: &Case, name: &str, text: &str, args: &[&str]) {
+    let reqs = c.path().join("requirements.txt");
+    fs::write(&reqs, text).unwrap();
+    let mut cmd = c.lamina(&["build", "--lock"]);
+    cmd.arg(&reqs)
+        .args(args)
+        .env("HOME", c.path())
+        .env("NETRC", c.path().join("no-netrc"))
+        .env_remove("PIP_INDEX_URL")
+        .env_remove("UV_INDEX_URL")
+        .env_remove("UV_DEFAULT_INDEX");
+    let o = snap(name, &mut cmd, &[c.path()]);
+    assert_eq!(o.status.code(), Some(1), "{name}");
+}
+
+#[test]
+fn a_project_the_index_does_not_have() {
+    let c = Case::new();
+    let addr = http::serve(Arc::new(|_| Reply::Send(Response::new(404))));
+    // The index URL's user name is a token: redacted like a password.
+    let url = format!("http://ghp_notprinted@{addr}/simple/");
+    build_lock(
+        &c,
+        "index_no_such_project",
+        &format!("jmespathh==1.0.1 --hash=sha256:{HASH}\n"),
+        &["--index-url", &url],
+    );
+}
+
+/// An index whose jmespath page is `body`, served as `text/html`.
+fn html_index(body: Vec<u8>) -> String {
+    let addr = http::serve(Arc::new(move |req| {
+        Reply::Send(match req.path.as_str() {
+            "/simple/jmespath/" => Response::new(200)
+                .header("Content-Type", "text/html")
+                .body(body.clone()),
+            _ => Response::new(404),
+        })
+    }));
+    format!("http://{addr}/simple/")
+}
+
+#[test]
+fn a_page_that_is_not_html_says_it_listed_no_files() {
+    let json = format!(
+        "{{\"meta\": {{\"api-version\": \"1.1\"}}, \"name\": \"jmespath\", \"files\": [{{\"filename\": \"jmespath-1.0.1-py3-none-any.whl\", \"url\": \"x.whl\", \"hashes\": {{\"sha256\": \"{HASH}\"}}}}]}}"
+    );
+    let html = "<html><body><a href=\"x/jmespath-1.0.1-py3-none-any.whl\">jmespath-1.0.1-py3-none-any.whl</a></body></html>";
+    let utf16: Vec<u8> = [0xff, 0xfe]
+        .into_iter()
+        .chain(html.encode_utf16().flat_map(u16::to_le_bytes))
+        .collect();
+    for (name, body) in [
+        ("index_json_page_served_as_html", json.into_bytes()),
+        ("index_utf16_page", utf16),
+    ] {
+        let c = Case::new();
+        let url = html_index(body);
+        build_lock(
+            &c,
+            name,
+            &format!("jmespath==1.0.1 --hash=sha256:{HASH}\n"),
+            &["--index-url", &url],
+        );
+    }
+}
+
+#[test]
+fn an_index_that_serves_another_wheel_than_its_link_names() {
+    let c = Case::new();
+    let html = "<html><body><a href=\"/files/evil-6.6-py3-none-any.whl\">jmespath-1.0.1-py3-none-any.whl</a></body></html>";
+    let addr = http::serve(Arc::new(move |req| {
+        Reply::Send(match req.path.as_str() {
+            "/simple/jmespath/" => Response::new(200)
+                .header("Content-Type", "text/html")
+                .body(html.replace("-any.whl\"", &format!("-any.whl#sha256={HASH}\""))),
+            "/files/evil-6.6-py3-none-any.whl" => Response::new(200).body(b"PK evil".to_vec()),
+            _ => Response::new(404),
+        })
+    }));
+    build_lock(
+        &c,
+        "index_mislabelled_wheel",
+        &format!("jmespath==1.0.1 --hash=sha256:{HASH}\n"),
+        &["--index-url", &format!("http://{addr}/simple/")],
+    );
+}
+
+#[test]
+fn a_local_wheel_path_in_requirements() {
+    let c = Case::new();
+    build_lock(
+        &c,
+        "lock_local_wheel_path",
+        &format!("./wheels/jmespath-1.0.1-py3-none-any.whl --hash=sha256:{HASH}\n"),
+        &[],
+    );
+}
+
+#[test]
+fn a_registrys_html_error_page_is_summarised() {
+    let c = Case::new();
+    let page = "<html>\r\n<head><title>403 Forbidden</title></head>\r\n<body>\r\n<center><h1>403 Forbidden</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n";
+    let addr = http::serve(Arc::new(move |_| {
+        Reply::Send(
+            Response::new(403)
+                .header("Content-Type", "text/html")
+                .body(page),
+        )
+    }));
+    let o = snap(
+        "pull_html_error_page",
+        &mut c.lamina(&["pull", &format!("{addr}/lambda/base:v1")]),
+        &[c.path()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("<center>"));
+}
+
+/// A plain-http server as nginx or Go's net/http is one: whatever arrives (here a TLS
+/// handshake), it answers in plain HTTP.
+fn plain_http_server() -> String {
+    use std::io::{Read as _, Write as _};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 512];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    addr
+}
+
+#[test]
+fn a_plain_http_registry_reached_over_https_names_insecure_registry() {
+    let c = Case::new();
+    let addr = plain_http_server();
+    let mut cmd = c.lamina(&["pull", "registry.example:5000/lambda/base:v1"]);
+    cmd.arg("--registry-endpoint")
+        .arg(format!("registry.example:5000=https://{addr}"))
+        .env("DOCKER_CONFIG", c.path().join("no-docker-config"))
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR");
+    let o = snap("pull_plain_http_registry", &mut cmd, &[c.path()]);
+    assert_eq!(o.status.code(), Some(1));
+}
