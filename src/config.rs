@@ -343,6 +343,8 @@ pub struct Plan {
     pub compile_bytecode: bool,
     /// Interpreter processes compiling at once.
     pub compile_workers: usize,
+    /// How long the base's interpreter may take to start, or to compile one module.
+    pub compile_timeout: std::time::Duration,
     /// `--force`: an archive output may replace a file that is not a docker-archive.
     pub force: bool,
     /// `--import-check`: also import each handler with a python3.X of the target's version.
@@ -751,6 +753,7 @@ impl Plan {
             } else {
                 std::thread::available_parallelism().map_or(2, |n| n.get())
             },
+            compile_timeout: std::time::Duration::from_secs(o.compile_timeout.max(1)),
         })
     }
 }

@@ -144,6 +144,15 @@ pub struct Overrides {
         default_value_t = 0
     )]
     pub compile_workers: usize,
+    /// Seconds the base's interpreter may take to start, and to compile one module, before the
+    /// build fails naming the module (a base whose Python hangs never hangs the build).
+    #[arg(
+        long = "compile-timeout",
+        value_name = "SECONDS",
+        env = "LAMINA_COMPILE_TIMEOUT",
+        default_value_t = 300
+    )]
+    pub compile_timeout: u64,
 }
 
 impl Overrides {

@@ -722,10 +722,11 @@ fn codeartifact_token_from_the_aws_chain_never_printed() {
     );
 }
 
-/// A 300,000-line lock (100,000 hashed requirements) is read and checked in linear time: it took
-/// over 100 s (a duplicate check over every earlier package) and now takes a few.
+/// A 300,000-line lock (100,000 hashed requirements) is read and checked whole. (It took over
+/// 100 s before the duplicate check became a set lookup; how the time grows with the lock's size
+/// is measured by benches/lockparse.sh, not here: tests are not timed.)
 #[test]
-fn a_300000_line_lock_is_read_in_linear_time() {
+fn a_300000_line_lock_is_read_and_checked_whole() {
     let r = Run::new();
     let hash = "ab".repeat(32);
     let mut text = String::new();
@@ -736,7 +737,6 @@ fn a_300000_line_lock_is_read_in_linear_time() {
     }
     let lock = r.work().join("big.txt");
     fs::write(&lock, text).unwrap();
-    let started = std::time::Instant::now();
     // --offline stops at the first index page, after the whole lock was read and checked.
     r.fails(
         "big",
@@ -744,6 +744,4 @@ fn a_300000_line_lock_is_read_in_linear_time() {
         &["--lock", s(&lock), "--offline"],
         &["pkg0==1.0: its index page is not in the cache"],
     );
-    let took = started.elapsed();
-    assert!(took.as_secs() < 30, "reading the lock took {took:?}");
 }
