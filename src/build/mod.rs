@@ -185,9 +185,15 @@ pub fn build_with_remote(
     let base_layers = base.layers.len();
 
     let skip = crate::output::never_copied(plan, cache);
-    let bytecode = plan
-        .compile_bytecode
-        .then(|| bytecode::lazy(&base, host_variant, cache, plan.compile_workers));
+    let bytecode = plan.compile_bytecode.then(|| {
+        bytecode::lazy(
+            &base,
+            host_variant,
+            cache,
+            plan.compile_workers,
+            plan.compile_timeout,
+        )
+    });
     // Said up front when it costs nothing (no cache to spare the base's bytes, or this machine
     // has unpacked the base's interpreter before); else at the end.
     let mut note_said = false;

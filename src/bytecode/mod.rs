@@ -51,6 +51,9 @@ impl crate::diagnostic::Hint for BytecodeError {
                 source.hint()
             }
             BytecodeError::Store { source, .. } => source.hint(),
+            BytecodeError::Pool(pool::PoolError::Timeout { .. }) => Some(
+                "the base's Python hangs or is very slow (a changed encodings or site module?): check the base, give it more time with --compile-timeout SECONDS (LAMINA_COMPILE_TIMEOUT), or turn bytecode off with --no-compile-bytecode".into(),
+            ),
             _ => Some("turn bytecode off with --no-compile-bytecode (compile_bytecode = false in lamina.toml)".into()),
         }
     }
@@ -100,6 +103,7 @@ pub struct Compiler {
     qemu: Option<PathBuf>,
     store: store::Store,
     workers: usize,
+    timeout: std::time::Duration,
     /// For the report: whose interpreter, and how it runs.
     pub how: String,
 }
@@ -123,12 +127,19 @@ pub struct Bytecode {
     tmp: PathBuf,
     store: PathBuf,
     workers: usize,
+    timeout: std::time::Duration,
     setup: std::sync::OnceLock<Setup>,
 }
 
 /// The bytecode of a build on `base`. `host_variant` is the same base for this machine's platform,
 /// when the base is a multi-platform index that has one.
-pub fn lazy(base: &Image, host_variant: Option<&Image>, cache: &Cache, workers: usize) -> Bytecode {
+pub fn lazy(
+    base: &Image,
+    host_variant: Option<&Image>,
+    cache: &Cache,
+    workers: usize,
+    timeout: std::time::Duration,
+) -> Bytecode {
     let mut h = Sha256::new();
     h.update(format!("lamina-bytecode-v2\0{}\0", store::FORMAT));
     h.update(crate::oci::sha256_digest(base.config_bytes()).to_string());
@@ -143,6 +154,7 @@ pub fn lazy(base: &Image, host_variant: Option<&Image>, cache: &Cache, workers: 
         tmp: cache.tmp_dir(),
         store: cache.bytecode_dir(),
         workers: workers.max(1),
+        timeout,
         setup: std::sync::OnceLock::new(),
     }
 }
@@ -229,6 +241,7 @@ impl Bytecode {
                 qemu,
                 store,
                 workers: self.workers,
+                timeout: self.timeout,
                 how,
             })))
         };
@@ -289,7 +302,7 @@ impl Compiler {
 
     /// Checks that the interpreter runs and returns its version (`3.12.1`).
     pub fn version(&self) -> Result<String, BytecodeError> {
-        Ok(pool::hello(self.command(), self.interp.minor)?.version)
+        Ok(pool::hello(self.command(), self.interp.minor, self.timeout)?.version)
     }
 
     /// One entry per module, in order: from the store, or compiled now (sources read with
@@ -329,6 +342,7 @@ impl Compiler {
                 &make,
                 self.interp.minor,
                 workers,
+                self.timeout,
                 |send| {
                     for &i in &misses {
                         let source = read(&modules[i])?;

@@ -16,9 +16,12 @@
 //! knows nothing of layers or caching (`store`, `mod`).
 
 use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// The driver each worker runs (`python -S -c DRIVER`). The hello payload: version, cache tag,
 /// magic number (hex), prefix. The parent never reads a frame (its state must not change from
@@ -27,7 +30,9 @@ const DRIVER: &str = r#"
 import sys
 if sys.path and sys.path[0] in ("", "."):
     del sys.path[0]
-import gc, os
+import gc, os, signal
+# lamina's death sends SIGTERM (PR_SET_PDEATHSIG): take every child compiling with us.
+signal.signal(signal.SIGTERM, lambda *_: os.killpg(0, signal.SIGKILL))
 from importlib.util import source_hash, MAGIC_NUMBER
 from importlib._bootstrap_external import _code_to_hash_pyc
 import warnings
@@ -90,6 +95,8 @@ pub enum PoolError {
     Crashed { path: String, detail: String },
     #[error("the base's interpreter says it is {got}, expected cpython-3{minor}")]
     Version { got: String, minor: u32 },
+    #[error("the base's interpreter took over {} s {what}", .after.as_secs())]
+    Timeout { what: String, after: Duration },
 }
 
 /// What the interpreter said about itself when it started.
@@ -105,24 +112,89 @@ pub type Compiled = Result<Vec<u8>, String>;
 
 struct Worker {
     child: Child,
+    timeout: Duration,
     stdin: BufWriter<ChildStdin>,
     stdout: BufReader<ChildStdout>,
 }
 
-fn read_frame(r: &mut impl Read) -> Result<(u8, Vec<u8>), PoolError> {
+/// Reads one frame, failing with `Timeout` (`what`: what the interpreter was doing) when it does
+/// not arrive by `deadline`.
+fn read_frame(
+    r: &mut BufReader<ChildStdout>,
+    deadline: Instant,
+    what: &dyn Fn() -> String,
+) -> Result<(u8, Vec<u8>), PoolError> {
     let mut head = [0u8; 5];
-    let proto = |e: io::Error| PoolError::Protocol {
-        detail: e.to_string(),
-    };
-    r.read_exact(&mut head).map_err(proto)?;
+    read_exact_by(r, &mut head, deadline, what)?;
     let len = u32::from_le_bytes(head[1..].try_into().expect("4 bytes")) as usize;
     let mut data = vec![0u8; len];
-    r.read_exact(&mut data).map_err(proto)?;
+    read_exact_by(r, &mut data, deadline, what)?;
     Ok((head[0], data))
 }
 
+fn read_exact_by(
+    r: &mut BufReader<ChildStdout>,
+    buf: &mut [u8],
+    deadline: Instant,
+    what: &dyn Fn() -> String,
+) -> Result<(), PoolError> {
+    let proto = |e: io::Error| PoolError::Protocol {
+        detail: e.to_string(),
+    };
+    let mut filled = 0;
+    while filled < buf.len() {
+        if r.buffer().is_empty() {
+            let left = deadline.saturating_duration_since(Instant::now());
+            let mut fd = libc::pollfd {
+                fd: r.get_ref().as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            // SAFETY: one valid pollfd for the duration of the call.
+            let n = unsafe { libc::poll(&mut fd, 1, ms) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(proto(e));
+            }
+            if n == 0 {
+                return Err(PoolError::Timeout {
+                    what: what(),
+                    after: Duration::ZERO,
+                });
+            }
+        }
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => return Err(proto(io::ErrorKind::UnexpectedEof.into())),
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(proto(e)),
+        }
+    }
+    Ok(())
+}
+
 impl Worker {
-    fn start(mut cmd: Command, minor: u32) -> Result<(Worker, Hello), PoolError> {
+    fn start(
+        mut cmd: Command,
+        minor: u32,
+        timeout: Duration,
+    ) -> Result<(Worker, Hello), PoolError> {
+        // Its own process group (the driver and every child it forks), killed as one; and killed
+        // with lamina, even by SIGKILL, through the parent-death signal.
+        cmd.process_group(0);
+        // SAFETY: prctl is async-signal-safe; nothing else runs between fork and exec.
+        unsafe {
+            cmd.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
         let mut child = cmd
             .args(["-S", "-c", DRIVER])
             .stdin(Stdio::piped())
@@ -132,7 +204,8 @@ impl Worker {
             .map_err(PoolError::Spawn)?;
         let stdin = BufWriter::new(child.stdin.take().expect("piped"));
         let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
-        let hello = match read_frame(&mut stdout) {
+        let starting = || "to start".to_string();
+        let hello = match read_frame(&mut stdout, Instant::now() + timeout, &starting) {
             Ok((b'H', data)) => {
                 let text = String::from_utf8_lossy(&data).into_owned();
                 let parts: Vec<&str> = text.split('\0').collect();
@@ -147,8 +220,15 @@ impl Worker {
                     detail: format!("unexpected frame {k}"),
                 })
             }
+            Err(PoolError::Timeout { what, .. }) => {
+                kill_group(&mut child);
+                return Err(PoolError::Timeout {
+                    what,
+                    after: timeout,
+                });
+            }
             Err(_) => {
-                let _ = child.kill();
+                kill_group(&mut child);
                 let mut err = String::new();
                 if let Some(mut e) = child.stderr.take() {
                     let _ = e.read_to_string(&mut err);
@@ -177,6 +257,7 @@ impl Worker {
         Ok((
             Worker {
                 child,
+                timeout,
                 stdin,
                 stdout,
             },
@@ -195,7 +276,18 @@ impl Worker {
             .and_then(|_| self.stdin.write_all(source))
             .and_then(|_| self.stdin.flush())
             .map_err(proto)?;
-        match read_frame(&mut self.stdout)? {
+        let compiling = || format!("compiling {path}");
+        let timeout = self.timeout;
+        let frame = read_frame(&mut self.stdout, Instant::now() + timeout, &compiling).map_err(
+            |e| match e {
+                PoolError::Timeout { what, .. } => PoolError::Timeout {
+                    what,
+                    after: timeout,
+                },
+                e => e,
+            },
+        )?;
+        match frame {
             (b'P', data) => Ok(Ok(data)),
             (b'E', msg) => Ok(Err(String::from_utf8_lossy(&msg).into_owned())),
             (b'X', why) => Err(PoolError::Protocol {
@@ -211,14 +303,23 @@ impl Worker {
 impl Drop for Worker {
     fn drop(&mut self) {
         let _ = self.stdin.flush();
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        kill_group(&mut self.child);
     }
 }
 
+/// Kills the driver and every process it forked (one process group), and reaps the driver.
+fn kill_group(child: &mut Child) {
+    // SAFETY: a plain syscall; the group is the child's own (process_group(0)).
+    unsafe {
+        libc::kill(-(child.id() as libc::pid_t), libc::SIGKILL);
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
 /// Checks that the interpreter starts and is the expected CPython; returns what it says.
-pub fn hello(cmd: Command, minor: u32) -> Result<Hello, PoolError> {
-    Worker::start(cmd, minor).map(|(_, h)| h)
+pub fn hello(cmd: Command, minor: u32, timeout: Duration) -> Result<Hello, PoolError> {
+    Worker::start(cmd, minor, timeout).map(|(_, h)| h)
 }
 
 /// Compiles with `workers` processes started by `make`. `produce` runs on this thread and hands
@@ -228,6 +329,7 @@ pub fn run<J: Send, E>(
     make: &(dyn Fn() -> Command + Sync),
     minor: u32,
     workers: usize,
+    timeout: Duration,
     produce: impl FnOnce(&dyn Fn(J, String, Vec<u8>) -> bool) -> Result<(), E>,
     sink: &(dyn Fn(J, Compiled) + Sync),
 ) -> Result<Result<Hello, PoolError>, E> {
@@ -241,7 +343,7 @@ pub fn run<J: Send, E>(
             let rx = rx.clone();
             let (hello, first_err) = (&hello, &first_err);
             s.spawn(move || {
-                let (mut w, h) = match Worker::start(make(), minor) {
+                let (mut w, h) = match Worker::start(make(), minor, timeout) {
                     Ok(x) => x,
                     Err(e) => {
                         first_err.lock().expect("lock").get_or_insert(e);
@@ -257,9 +359,12 @@ pub fn run<J: Send, E>(
                     match w.compile(&path, &source) {
                         Ok(r) => sink(id, r),
                         Err(e) => {
-                            let e = PoolError::Crashed {
-                                path,
-                                detail: e.to_string(),
+                            let e = match e {
+                                e @ PoolError::Timeout { .. } => e,
+                                e => PoolError::Crashed {
+                                    path,
+                                    detail: e.to_string(),
+                                },
                             };
                             first_err.lock().expect("lock").get_or_insert(e);
                             return;

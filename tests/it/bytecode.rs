@@ -467,6 +467,7 @@ fn bytes_do_not_depend_on_workers_order_or_history() {
             &make,
             12,
             workers,
+            std::time::Duration::from_secs(300),
             |send| {
                 for (i, (p, s)) in jobs.iter().enumerate() {
                     assert!(send(i, p.clone(), s.clone()));
@@ -511,4 +512,164 @@ fn bytes_do_not_depend_on_workers_order_or_history() {
         fs::read(&cfile).unwrap() == serial["/var/lang/lib/python3.12/typing.py"],
         "py_compile"
     );
+}
+
+/// Processes whose environment names `marker` (the fake base's directory): the interpreter and
+/// every child it forked.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for e in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = e.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        if pid == std::process::id() {
+            continue;
+        }
+        let env = fs::read(e.path().join("environ")).unwrap_or_default();
+        if String::from_utf8_lossy(&env).contains(marker) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Waits (bounded) until no process names `marker`; returns those left.
+fn gone(marker: &str) -> Vec<u32> {
+    for _ in 0..100 {
+        let left = processes_with(marker);
+        if left.is_empty() {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    processes_with(marker)
+}
+
+/// A base whose Python hangs: at start-up (its `encodings` sleeps), or while compiling one module
+/// (a codec it names sleeps). The real interpreter with the base's modules shadowed by
+/// `PYTHONPATH` (a directory that also marks its processes).
+fn hanging_python(dir: &Path, at_start: bool) -> impl Fn() -> Command + Sync {
+    let enc = dir.join("encodings");
+    if at_start {
+        fs::create_dir_all(&enc).unwrap();
+        fs::write(enc.join("__init__.py"), "import time\ntime.sleep(3600)\n").unwrap();
+    } else {
+        copy_tree(
+            &crate::support::lambda_base::python().join("lib/python3.12/encodings"),
+            &enc,
+        );
+        fs::write(enc.join("slowcodec.py"), "import time\ntime.sleep(3600)\n").unwrap();
+    }
+    let dir = dir.to_path_buf();
+    move || {
+        let mut c = Command::new(py312());
+        c.env_clear()
+            .env("PYTHONHASHSEED", "0")
+            .env("PYTHONPATH", &dir);
+        c
+    }
+}
+
+fn compile_with(
+    make: &(dyn Fn() -> Command + Sync),
+    timeout: std::time::Duration,
+) -> Result<(), lamina::bytecode::pool::PoolError> {
+    let jobs = [
+        ("/var/task/fine.py", b"X = 1\n".to_vec()),
+        (
+            "/var/task/slow.py",
+            b"# coding: slowcodec\nX = 1\n".to_vec(),
+        ),
+    ];
+    lamina::bytecode::pool::run(
+        make,
+        12,
+        1,
+        timeout,
+        |send| {
+            for (i, (p, s)) in jobs.iter().enumerate() {
+                if !send(i, p.to_string(), s.clone()) {
+                    break;
+                }
+            }
+            Ok::<(), ()>(())
+        },
+        &|_, _| {},
+    )
+    .unwrap()
+    .map(|_| ())
+}
+
+/// A base whose interpreter hangs never hangs the build: start-up and each module have a
+/// deadline, the error names the module, and the interpreter and its forked child are gone.
+#[test]
+fn a_hanging_interpreter_times_out_naming_the_module_and_leaves_no_process() {
+    let t = tempfile::tempdir().unwrap();
+    let at_start = t.path().join("hangs-at-start");
+    let make = hanging_python(&at_start, true);
+    let e = compile_with(&make, std::time::Duration::from_secs(2)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the base's interpreter took over 2 s to start"
+    );
+    assert_eq!(gone(&at_start.display().to_string()), Vec::<u32>::new());
+
+    let in_compile = t.path().join("hangs-in-compile");
+    let make = hanging_python(&in_compile, false);
+    let e = compile_with(&make, std::time::Duration::from_secs(2)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the base's interpreter took over 2 s compiling /var/task/slow.py"
+    );
+    assert_eq!(gone(&in_compile.display().to_string()), Vec::<u32>::new());
+}
+
+/// Run by the next test in a process of its own, which it then kills with SIGKILL.
+#[test]
+#[ignore = "a helper: runs only when LAMINA_TEST_HANG_DIR is set"]
+fn hang_helper() {
+    if let Some(dir) = std::env::var_os("LAMINA_TEST_HANG_DIR") {
+        let make = hanging_python(Path::new(&dir), false);
+        let _ = compile_with(&make, std::time::Duration::from_secs(3600));
+    }
+}
+
+/// A build killed with SIGKILL (a CI timeout) leaves no interpreter behind: the parent-death
+/// signal takes the driver, which takes every child it forked.
+#[test]
+fn a_killed_build_leaves_no_interpreter_behind() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("killed");
+    let marker = dir.display().to_string();
+    let mut helper = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "bytecode::hang_helper",
+            "--ignored",
+            "--nocapture",
+        ])
+        .env("LAMINA_TEST_HANG_DIR", &dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // The driver and its child compiling slow.py: two processes besides the helper.
+    let mut seen = 0;
+    for _ in 0..300 {
+        seen = processes_with(&marker)
+            .into_iter()
+            .filter(|&p| p != helper.id())
+            .count();
+        if seen >= 2 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        seen >= 2,
+        "the interpreter never started compiling ({seen})"
+    );
+    helper.kill().unwrap();
+    helper.wait().unwrap();
+    assert_eq!(gone(&marker), Vec::<u32>::new(), "orphans after SIGKILL");
 }

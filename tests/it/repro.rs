@@ -148,6 +148,7 @@ fn every_pyc_of_a_real_wheel_set_is_what_a_fresh_interpreter_writes_whatever_the
             &make,
             12,
             workers,
+            std::time::Duration::from_secs(300),
             |send| {
                 for (i, (p, s)) in jobs.iter().enumerate() {
                     assert!(send(i, p.clone(), s.clone()));
