@@ -99,14 +99,26 @@ pub(super) fn write_cached(
     if let Some(b) = bytecode {
         key = hex::encode(Sha256::digest(format!("{key}\0{}", b.key())));
     }
-    let note = |cache: &Cache| bytecode.and_then(|_| cache.lookup_note::<LayerBytecode>(&key));
+    let note = |cache: &Cache| {
+        bytecode
+            .and_then(|_| cache.lookup_note::<LayerBytecode>(&key))
+            .map(all_cached)
+    };
     if let Some(hit) = cache.lookup_layer_or_evict(&key, log) {
         let bc = note(cache);
         return Ok((hit, true, key, None, bc));
     }
     if let Some(hit) = remote.and_then(|r| r.lookup(&key, log)) {
         log(format!("source layer: from the remote cache ({})", hit.tag));
-        let bc = bytecode.and(hit.bytecode.and_then(|v| serde_json::from_value(v).ok()));
+        let bc = bytecode
+            .and(
+                hit.bytecode
+                    .and_then(|v| serde_json::from_value::<LayerBytecode>(v).ok()),
+            )
+            .map(|mut bc| {
+                bc.stats.cached += std::mem::take(&mut bc.stats.compiled);
+                bc
+            });
         return Ok((hit.layer, true, key, Some((hit.blob, hit.tag)), bc));
     }
     crate::hooks::hook("AFTER_INPUT_KEY");
@@ -156,6 +168,12 @@ pub(super) fn write_cached(
     written?;
     let written = finish_and_record(w, &key, cache)?;
     Ok((written, false, key, None, bc))
+}
+
+/// A cached layer's bytecode as this build's report says it: nothing compiled, all from the cache.
+fn all_cached(mut bc: LayerBytecode) -> LayerBytecode {
+    bc.stats.cached += std::mem::take(&mut bc.stats.compiled);
+    bc
 }
 
 /// (layer, reused, input key, the remote entry it came from, its bytecode).

@@ -347,4 +347,32 @@ impl Interpreter {
             .current_dir(&self.root);
         cmd
     }
+
+    /// The command that runs this interpreter isolated (`sandbox`): inside the unpacked base, by
+    /// its in-image paths, with the same clean environment.
+    pub fn isolated_command(&self, sandbox: std::sync::Arc<super::sandbox::Sandbox>) -> Command {
+        let mut cmd = match &self.loader {
+            Some(l) => {
+                let mut c = Command::new(l);
+                c.arg("--inhibit-cache")
+                    .arg("--library-path")
+                    .arg(self.library_path.join(":"))
+                    .arg(&self.python);
+                c
+            }
+            None => Command::new(&self.python),
+        };
+        cmd.env_clear()
+            .env("PYTHONHOME", &self.home)
+            .env("PYTHONHASHSEED", "0")
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONNOUSERSITE", "1")
+            .current_dir(&self.root);
+        // SAFETY: `apply` makes only async-signal-safe calls on data made before the fork.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || sandbox.apply());
+        }
+        cmd
+    }
 }

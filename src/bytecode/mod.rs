@@ -10,6 +10,7 @@ pub mod elf_deps;
 pub mod extract;
 pub mod interp;
 pub mod pool;
+pub mod sandbox;
 pub mod store;
 
 use crate::cache::Cache;
@@ -104,6 +105,8 @@ pub struct Compiler {
     store: store::Store,
     workers: usize,
     timeout: std::time::Duration,
+    /// The isolation it runs in, when this machine allows it.
+    sandbox: Option<std::sync::Arc<sandbox::Sandbox>>,
     /// For the report: whose interpreter, and how it runs.
     pub how: String,
 }
@@ -236,14 +239,17 @@ impl Bytecode {
         let host = interp::host_machine();
         let make = |interp: Interpreter, qemu: Option<PathBuf>, how: String| {
             let store = store::Store::new(&self.store, &self.tmp, &interp.identity);
-            Some(Setup::On(Box::new(Compiler {
+            let mut c = Compiler {
                 interp,
                 qemu,
                 store,
                 workers: self.workers,
                 timeout: self.timeout,
+                sandbox: None,
                 how,
-            })))
+            };
+            c.isolate();
+            Some(Setup::On(Box::new(c)))
         };
         if target.machine == host && cfg!(target_os = "linux") {
             let how = format!("the base's {}", target.python);
@@ -297,7 +303,37 @@ impl Compiler {
     }
 
     fn command(&self) -> std::process::Command {
-        self.interp.command(self.qemu.as_deref())
+        match &self.sandbox {
+            Some(s) => self.interp.isolated_command(s.clone()),
+            None => self.interp.command(self.qemu.as_deref()),
+        }
+    }
+
+    /// Runs the interpreter isolated from now on when this machine allows it (one start to find
+    /// out), and says which in `how`.
+    fn isolate(&mut self) {
+        let why_not = if self.qemu.is_some() {
+            "it runs under qemu".to_string()
+        } else {
+            match sandbox::Sandbox::for_root(&self.interp.root) {
+                Err(e) => e.to_string(),
+                Ok(s) => {
+                    let cmd = self.interp.isolated_command(std::sync::Arc::new(s));
+                    match pool::hello(cmd, self.interp.minor, self.timeout) {
+                        Ok(_) => {
+                            self.sandbox = sandbox::Sandbox::for_root(&self.interp.root)
+                                .ok()
+                                .map(std::sync::Arc::new);
+                            self.how +=
+                                ", isolated (no network, the base read-only, a private /tmp)";
+                            return;
+                        }
+                        Err(e) => crate::diagnostic::chain(&e),
+                    }
+                }
+            }
+        };
+        self.how += &format!(", not isolated ({why_not})");
     }
 
     /// Checks that the interpreter runs and returns its version (`3.12.1`).

@@ -673,3 +673,70 @@ fn a_killed_build_leaves_no_interpreter_behind() {
     helper.wait().unwrap();
     assert_eq!(gone(&marker), Vec::<u32>::new(), "orphans after SIGKILL");
 }
+
+/// The base's Python runs isolated: code added to its `encodings` (run at every start) can write
+/// no file on the build machine, not even under /tmp, and reaches no port on the machine, while
+/// the build still compiles. The compiler is set up as a build sets it up (`bytecode::lazy`).
+#[test]
+fn the_bases_python_writes_nothing_on_the_host_and_reaches_no_network() {
+    use std::net::TcpListener;
+    let t = tempfile::tempdir().unwrap();
+    let image = lamina::oci::open(
+        &lamina::oci::reference::ImageRef::Layout {
+            dir: python_base().to_path_buf(),
+            tag: Some("py312".into()),
+        },
+        &lamina::oci::Platform::linux_amd64(),
+    )
+    .unwrap();
+    let cache = lamina::cache::Cache::open(&t.path().join("cache")).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let escaped = t.path().join("escaped");
+    let tmp_marker = format!("/tmp/lamina-sandbox-{}", std::process::id());
+    let _ = fs::remove_file(&tmp_marker);
+    // Unpack the base's interpreter into this cache, then add hostile code to its encodings.
+    let b = lamina::bytecode::lazy(&image, None, &cache, 1, std::time::Duration::from_secs(60));
+    let lamina::bytecode::Found::Python(interp) =
+        lamina::bytecode::interp::for_image(&image, &cache.interpreters_dir(), &cache.tmp_dir())
+            .unwrap()
+    else {
+        panic!("the base has a python")
+    };
+    let enc = interp
+        .root
+        .join("var/lang/lib/python3.12/encodings/__init__.py");
+    let mut code = fs::read_to_string(&enc).unwrap();
+    code += &format!(
+        "\nfor _p in ({:?}, {:?}):\n    try:\n        open(_p, 'w').write('escaped')\n    except Exception:\n        pass\ntry:\n    import _socket\n    _s = _socket.socket()\n    _s.settimeout(2)\n    _s.connect(('127.0.0.1', {port}))\nexcept Exception:\n    pass\n",
+        escaped.display().to_string(),
+        tmp_marker
+    );
+    fs::write(&enc, code).unwrap();
+    let compiler = b.compiler().unwrap().expect("python");
+    let modules = [lamina::bytecode::Module {
+        path: "var/task/m.py".into(),
+        sha256: [7; 32],
+    }];
+    let (entries, stats) = compiler
+        .compile(&modules, |_| {
+            Ok::<_, lamina::bytecode::BytecodeError>(b"X = 1\n".to_vec())
+        })
+        .unwrap();
+    assert_eq!((entries.len(), stats.compiled), (1, 1));
+    assert!(
+        !escaped.exists(),
+        "the base's Python wrote {}",
+        escaped.display()
+    );
+    assert!(
+        !Path::new(&tmp_marker).exists(),
+        "the base's Python wrote {tmp_marker}"
+    );
+    assert!(
+        listener.accept().is_err(),
+        "the base's Python connected to 127.0.0.1:{port}"
+    );
+    assert!(compiler.how.contains(", isolated ("), "{}", compiler.how);
+}
