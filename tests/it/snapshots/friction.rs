@@ -1,8 +1,10 @@
-//! What a new user met (issue 23, "Messages and friction"), each pinned whole: a project the index
-//! does not have, a local wheel path in requirements, a registry's HTML error page, and a
-//! plain-http registry reached over https.
+//! What a new user met (issue 23, "Messages and friction"), each failure pinned whole: a project
+//! the index does not have, a local wheel path in requirements, a registry's HTML error page, and a
+//! plain-http registry reached over https; and the warnings of a build that succeeds (a remote
+//! cache entry too large, an index under a cache tag), checked line by line.
 
 use super::{snap, Case};
+use crate::support::fake_registry::Fake;
 use crate::support::http::{self, Reply, Response};
 use crate::support::*;
 use std::fs;
@@ -161,4 +163,61 @@ fn a_plain_http_registry_reached_over_https_names_insecure_registry() {
         .env_remove("XDG_RUNTIME_DIR");
     let o = snap("pull_plain_http_registry", &mut cmd, &[c.path()]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// Runner A pushes (recording the cache entries); then the dependency entry's blob is said to be
+/// 300 MB and an index is pushed under the source entry's tag; runner B (an empty local cache)
+/// names both as what they are, builds both layers and pushes the same image.
+#[test]
+fn an_oversized_entry_blob_and_an_index_under_a_cache_tag_are_named() {
+    let c = Case::new();
+    let fake = Fake::start();
+    let target = format!("{}/app:v1", fake.addr);
+    let push = |cache: &str| {
+        let mut cmd = lamina(&c.project, &c.path().join(cache));
+        cmd.args(["build", "--push", &target]);
+        run(&mut cmd)
+    };
+    let a = push("cache-a");
+    assert!(a.status.success(), "{}", stderr(&a));
+    let tag = |kind: &str| {
+        fake.with(|s| {
+            s.manifests
+                .keys()
+                .find_map(|k| k.strip_prefix(&format!("app:lamina-cache-{kind}-")))
+                .map(|hex| format!("lamina-cache-{kind}-{hex}"))
+                .unwrap_or_else(|| panic!("no {kind} entry"))
+        })
+    };
+    let (deps, src) = (tag("deps"), tag("src"));
+    fake.with(|s| {
+        let (bytes, mt) = s.manifests[&format!("app:{deps}")].clone();
+        let mut m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        m["layers"][0]["size"] = 300_000_000u64.into();
+        s.manifests
+            .insert(format!("app:{deps}"), (serde_json::to_vec(&m).unwrap(), mt));
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []});
+        s.manifests.insert(
+            format!("app:{src}"),
+            (
+                serde_json::to_vec(&index).unwrap(),
+                "application/vnd.oci.image.index.v1+json".into(),
+            ),
+        );
+    });
+    let b = push("cache-b");
+    let err = stderr(&b);
+    assert!(b.status.success(), "{err}");
+    assert_eq!(stdout(&b), stdout(&a));
+    let repo = format!("{}/app", fake.addr);
+    assert!(
+        err.contains(&format!("warning: remote cache entry {repo}:{deps} has an entry blob of 300000000 bytes, too large (an entry is at most 64 MiB); building the layer")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning: remote cache entry {repo}:{src} is an image index, not a lamina cache entry"
+        )),
+        "{err}"
+    );
 }
