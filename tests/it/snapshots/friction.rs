@@ -221,3 +221,32 @@ fn an_oversized_entry_blob_and_an_index_under_a_cache_tag_are_named() {
         "{err}"
     );
 }
+
+/// A digest is written `REPO@sha256:…` in messages, never `REPO:sha256:…`.
+#[test]
+fn a_digest_reference_is_printed_with_at() {
+    let c = Case::new();
+    let fake = Fake::start();
+    let r = format!("{}/lambda/base@sha256:{HASH}", fake.addr);
+    let o = snap(
+        "pull_digest_missing",
+        &mut c.lamina(&["pull", &r]),
+        &[c.path()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// `lamina verify` of an image the registry does not have fails before rebuilding anything.
+#[test]
+fn verify_of_a_missing_image_fails_before_rebuilding() {
+    let c = Case::new();
+    let fake = Fake::start();
+    let r = format!("{}/app:v9", fake.addr);
+    let o = snap(
+        "verify_reference_missing",
+        &mut c.lamina(&["verify", &r]),
+        &[c.path()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("rebuilding"), "{}", stderr(&o));
+}
