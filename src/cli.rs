@@ -103,7 +103,8 @@ impl RegistryArgs {
         )?)
     }
 
-    /// ECR: the push target's repository checked (or created) before any upload.
+    /// ECR: the push target's repository checked (or created) before any upload; a push with no
+    /// tag warned about.
     fn prepare_push(
         &self,
         plan: &Plan,
@@ -113,9 +114,11 @@ impl RegistryArgs {
             return Ok(None);
         };
         let (profile, region) = (self.profile.as_deref(), self.region.as_deref());
-        Ok(lamina::ecr::prepare_push(
-            target, tags, &plan.ecr, profile, region, log,
-        )?)
+        let repo = lamina::ecr::prepare_push(target, &plan.ecr, profile, region, log)?;
+        if let Some(w) = lamina::ecr::untagged_warning(target, tags, repo.as_ref()) {
+            log(w);
+        }
+        Ok(repo)
     }
 
     /// The client for a build: ECR credentials for an ECR base or target, `--creds` for the target.

@@ -96,6 +96,30 @@ pub struct RepoState {
     pub expires_untagged: bool,
 }
 
+/// The warning for a push to `target` that sets no tag (`tags` empty): the image is untagged, so
+/// a lifecycle rule that expires untagged images deletes it, and a function deployed by its digest
+/// then fails. `repo` is what `prepare_push` found, when `target` is an ECR repository.
+pub fn untagged_warning(
+    target: &crate::registry::Reference,
+    tags: &[String],
+    repo: Option<&RepoState>,
+) -> Option<String> {
+    if !tags.is_empty() {
+        return None;
+    }
+    let fix = "a function deployed by its digest fails once the image is expired; pass --tag (e.g. the git short sha)";
+    Some(match repo {
+        Some(r) if r.expires_untagged => format!(
+            "warning: pushing without a tag to {}, whose lifecycle policy expires untagged images: {fix}",
+            r.uri
+        ),
+        _ => format!(
+            "warning: pushing without a tag to {}: the image is untagged, so a lifecycle policy that expires untagged images (expire = \"untagged\", lamina's default) will delete it; {fix}",
+            target.repo_name()
+        ),
+    })
+}
+
 /// Whether a lifecycle policy text has an `expire` rule that selects untagged images.
 pub fn policy_expires_untagged(text: &str) -> bool {
     let Ok(v) = serde_json::from_str::<serde_json::Value>(text) else {

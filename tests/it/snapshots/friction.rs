@@ -250,3 +250,23 @@ fn verify_of_a_missing_image_fails_before_rebuilding() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!stderr(&o).contains("rebuilding"), "{}", stderr(&o));
 }
+
+/// `push = "REPO"` with no tag: the image is pushed untagged, and said so with what an
+/// `expire = "untagged"` lifecycle policy does to it; with a tag, no such warning.
+#[test]
+fn an_untagged_push_says_a_lifecycle_policy_will_delete_it() {
+    let c = Case::new();
+    let fake = Fake::start();
+    let repo = format!("{}/app", fake.addr);
+    c.set("push", &format!("\"{repo}\""));
+    let o = run(&mut c.lamina(&["build"]));
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("lamina: warning: pushing without a tag to {repo}: the image is untagged, so a lifecycle policy that expires untagged images (expire = \"untagged\", lamina's default) will delete it; a function deployed by its digest fails once the image is expired; pass --tag (e.g. the git short sha)\n")),
+        "{err}"
+    );
+    let o = run(&mut c.lamina(&["build", "--tag", "v1"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("without a tag"), "{}", stderr(&o));
+}
