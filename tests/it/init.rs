@@ -122,7 +122,8 @@ fn init_writes_lamina_toml_from_the_teams_layout_key_by_key() {
             err.contains("Dockerfile:6  pip install -r requirements.txt"),
             "{err}"
         );
-        assert!(err.contains("uv pip compile requirements.txt --generate-hashes --python-version 3.8 --python-platform x86_64-manylinux2014 -o requirements.txt"), "{err}");
+        // Written beside the team's requirements.txt, never over it; wheels only.
+        assert!(err.contains("`uv pip compile requirements.txt --generate-hashes --only-binary :all: --python-version 3.8 --python-platform x86_64-manylinux2014 -o requirements.lock` and set lock = \"requirements.lock\""), "{err}");
     }
 
     // Again: refused without --force (the file untouched), replaced with it.
