@@ -351,6 +351,17 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
     if check_only {
         return Ok(());
     }
+    match lamina::output::ignore_build_dir(&plan) {
+        Ok(Some(f)) => log(format!(
+            "wrote {}: build/ is build output, kept out of git",
+            f.display()
+        )),
+        Ok(None) => {}
+        Err((f, e)) => log(format!(
+            "warning: {}: {e} (add build/ to .gitignore)",
+            f.display()
+        )),
+    }
     let sinks = lamina::sink::for_plan(&plan, &client, repo.as_ref());
     let published = lamina::sink::publish_all(&built.image, &sinks, &Watch::default())?;
     // After the push, so an entry never names a blob the registry does not hold.

@@ -1,7 +1,8 @@
 //! What a new user met (issue 23, "Messages and friction"), each failure pinned whole: a project
 //! the index does not have, a local wheel path in requirements, a registry's HTML error page, and a
-//! plain-http registry reached over https; and the warnings of a build that succeeds (a remote
-//! cache entry too large, an index under a cache tag), checked line by line.
+//! plain-http registry reached over https; and what a build that succeeds says (a remote cache
+//! entry too large, an index under a cache tag, an untagged push, the `build/` it keeps out of
+//! git), checked line by line.
 
 use super::{snap, Case};
 use crate::support::fake_registry::Fake;
@@ -269,4 +270,36 @@ fn an_untagged_push_says_a_lifecycle_policy_will_delete_it() {
     let o = run(&mut c.lamina(&["build", "--tag", "v1"]));
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(!stderr(&o).contains("without a tag"), "{}", stderr(&o));
+}
+
+/// The default output, `build/` inside the project: lamina creates it with a `.gitignore` that
+/// keeps it out of git, says so, and never copies that file into the image (a source walk of
+/// "." gives the same image before and after it exists).
+#[test]
+fn a_build_directory_lamina_creates_is_kept_out_of_git() {
+    let c = Case::new();
+    c.set("src", "[\".\"]");
+    // The example's .dockerignore leaves build/ out already: without it, only lamina skips it.
+    fs::remove_file(c.project.join(".dockerignore")).unwrap();
+    let first = run(&mut c.lamina(&["build"]));
+    assert!(first.status.success(), "{}", stderr(&first));
+    let ignore = c.project.join("build/.gitignore");
+    let text = fs::read_to_string(&ignore).unwrap();
+    assert!(text.lines().any(|l| l == "*"), "{text}");
+    assert!(
+        stderr(&first).contains(&format!(
+            "lamina: wrote {}: build/ is build output, kept out of git\n",
+            ignore.display()
+        )),
+        "{}",
+        stderr(&first)
+    );
+    let second = run(&mut c.lamina(&["build"]));
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(stdout(&second), stdout(&first), "the same image");
+    assert!(
+        !stderr(&second).contains(".gitignore"),
+        "{}",
+        stderr(&second)
+    );
 }
