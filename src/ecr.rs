@@ -70,6 +70,10 @@ pub enum EcrError {
 impl crate::diagnostic::Hint for EcrError {
     fn hint(&self) -> Option<String> {
         match self {
+            #[cfg(feature = "aws")]
+            EcrError::Credentials { source, .. } if source.is::<crate::aws::ProfileMissing>() => {
+                source.downcast_ref::<crate::aws::ProfileMissing>().map(|m| m.hint())
+            }
             EcrError::Credentials { .. } => Some(
                 "configure AWS credentials: --profile NAME (or AWS_PROFILE), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO (aws sso login), or an instance/container role".into(),
             ),
