@@ -153,7 +153,7 @@ pub fn init(project: &Path, o: &InitOptions) -> Result<Outcome, InitError> {
             if !serverless::same_dir(project, img.path.as_deref(), project) {
                 notes.push(Note::untranslated(&img.at, &format!("provider.ecr.images.{}.path", img.name), format!("its build context is {}, not this directory: run lamina init there (-C), where the COPY sources are", ctx.display())));
             }
-            notes.push(Note::translated(&img.at, &format!("provider.ecr.images.{}", img.name), "built by lamina now: delete provider.ecr.images and deploy with image.uri (README, \"Migrating\")".into()));
+            notes.push(Note::translated(&img.at, &format!("provider.ecr.images.{}", img.name), "built by lamina now: delete provider.ecr.images and deploy with image.uri (README, \"From Docker + Serverless\")".into()));
             dockerfile = file;
             break;
         }

@@ -426,3 +426,44 @@ fn a_hashed_requirements_file_is_a_lock() {
         "lock is written exactly when lamina.toml accepts it"
     );
 }
+
+/// What `init` (and every other message) points to exists for a user who has only the binary and
+/// the README: each `README, "SECTION"` is a heading there, and no message names a file of this
+/// repository (`base-images/…`).
+#[test]
+fn messages_name_only_readme_sections_that_exist_and_no_repository_file() {
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    let headings: Vec<String> = readme
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim().replace('`', ""))
+        .collect();
+    let section = regex::Regex::new(r#"README[,:] \\?"([^"\\]+)\\?""#).unwrap();
+    let mut named = 0;
+    for e in walkdir::WalkDir::new(repo().join("src")) {
+        let e = e.unwrap();
+        if e.path().extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let text = fs::read_to_string(e.path()).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            let at = format!("{}:{}", e.path().display(), i + 1);
+            for c in section.captures_iter(line) {
+                let name = c[1].replace("{FILE_NAME}", "lamina.toml");
+                named += 1;
+                assert!(
+                    headings.iter().any(|h| h.starts_with(&name)),
+                    "{at}: the README has no section \"{name}\""
+                );
+            }
+            assert!(
+                !line.contains("base-images/") || line.contains("include_str!"),
+                "{at}: a message names a file of this repository: {line}"
+            );
+        }
+    }
+    assert!(named >= 5, "README sections named: {named}");
+}
