@@ -279,7 +279,7 @@ impl RemoteCache {
                 let r = h.get(&url);
                 // An index too, so one pushed under a cache tag is named, not a 404.
                 Ok(if manifest {
-                    r.header(ACCEPT, MANIFEST_ACCEPT)
+                    r.header(ACCEPT, crate::registry::pull::MANIFEST_ACCEPT)
                 } else {
                     r
                 })
@@ -347,9 +347,6 @@ impl RemoteCache {
         }
     }
 }
-
-/// What a cache tag's manifest is asked as: an entry, or the index someone pushed there.
-const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.list.v2+json";
 
 /// Why the manifest under a cache tag is no entry at all (an image or index pushed under a
 /// `lamina-cache-` tag), if it is not.
