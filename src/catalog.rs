@@ -91,6 +91,10 @@ pub fn support_warning(b: &BaseInfo, today: &str) -> Option<String> {
         Some(d) => format!("{what} refused from {d}"),
         None => format!("{what} not blocked yet"),
     };
+    // The binary is all a user may have: name the base to move to, not a file of this repository.
+    let move_to = supported.first().map_or(String::new(), |n| {
+        format!(", e.g. base = \"{}\"", n.reference)
+    });
     let next = match (supported.first(), supported.last()) {
         (Some(n), Some(l)) if n.name != l.name => format!(
             "the next supported version is {} (deprecated on {}); the newest is {}",
@@ -102,7 +106,7 @@ pub fn support_warning(b: &BaseInfo, today: &str) -> Option<String> {
         _ => "no catalog version is still supported".into(),
     };
     Some(format!(
-        "{} is deprecated since {deprecated} (AWS no longer patches it); Lambda: {}, {}; {next}. Move the base to a supported version (see base-images/catalog.toml)",
+        "{} is deprecated since {deprecated} (AWS no longer patches it); Lambda: {}, {}; {next}. Move the base to a supported version{move_to}",
         b.name,
         when(&b.block_create, "new functions"),
         when(&b.block_update, "updates"),
@@ -172,6 +176,13 @@ mod tests {
             "{w}"
         );
         assert!(w.contains("the next supported version is python3.11 (deprecated on 2027-06-30); the newest is python3.14"), "{w}");
+        // The base to move to, not a file of this repository.
+        assert!(
+            w.ends_with(
+                "Move the base to a supported version, e.g. base = \"public.ecr.aws/lambda/python:3.11\""
+            ),
+            "{w}"
+        );
         let w = support_warning(&b38, "2027-04-01").unwrap();
         assert!(w.contains("updates refused since 2027-03-03"), "{w}");
         assert!(support_warning(&lookup("python3.12").unwrap(), "2026-11-28").is_none());

@@ -103,7 +103,8 @@ impl RegistryArgs {
         )?)
     }
 
-    /// ECR: the push target's repository checked (or created) before any upload.
+    /// ECR: the push target's repository checked (or created) before any upload; a push with no
+    /// tag warned about.
     fn prepare_push(
         &self,
         plan: &Plan,
@@ -113,9 +114,11 @@ impl RegistryArgs {
             return Ok(None);
         };
         let (profile, region) = (self.profile.as_deref(), self.region.as_deref());
-        Ok(lamina::ecr::prepare_push(
-            target, tags, &plan.ecr, profile, region, log,
-        )?)
+        let repo = lamina::ecr::prepare_push(target, &plan.ecr, profile, region, log)?;
+        if let Some(w) = lamina::ecr::untagged_warning(target, tags, repo.as_ref()) {
+            log(w);
+        }
+        Ok(repo)
     }
 
     /// The client for a build: ECR credentials for an ECR base or target, `--creds` for the target.
@@ -347,6 +350,17 @@ fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Documen
     let learned = gate(&built, &plan, args.missing_deps, &cache, doc)?;
     if check_only {
         return Ok(());
+    }
+    match lamina::output::ignore_build_dir(&plan) {
+        Ok(Some(f)) => log(format!(
+            "wrote {}: build/ is build output, kept out of git",
+            f.display()
+        )),
+        Ok(None) => {}
+        Err((f, e)) => log(format!(
+            "warning: {}: {e} (add build/ to .gitignore)",
+            f.display()
+        )),
     }
     let sinks = lamina::sink::for_plan(&plan, &client, repo.as_ref());
     let published = lamina::sink::publish_all(&built.image, &sinks, &Watch::default())?;

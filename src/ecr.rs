@@ -70,6 +70,10 @@ pub enum EcrError {
 impl crate::diagnostic::Hint for EcrError {
     fn hint(&self) -> Option<String> {
         match self {
+            #[cfg(feature = "aws")]
+            EcrError::Credentials { source, .. } if source.is::<crate::aws::ProfileMissing>() => {
+                source.downcast_ref::<crate::aws::ProfileMissing>().map(|m| m.hint())
+            }
             EcrError::Credentials { .. } => Some(
                 "configure AWS credentials: --profile NAME (or AWS_PROFILE), AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, SSO (aws sso login), or an instance/container role".into(),
             ),
@@ -94,6 +98,30 @@ pub struct RepoState {
     pub policy_put: bool,
     /// Its lifecycle policy expires untagged images (so an untagged push can vanish).
     pub expires_untagged: bool,
+}
+
+/// The warning for a push to `target` that sets no tag (`tags` empty): the image is untagged, so
+/// a lifecycle rule that expires untagged images deletes it, and a function deployed by its digest
+/// then fails. `repo` is what `prepare_push` found, when `target` is an ECR repository.
+pub fn untagged_warning(
+    target: &crate::registry::Reference,
+    tags: &[String],
+    repo: Option<&RepoState>,
+) -> Option<String> {
+    if !tags.is_empty() {
+        return None;
+    }
+    let fix = "a function deployed by its digest fails once the image is expired; pass --tag (e.g. the git short sha)";
+    Some(match repo {
+        Some(r) if r.expires_untagged => format!(
+            "warning: pushing without a tag to {}, whose lifecycle policy expires untagged images: {fix}",
+            r.uri
+        ),
+        _ => format!(
+            "warning: pushing without a tag to {}: the image is untagged, so a lifecycle policy that expires untagged images (expire = \"untagged\", lamina's default) will delete it; {fix}",
+            target.repo_name()
+        ),
+    })
 }
 
 /// Whether a lifecycle policy text has an `expire` rule that selects untagged images.

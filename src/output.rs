@@ -1,8 +1,9 @@
 //! A build's local outputs (`-o`) as the rest of the build sees them: what a source walk must never
 //! copy (every output, the temporaries written beside it, the cache), and the checks made before
 //! anything is built: an output inside a `--src` directory is refused, and so is replacing a file
-//! that is not a docker-archive unless `--force` is given. Writing outputs is the sinks' job
-//! (`oci::layout`, `oci::archive`); this module only decides where they may go.
+//! that is not a docker-archive unless `--force` is given; and a `build/` directory created in the
+//! project for an output gets a `.gitignore` that keeps it out of git. Writing outputs is the
+//! sinks' job (`oci::layout`, `oci::archive`); this module only decides where they may go.
 
 use crate::cache::Cache;
 use crate::config::Plan;
@@ -106,6 +107,35 @@ pub fn check(plan: &Plan) -> Result<(), OutputError> {
     Ok(())
 }
 
+/// What lamina writes into a `build/` directory it creates in the project: everything in it is
+/// build output, kept out of git (as `python -m venv` does for a virtual environment).
+const BUILD_GITIGNORE: &str =
+    "# Written by lamina: build/ holds build output, never committed.\n*\n";
+
+/// The project's `build/` directory and its `.gitignore`.
+fn build_dir(plan: &Plan) -> (PathBuf, PathBuf) {
+    let dir = plan.project.join("build");
+    let ignore = dir.join(".gitignore");
+    (dir, ignore)
+}
+
+/// Before an output is written inside the project's `build/` directory, when that directory does
+/// not exist yet: creates it with a `.gitignore` that keeps it out of git. Returns the file
+/// written; a `build/` that exists is left as it is.
+pub fn ignore_build_dir(plan: &Plan) -> Result<Option<PathBuf>, (PathBuf, std::io::Error)> {
+    let Some(out) = &plan.output else {
+        return Ok(None);
+    };
+    let (dir, ignore) = build_dir(plan);
+    let (dir_at, at) = (resolved(&dir), resolved(output_path(out)));
+    if at == dir_at || !at.starts_with(&dir_at) || std::fs::symlink_metadata(&dir).is_ok() {
+        return Ok(None);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| (dir.clone(), e))?;
+    std::fs::write(&ignore, BUILD_GITIGNORE).map_err(|e| (ignore.clone(), e))?;
+    Ok(Some(ignore))
+}
+
 /// A tarball with a `manifest.json` entry (what `docker save` and lamina write).
 fn is_docker_archive(file: &Path) -> bool {
     let Ok(f) = std::fs::File::open(file) else {
@@ -147,5 +177,10 @@ pub fn never_copied(plan: &Plan, cache: &Cache) -> Skip {
         skip.paths.push(path);
     }
     skip.paths.push(as_walked(cache.root()));
+    // The `.gitignore` lamina wrote into `build/` is not the project's (a walk of "." skips it).
+    let (_, ignore) = build_dir(plan);
+    if std::fs::read(&ignore).is_ok_and(|b| b == BUILD_GITIGNORE.as_bytes()) {
+        skip.paths.push(ignore);
+    }
     skip
 }

@@ -1,8 +1,9 @@
-//! `lamina verify REF`: builds the image again from the same inputs and flags as `build`, with no
-//! cache at all (a private empty cache directory, removed afterwards; no remote cache), opens the
-//! published image (`REPO@sha256:…`, `REPO:TAG` or `oci:DIR:TAG`) and compares: exit 0 only if
-//! the manifest digests are equal, else an error naming the first layer and path that differ. It
-//! runs no Lambda gate, writes no output and pushes nothing.
+//! `lamina verify REF`: opens the published image (`REPO@sha256:…`, `REPO:TAG` or `oci:DIR:TAG`;
+//! one that does not exist fails before anything is built), builds the image again from the same
+//! inputs and flags as `build`, with no cache at all (a private empty cache directory, removed
+//! afterwards; no remote cache), and compares: exit 0 only if the manifest digests are equal, else
+//! an error naming the first layer and path that differ. It runs no Lambda gate, writes no output
+//! and pushes nothing.
 
 use crate::cli::BuildArgs;
 use clap::Args;
@@ -58,11 +59,6 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         .context("a private cache directory for the rebuild")?;
     let cache = Cache::open(scratch.path())
         .with_context(|| format!("cache {}", scratch.path().display()))?;
-    let mut log = |m: String| eprintln!("lamina: {m}");
-    log(format!(
-        "verify: rebuilding {} with no cache (a private empty cache, removed afterwards)",
-        project.display()
-    ));
     let mut hosts: Vec<&str> = Vec::new();
     if let Location::Registry(r) = &plan.base {
         hosts.push(&r.host);
@@ -76,10 +72,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         Location::Local(_) => None,
     };
     let client = b.registry.client_with(creds_host, ecr, None)?;
-    let base = lamina::base::open(&plan, &client, &cache)?;
-    let index = lamina::codeartifact::index_client(b.registry.profile.clone());
-    let variant = base.host_variant.as_ref();
-    let built = build::build_with(&plan, base.image, variant, &cache, &index, &mut log)?;
+    // The published image first: one that does not exist fails before anything is rebuilt.
     let published = match &reference {
         Location::Local(r) => oci::open(r, &plan.platform).with_context(|| format!("{r}"))?,
         Location::Registry(r) => {
@@ -88,6 +81,15 @@ pub fn run(args: VerifyArgs) -> Result<()> {
                 .0
         }
     };
+    let mut log = |m: String| eprintln!("lamina: {m}");
+    log(format!(
+        "verify: rebuilding {} with no cache (a private empty cache, removed afterwards)",
+        project.display()
+    ));
+    let base = lamina::base::open(&plan, &client, &cache)?;
+    let index = lamina::codeartifact::index_client(b.registry.profile.clone());
+    let variant = base.host_variant.as_ref();
+    let built = build::build_with(&plan, base.image, variant, &cache, &index, &mut log)?;
     let rebuilt = verify::same_family(&built.image, &published);
     log(format!(
         "verify: rebuilt {} ({} media types), {reference} is {}",

@@ -14,11 +14,10 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 
 /// Before a push to `target`: when it is an ECR repository, makes sure it exists (created, with
-/// its lifecycle policy, when `settings` say so) and logs what was done, and warns about an
-/// untagged push into a repository that expires untagged images. `None` for any other registry.
+/// its lifecycle policy, when `settings` say so) and logs what was done. `None` for any other
+/// registry.
 pub fn prepare_push(
     target: &Reference,
-    tags: &[String],
     settings: &RepoSettings,
     profile: Option<&str>,
     region: Option<&str>,
@@ -44,12 +43,6 @@ pub fn prepare_push(
             } else {
                 "untagged images"
             }
-        ));
-    }
-    if tags.is_empty() && state.expires_untagged {
-        log(format!(
-            "warning: pushing without a tag to {}, whose lifecycle policy expires untagged images: a function deployed by digest fails once the image is expired; pass --tag (e.g. the git short sha)",
-            state.uri
         ));
     }
     Ok(Some(state))

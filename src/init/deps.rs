@@ -1,8 +1,9 @@
 //! The Dockerfile's `pip install -r FILE` in lamina's terms: a lock if the project has one
 //! (`pylock.toml`, `pylock.*.toml`, or FILE itself when every requirement is pinned with `==` and
 //! carries `--hash`), written as `lock = "…"` when this lamina's `lamina.toml` accepts that key;
-//! otherwise the exact command that makes such a lock for the base (uv), and the way to vendor
-//! wheels meanwhile.
+//! otherwise the exact command that makes such a lock for the base (uv, wheels only), written
+//! beside FILE (or from `requirements.in` into it), never over the team's input, and the way to
+//! vendor wheels meanwhile.
 
 use crate::catalog::BaseInfo;
 use std::path::Path;
@@ -60,11 +61,26 @@ pub fn uv_platform(base: Option<&BaseInfo>, arm64: bool) -> String {
     format!("{arch}-{level}")
 }
 
-/// The command that turns `requirements` into a hashed lock for this base.
-pub fn lock_command(requirements: &str, base: Option<&BaseInfo>, arm64: bool) -> String {
+/// Where the lock made from `requirements` goes, and from which input: from `requirements.in`
+/// into `requirements.txt` when the project keeps its input there (pip-tools' layout), else from
+/// `requirements` into a file beside it (`requirements.lock`), never over the team's own input.
+pub fn lock_files(project: &Path, requirements: &str) -> (String, String) {
+    let req = Path::new(requirements);
+    let input = req.with_extension("in");
+    if req.extension().is_some_and(|e| e == "txt") && project.join(&input).is_file() {
+        return (input.display().to_string(), requirements.to_string());
+    }
+    (
+        requirements.to_string(),
+        req.with_extension("lock").display().to_string(),
+    )
+}
+
+/// The command that turns `input` into `output`, a hashed lock of wheels only for this base.
+pub fn lock_command(input: &str, output: &str, base: Option<&BaseInfo>, arm64: bool) -> String {
     let py = base.map_or("3.X".to_string(), |b| b.python.clone());
     format!(
-        "uv pip compile {requirements} --generate-hashes --python-version {py} --python-platform {} -o {requirements}",
+        "uv pip compile {input} --generate-hashes --only-binary :all: --python-version {py} --python-platform {} -o {output}",
         uv_platform(base, arm64)
     )
 }
@@ -95,8 +111,22 @@ mod tests {
         assert_eq!(uv_platform(b38.as_ref(), false), "x86_64-manylinux2014");
         assert_eq!(uv_platform(b312.as_ref(), true), "aarch64-manylinux_2_34");
         assert_eq!(
-            lock_command("requirements.txt", b38.as_ref(), false),
-            "uv pip compile requirements.txt --generate-hashes --python-version 3.8 --python-platform x86_64-manylinux2014 -o requirements.txt"
+            lock_command("requirements.txt", "requirements.lock", b38.as_ref(), false),
+            "uv pip compile requirements.txt --generate-hashes --only-binary :all: --python-version 3.8 --python-platform x86_64-manylinux2014 -o requirements.lock"
+        );
+    }
+
+    #[test]
+    fn the_lock_never_overwrites_the_input() {
+        let t = tempfile::tempdir().unwrap();
+        assert_eq!(
+            lock_files(t.path(), "requirements.txt"),
+            ("requirements.txt".into(), "requirements.lock".into())
+        );
+        std::fs::write(t.path().join("requirements.in"), "boto3\n").unwrap();
+        assert_eq!(
+            lock_files(t.path(), "requirements.txt"),
+            ("requirements.in".into(), "requirements.txt".into())
         );
     }
 }

@@ -108,7 +108,7 @@ fn translate(r: &mut Resolver, id: &str, at: &str, v: &Node) -> Result<EcrResour
                         let status = if expire == Expire::Any { "any" } else { "untagged" };
                         out.notes.push(Note::translated(&at, &what("LifecyclePolicy"), format!("[ecr] keep_last = {keep}, expire = \"{status}\"")));
                         if expire == Expire::Any {
-                            out.notes.push(Note::warning(&at, &what("LifecyclePolicy"), "tagStatus \"any\" counts every image, so it can expire one a deployed function (a version or an alias) still runs, and that function then fails; kept as you had it. Consider expire = \"untagged\" with a unique tag per push (README: \"About expire = any\")".to_string()));
+                            out.notes.push(Note::warning(&at, &what("LifecyclePolicy"), "tagStatus \"any\" counts every image, so it can expire one a deployed function (a version or an alias) still runs, and that function then fails; kept as you had it. Consider expire = \"untagged\" with a unique tag per push (README, \"Amazon ECR\")".to_string()));
                         }
                     }
                     Err(why) => out.notes.push(Note::untranslated(&at, &what("LifecyclePolicy"), format!("{why}; lamina writes one rule (keep the last N images, untagged or any): set anything else with aws ecr put-lifecycle-policy"))),

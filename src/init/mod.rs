@@ -153,7 +153,7 @@ pub fn init(project: &Path, o: &InitOptions) -> Result<Outcome, InitError> {
             if !serverless::same_dir(project, img.path.as_deref(), project) {
                 notes.push(Note::untranslated(&img.at, &format!("provider.ecr.images.{}.path", img.name), format!("its build context is {}, not this directory: run lamina init there (-C), where the COPY sources are", ctx.display())));
             }
-            notes.push(Note::translated(&img.at, &format!("provider.ecr.images.{}", img.name), "built by lamina now: delete provider.ecr.images and deploy with image.uri (README, \"Migrating\")".into()));
+            notes.push(Note::translated(&img.at, &format!("provider.ecr.images.{}", img.name), "built by lamina now: delete provider.ecr.images and deploy with image.uri (README, \"From Docker + Serverless\")".into()));
             dockerfile = file;
             break;
         }
@@ -284,7 +284,8 @@ fn dependency_step(
     notes: &mut Vec<Note>,
 ) {
     let what = format!("pip install -r {req}");
-    let lock_cmd = deps::lock_command(req, known, arm64);
+    let (lock_in, lock_out) = deps::lock_files(project, req);
+    let lock_cmd = deps::lock_command(&lock_in, &lock_out, known, arm64);
     match deps::find_lock(project, req) {
         Some(lock) if config::accepts_key("lock") => {
             notes.push(Note::translated(at, &what, format!("lock = \"{lock}\": the dependency layer comes from the lock, exactly as pip install --no-deps --target /var/task would lay it out")));
@@ -294,7 +295,7 @@ fn dependency_step(
         None if d.wheels.is_some() => notes.push(Note::translated(at, &what, "the dependency layer comes from the --find-links wheels".into())),
         None => notes.push(Note::untranslated(at, &what, format!(
             "{req} is not a lock (every requirement pinned with == and hashed), so lamina does not use it: make one for this base with `{lock_cmd}`{}",
-            if config::accepts_key("lock") { format!(" and set lock = \"{req}\"") } else { format!(", then vendor the wheels (`{}`) and set wheels = \"wheels\"", deps::download_command(req, known, arm64)) }
+            if config::accepts_key("lock") { format!(" and set lock = \"{lock_out}\"") } else { format!(", then vendor the wheels (`{}`) and set wheels = \"wheels\"", deps::download_command(req, known, arm64)) }
         ))),
     }
 }

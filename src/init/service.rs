@@ -82,7 +82,7 @@ pub(super) fn service(
     }
     if let Some(repo) = (!repos.is_empty()).then(|| repos.remove(0)) {
         notes.extend(repo.notes.iter().cloned());
-        notes.push(Note::translated(&repo.at, &format!("{} (AWS::ECR::Repository)", repo.logical_id), "lamina creates and configures the repository before the first push ([ecr]); remove the resource from CloudFormation with DeletionPolicy: Retain first (README, \"Migrating\")".into()));
+        notes.push(Note::translated(&repo.at, &format!("{} (AWS::ECR::Repository)", repo.logical_id), "lamina creates and configures the repository before the first push ([ecr]); remove the resource from CloudFormation with DeletionPolicy: Retain first (README, \"From Docker + Serverless\")".into()));
         let region = r.region()?;
         if let Some(name) = &repo.name {
             let host_repo = |acct: &str| format!("{acct}.dkr.ecr.{region}.amazonaws.com/{name}");

@@ -158,7 +158,9 @@ pub fn fetch_manifest(
             }
         }
     }
-    let what = format!("getting manifest {}:{reference}", r.repo_name());
+    // `REPO@sha256:…` for a digest, `REPO:TAG` for a tag: the forms the user writes.
+    let sep = if pinned.is_some() { '@' } else { ':' };
+    let what = format!("getting manifest {}{sep}{reference}", r.repo_name());
     let url = client.url(
         &r.host,
         &format!("/v2/{}/manifests/{reference}", r.repository),

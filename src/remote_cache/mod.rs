@@ -36,6 +36,7 @@ pub const EMPTY_TYPE: &str = "application/vnd.oci.empty.v1+json";
 pub const TAG_PREFIX: &str = "lamina-cache-";
 const EMPTY: &[u8] = b"{}";
 const VERSION: u32 = 1;
+/// The largest entry blob (or manifest) read: an entry is a few KiB to a few MiB of JSON.
 const MAX_ENTRY: u64 = 64 << 20;
 
 /// What an entry says about one layer.
@@ -123,14 +124,29 @@ impl RemoteCache {
             Ok(v) => v,
             Err(e) => return miss(format!("is not a manifest ({e})"), warn),
         };
-        let Some(entry_digest) = m["layers"]
+        if let Some(why) = not_an_entry(&m) {
+            return miss(why, warn);
+        }
+        let descriptor = m["layers"]
             .as_array()
-            .and_then(|l| l.iter().find(|d| d["mediaType"] == ENTRY_TYPE))
+            .and_then(|l| l.iter().find(|d| d["mediaType"] == ENTRY_TYPE));
+        let Some(entry_digest) = descriptor
             .and_then(|d| d["digest"].as_str())
             .and_then(parse_digest)
         else {
             return miss("has no entry blob".into(), warn);
         };
+        if let Some(size) = descriptor
+            .and_then(|d| d["size"].as_u64())
+            .filter(|s| *s > MAX_ENTRY)
+        {
+            return miss(
+                format!(
+                    "has an entry blob of {size} bytes, too large (an entry is at most 64 MiB)"
+                ),
+                warn,
+            );
+        }
         let bytes = match self.get(&format!("blobs/{entry_digest}"), &self.repo, false) {
             Ok(Some(b)) if sha256_digest(&b) == entry_digest => b,
             Ok(Some(_)) => {
@@ -261,8 +277,9 @@ impl RemoteCache {
             .client
             .send(&what, &repo.host, &Scope::pull(&repo.repository), &|h| {
                 let r = h.get(&url);
+                // An index too, so one pushed under a cache tag is named, not a 404.
                 Ok(if manifest {
-                    r.header(ACCEPT, media::OCI_MANIFEST)
+                    r.header(ACCEPT, crate::registry::pull::MANIFEST_ACCEPT)
                 } else {
                     r
                 })
@@ -274,12 +291,18 @@ impl RemoteCache {
             return Err(RegistryError::from_response(&what, resp));
         }
         let mut out = Vec::new();
-        resp.take(MAX_ENTRY)
+        resp.take(MAX_ENTRY + 1)
             .read_to_end(&mut out)
             .map_err(|e| RegistryError::Http {
-                what,
+                what: what.clone(),
                 source: crate::registry::Transfer::Io(e),
             })?;
+        if out.len() as u64 > MAX_ENTRY {
+            return Err(RegistryError::Protocol {
+                what,
+                detail: format!("{path} is too large (over 64 MiB)"),
+            });
+        }
         Ok(Some(out))
     }
 
@@ -323,6 +346,21 @@ impl RemoteCache {
             _ => Err(RegistryError::from_response(&what, resp)),
         }
     }
+}
+
+/// Why the manifest under a cache tag is no entry at all (an image or index pushed under a
+/// `lamina-cache-` tag), if it is not.
+fn not_an_entry(m: &Value) -> Option<String> {
+    let mt = m["mediaType"].as_str().unwrap_or_default();
+    if mt == media::OCI_INDEX || mt == media::DOCKER_LIST || m["manifests"].is_array() {
+        return Some("is an image index, not a lamina cache entry (an image was pushed under the cache's tag)".into());
+    }
+    (m["artifactType"] != ARTIFACT_TYPE).then(|| {
+        format!(
+            "is not a lamina cache entry (artifactType {}, not {ARTIFACT_TYPE})",
+            m["artifactType"]
+        )
+    })
 }
 
 /// A dependency layer from the remote cache: the layer, its plan, its bytecode note, its blob

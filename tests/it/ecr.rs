@@ -185,8 +185,9 @@ fn credential_profile_and_region_errors_are_clear() {
     assert_eq!(o.status.code(), Some(1));
     let err = stderr(&o);
     assert!(
-        err.contains("AWS credentials (profile does-not-exist)")
-            && err.contains("hint: configure AWS credentials"),
+        err.contains(
+            "AWS credentials (profile does-not-exist): profile 'does-not-exist' is not defined in "
+        ) && err.contains("hint: create it (aws configure --profile does-not-exist"),
         "{err}"
     );
 

@@ -122,7 +122,8 @@ fn init_writes_lamina_toml_from_the_teams_layout_key_by_key() {
             err.contains("Dockerfile:6  pip install -r requirements.txt"),
             "{err}"
         );
-        assert!(err.contains("uv pip compile requirements.txt --generate-hashes --python-version 3.8 --python-platform x86_64-manylinux2014 -o requirements.txt"), "{err}");
+        // Written beside the team's requirements.txt, never over it; wheels only.
+        assert!(err.contains("`uv pip compile requirements.txt --generate-hashes --only-binary :all: --python-version 3.8 --python-platform x86_64-manylinux2014 -o requirements.lock` and set lock = \"requirements.lock\""), "{err}");
     }
 
     // Again: refused without --force (the file untouched), replaced with it.
@@ -424,4 +425,45 @@ fn a_hashed_requirements_file_is_a_lock() {
         lamina::config::accepts_key("lock"),
         "lock is written exactly when lamina.toml accepts it"
     );
+}
+
+/// What `init` (and every other message) points to exists for a user who has only the binary and
+/// the README: each `README, "SECTION"` is a heading there, and no message names a file of this
+/// repository (`base-images/…`).
+#[test]
+fn messages_name_only_readme_sections_that_exist_and_no_repository_file() {
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    let headings: Vec<String> = readme
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| l.trim_start_matches('#').trim().replace('`', ""))
+        .collect();
+    let section = regex::Regex::new(r#"README[,:] \\?"([^"\\]+)\\?""#).unwrap();
+    let mut named = 0;
+    for e in walkdir::WalkDir::new(repo().join("src")) {
+        let e = e.unwrap();
+        if e.path().extension().is_none_or(|x| x != "rs") {
+            continue;
+        }
+        let text = fs::read_to_string(e.path()).unwrap();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim_start().starts_with("//") {
+                continue;
+            }
+            let at = format!("{}:{}", e.path().display(), i + 1);
+            for c in section.captures_iter(line) {
+                let name = c[1].replace("{FILE_NAME}", "lamina.toml");
+                named += 1;
+                assert!(
+                    headings.iter().any(|h| h.starts_with(&name)),
+                    "{at}: the README has no section \"{name}\""
+                );
+            }
+            assert!(
+                !line.contains("base-images/") || line.contains("include_str!"),
+                "{at}: a message names a file of this repository: {line}"
+            );
+        }
+    }
+    assert!(named >= 5, "README sections named: {named}");
 }

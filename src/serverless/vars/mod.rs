@@ -5,7 +5,9 @@
 //! (`${self:custom.${sls:stage}.x}`) and fallbacks (`${opt:stage, 'dev'}`,
 //! `${opt:stage, self:provider.stage}`). A variable whose value only exists at deploy time
 //! (`${aws:accountId}`, `${ssm:…}`, `${cf:…}`, CloudFormation's `${AWS::Region}`) or that has no
-//! value and no fallback is an error naming the file and line: nothing is ever guessed.
+//! value and no fallback is an error naming the file and line: nothing is ever guessed. A variable
+//! met again while it, or the value it names, is being resolved is a cycle ("include cycle at
+//! FILE:LINE" when a `${file()}` is part of it).
 
 mod sources;
 mod syntax;
@@ -45,6 +47,9 @@ pub enum VarError {
     Yaml(#[from] yaml::YamlError),
     #[error("{at}: {message}")]
     Invalid { at: String, message: String },
+    /// A `${file()}` met again while its own content is being resolved.
+    #[error("include cycle at {at}: {message}")]
+    Cycle { at: String, message: String },
 }
 
 impl crate::diagnostic::Hint for VarError {
@@ -58,6 +63,9 @@ impl crate::diagnostic::Hint for VarError {
             ),
             VarError::MissingFile { .. } => Some(
                 "fix the path: ${file(...)} paths are relative to the directory of serverless.yml, also in included files".into(),
+            ),
+            VarError::Cycle { .. } => Some(
+                "a file cannot include itself, directly or through other files: remove one of these ${file(...)}".into(),
             ),
             VarError::Yaml(_) => Some("fix the YAML at that line (indentation, an unclosed quote or bracket)".into()),
             _ => None,
@@ -73,7 +81,9 @@ pub struct Resolver {
     root: Node,
     opts: Options,
     files: HashMap<PathBuf, Node>,
-    active: Vec<String>,
+    /// The variables being resolved, or whose value is being resolved inside (`deep`), outermost
+    /// first, each with where it is written: one met again is a cycle.
+    active: Vec<(String, String)>,
 }
 
 const MAX_DEPTH: usize = 64;
@@ -117,9 +127,31 @@ impl Resolver {
         Err(too_deep(n))
     }
 
-    /// The node with every variable inside it resolved.
+    /// The node with every variable inside it resolved. While the value of a variable is resolved
+    /// inside, the variable stays active, so an include that includes itself is a cycle, not an
+    /// endless descent.
     pub fn deep(&mut self, n: &Node) -> Result<Node, VarError> {
-        let mut n = self.shallow(n)?;
+        let var = match &n.value {
+            Value::Scalar { text, .. } => match split_vars(text).ok().as_deref() {
+                Some([Part::Var(inner)]) => Some(format!("${{{inner}}}")),
+                _ => None,
+            },
+            _ => None,
+        };
+        let mut r = self.shallow(n)?;
+        let inside = var.filter(|_| matches!(r.value, Value::Seq(_) | Value::Map(_)));
+        if let Some(v) = inside.clone() {
+            self.active.push((v, n.at()));
+        }
+        let done = self.deep_inside(&mut r);
+        if inside.is_some() {
+            self.active.pop();
+        }
+        done.map(|()| r)
+    }
+
+    /// Resolves every variable in the children of `n`.
+    fn deep_inside(&mut self, n: &mut Node) -> Result<(), VarError> {
         match &mut n.value {
             Value::Seq(items) => {
                 for i in items.iter_mut() {
@@ -133,7 +165,7 @@ impl Resolver {
             }
             _ => {}
         }
-        Ok(n)
+        Ok(())
     }
 
     /// A string value, resolved.
@@ -213,16 +245,42 @@ impl Resolver {
     /// `${inner}`: the first of its comma-separated alternatives that has a value.
     fn variable(&mut self, inner: &str, at: &Node) -> Result<Node, VarError> {
         let var = format!("${{{inner}}}");
-        if self.active.len() >= MAX_DEPTH || self.active.contains(&var) {
-            return Err(VarError::Invalid {
-                at: at.at(),
-                message: format!("{var} refers to itself"),
-            });
+        if let Some(i) = self.active.iter().position(|(v, _)| *v == var) {
+            return Err(self.cycle(i, &var, at));
         }
-        self.active.push(var.clone());
+        if self.active.len() >= MAX_DEPTH {
+            return Err(too_deep(at));
+        }
+        self.active.push((var.clone(), at.at()));
         let r = self.alternatives(inner, &var, at);
         self.active.pop();
         r
+    }
+
+    /// `var` (at `at`) met again, active since `self.active[from]`: an include cycle when a
+    /// `${file()}` is part of it.
+    fn cycle(&self, from: usize, var: &str, at: &Node) -> VarError {
+        let through: Vec<String> = self.active[from + 1..]
+            .iter()
+            .map(|(v, a)| format!("{a} {v}"))
+            .collect();
+        let include = var.starts_with("${file(") || through.iter().any(|t| t.contains("${file("));
+        let message = match (include, through.is_empty()) {
+            (true, true) => format!("{var} includes itself"),
+            (true, false) => format!("{var} is included again, through {}", through.join(", ")),
+            (false, true) => format!("{var} refers to itself"),
+            (false, false) => format!("{var} refers to itself, through {}", through.join(", ")),
+        };
+        match include {
+            true => VarError::Cycle {
+                at: at.at(),
+                message,
+            },
+            false => VarError::Invalid {
+                at: at.at(),
+                message,
+            },
+        }
     }
 
     fn alternatives(&mut self, inner: &str, var: &str, at: &Node) -> Result<Node, VarError> {

@@ -81,3 +81,30 @@ fn unresolvable_is_an_error_with_the_line() {
         .to_string()
         .contains("CloudFormation reference"));
 }
+
+#[test]
+fn an_include_cycle_is_named_where_it_closes() {
+    let (_t, mut r) = resolver(
+        &[
+            (
+                "serverless.yml",
+                "a: ${file(./loop.yml)}\nb: ${file(./one.yml)}\n",
+            ),
+            ("loop.yml", "${file(./loop.yml)}\n"),
+            ("one.yml", "x:\n  y: ${file(./two.yml)}\n"),
+            ("two.yml", "z: ${file(./one.yml)}\n"),
+        ],
+        &[],
+    );
+    let e = get(&mut r, "a").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "include cycle at loop.yml:1: ${file(./loop.yml)} includes itself"
+    );
+    // Through a mapping (resolved deep): named, not an endless descent.
+    let e = get(&mut r, "b").unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "include cycle at one.yml:2: ${file(./two.yml)} is included again, through two.yml:1 ${file(./one.yml)}"
+    );
+}

@@ -70,3 +70,24 @@ fn api_unreachable() {
     let o = snap("ecr_api_unreachable", &mut cmd, &[c.path()]);
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// `--profile` naming a profile no shared file defines: said so, with the files and the profiles
+/// they define, not the SDK's "the credential provider was not enabled".
+#[test]
+fn profile_missing() {
+    let c = Case::new();
+    let aws = c.path().join(".aws");
+    std::fs::create_dir(&aws).unwrap();
+    std::fs::write(
+        aws.join("config"),
+        "[default]\nregion = us-east-1\n[profile dev]\n",
+    )
+    .unwrap();
+    let mut cmd = push(
+        &c,
+        "http://127.0.0.1:9",
+        &["--push", &format!("{HOST}/app:v1"), "--profile", "prod"],
+    );
+    let o = snap("ecr_profile_missing", &mut cmd, &[c.path()]);
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -1,8 +1,11 @@
-//! What a new user met (issue 23, "Messages and friction"), each pinned whole: a project the index
-//! does not have, a local wheel path in requirements, a registry's HTML error page, and a
-//! plain-http registry reached over https.
+//! What a new user met (issue 23, "Messages and friction"), each failure pinned whole: a project
+//! the index does not have, a local wheel path in requirements, a registry's HTML error page, and a
+//! plain-http registry reached over https; and what a build that succeeds says (a remote cache
+//! entry too large, an index under a cache tag, an untagged push, the `build/` it keeps out of
+//! git), checked line by line.
 
 use super::{snap, Case};
+use crate::support::fake_registry::Fake;
 use crate::support::http::{self, Reply, Response};
 use crate::support::*;
 use std::fs;
@@ -161,4 +164,142 @@ fn a_plain_http_registry_reached_over_https_names_insecure_registry() {
         .env_remove("XDG_RUNTIME_DIR");
     let o = snap("pull_plain_http_registry", &mut cmd, &[c.path()]);
     assert_eq!(o.status.code(), Some(1));
+}
+
+/// Runner A pushes (recording the cache entries); then the dependency entry's blob is said to be
+/// 300 MB and an index is pushed under the source entry's tag; runner B (an empty local cache)
+/// names both as what they are, builds both layers and pushes the same image.
+#[test]
+fn an_oversized_entry_blob_and_an_index_under_a_cache_tag_are_named() {
+    let c = Case::new();
+    let fake = Fake::start();
+    let target = format!("{}/app:v1", fake.addr);
+    let push = |cache: &str| {
+        let mut cmd = lamina(&c.project, &c.path().join(cache));
+        cmd.args(["build", "--push", &target]);
+        run(&mut cmd)
+    };
+    let a = push("cache-a");
+    assert!(a.status.success(), "{}", stderr(&a));
+    let tag = |kind: &str| {
+        fake.with(|s| {
+            s.manifests
+                .keys()
+                .find_map(|k| k.strip_prefix(&format!("app:lamina-cache-{kind}-")))
+                .map(|hex| format!("lamina-cache-{kind}-{hex}"))
+                .unwrap_or_else(|| panic!("no {kind} entry"))
+        })
+    };
+    let (deps, src) = (tag("deps"), tag("src"));
+    fake.with(|s| {
+        let (bytes, mt) = s.manifests[&format!("app:{deps}")].clone();
+        let mut m: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        m["layers"][0]["size"] = 300_000_000u64.into();
+        s.manifests
+            .insert(format!("app:{deps}"), (serde_json::to_vec(&m).unwrap(), mt));
+        let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": []});
+        s.manifests.insert(
+            format!("app:{src}"),
+            (
+                serde_json::to_vec(&index).unwrap(),
+                "application/vnd.oci.image.index.v1+json".into(),
+            ),
+        );
+    });
+    let b = push("cache-b");
+    let err = stderr(&b);
+    assert!(b.status.success(), "{err}");
+    assert_eq!(stdout(&b), stdout(&a));
+    let repo = format!("{}/app", fake.addr);
+    assert!(
+        err.contains(&format!("warning: remote cache entry {repo}:{deps} has an entry blob of 300000000 bytes, too large (an entry is at most 64 MiB); building the layer")),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "warning: remote cache entry {repo}:{src} is an image index, not a lamina cache entry"
+        )),
+        "{err}"
+    );
+}
+
+/// A digest is written `REPO@sha256:…` in messages, never `REPO:sha256:…`.
+#[test]
+fn a_digest_reference_is_printed_with_at() {
+    let c = Case::new();
+    let fake = Fake::start();
+    let r = format!("{}/lambda/base@sha256:{HASH}", fake.addr);
+    let o = snap(
+        "pull_digest_missing",
+        &mut c.lamina(&["pull", &r]),
+        &[c.path()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// `lamina verify` of an image the registry does not have fails before rebuilding anything.
+#[test]
+fn verify_of_a_missing_image_fails_before_rebuilding() {
+    let c = Case::new();
+    let fake = Fake::start();
+    let r = format!("{}/app:v9", fake.addr);
+    let o = snap(
+        "verify_reference_missing",
+        &mut c.lamina(&["verify", &r]),
+        &[c.path()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!stderr(&o).contains("rebuilding"), "{}", stderr(&o));
+}
+
+/// `push = "REPO"` with no tag: the image is pushed untagged, and said so with what an
+/// `expire = "untagged"` lifecycle policy does to it; with a tag, no such warning.
+#[test]
+fn an_untagged_push_says_a_lifecycle_policy_will_delete_it() {
+    let c = Case::new();
+    let fake = Fake::start();
+    let repo = format!("{}/app", fake.addr);
+    c.set("push", &format!("\"{repo}\""));
+    let o = run(&mut c.lamina(&["build"]));
+    let err = stderr(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains(&format!("lamina: warning: pushing without a tag to {repo}: the image is untagged, so a lifecycle policy that expires untagged images (expire = \"untagged\", lamina's default) will delete it; a function deployed by its digest fails once the image is expired; pass --tag (e.g. the git short sha)\n")),
+        "{err}"
+    );
+    let o = run(&mut c.lamina(&["build", "--tag", "v1"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("without a tag"), "{}", stderr(&o));
+}
+
+/// The default output, `build/` inside the project: lamina creates it with a `.gitignore` that
+/// keeps it out of git, says so, and never copies that file into the image (a source walk of
+/// "." gives the same image before and after it exists).
+#[test]
+fn a_build_directory_lamina_creates_is_kept_out_of_git() {
+    let c = Case::new();
+    c.set("src", "[\".\"]");
+    // The example's .dockerignore leaves build/ out already: without it, only lamina skips it.
+    fs::remove_file(c.project.join(".dockerignore")).unwrap();
+    let first = run(&mut c.lamina(&["build"]));
+    assert!(first.status.success(), "{}", stderr(&first));
+    let ignore = c.project.join("build/.gitignore");
+    let text = fs::read_to_string(&ignore).unwrap();
+    assert!(text.lines().any(|l| l == "*"), "{text}");
+    assert!(
+        stderr(&first).contains(&format!(
+            "lamina: wrote {}: build/ is build output, kept out of git\n",
+            ignore.display()
+        )),
+        "{}",
+        stderr(&first)
+    );
+    let second = run(&mut c.lamina(&["build"]));
+    assert!(second.status.success(), "{}", stderr(&second));
+    assert_eq!(stdout(&second), stdout(&first), "the same image");
+    assert!(
+        !stderr(&second).contains(".gitignore"),
+        "{}",
+        stderr(&second)
+    );
 }
