@@ -47,7 +47,10 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mkdir -p "$WORK/p/src"
 printf 'import boto3, pydantic, requests\n\n\ndef handler(event, context):\n    return {"ok": True}\n' > "$WORK/p/src/app.py"
 export SOURCE_DATE_EPOCH=1700000000
-COMMON=(build -C "$WORK/p" --src src --handler src.app.handler --wheels "$WHEELS" --missing-deps warn)
+# --python/--glibc: as for a base in lamina's catalog (public.ecr.aws/lambda/python:3.12), which this
+# loopback registry's base cannot be; without them lamina reads the base to learn them.
+COMMON=(build -C "$WORK/p" --src src --handler src.app.handler --wheels "$WHEELS" --missing-deps warn
+        --python 3.12 --glibc 2.34)
 
 # --- compile cost ---------------------------------------------------------------------------
 : > "$WORK/on.t"; : > "$WORK/off.t"; : > "$WORK/ca.t"

@@ -393,3 +393,41 @@ fn an_entry_with_a_wrong_size_or_media_type_is_a_miss_and_the_layer_is_rebuilt()
         "the dependency layer was built from the wheels"
     );
 }
+
+/// An entry whose diff_id lies (the blob is right, the config would not be) is caught when the
+/// layer's bytes are read: here by a layout written beside the push. The build fails naming the
+/// entry, and nothing is pushed under the tag.
+#[test]
+fn an_entry_whose_diff_id_lies_fails_when_its_bytes_are_read() {
+    let s = setup();
+    digest_of(&s.push(&s.runner("a"), "a", &[]));
+    let src_tag = s.cache_tag("src");
+    let mut src = s.entry(&src_tag);
+    let honest = src["diff_id"].as_str().unwrap().to_string();
+    let lie = format!(
+        "{}{}",
+        &honest[..honest.len() - 1],
+        if honest.ends_with('0') { '1' } else { '0' }
+    );
+    src["diff_id"] = lie.clone().into();
+    s.rewrite_entry(&src_tag, &serde_json::to_vec(&src).unwrap(), None);
+    let layout = s.t.path().join("layout-b");
+    let o = s.push(
+        &s.runner("b"),
+        "b",
+        &["-o", &format!("oci:{}:b", layout.display())],
+    );
+    assert_ne!(o.status.code(), Some(0), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains(&format!("remote cache entry {src_tag}: layer "))
+            && err.contains(&format!("the entry says its diff_id is {lie}")),
+        "{err}"
+    );
+    let r = reqwest::blocking::Client::new()
+        .head(s.url("manifests/b"))
+        .header("Accept", "application/vnd.oci.image.manifest.v1+json")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 404, "nothing pushed under b");
+}
