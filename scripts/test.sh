@@ -99,6 +99,19 @@ if [ ! -f "$LAMINA_TEST_TRAFFIC_WHEELS/.complete" ]; then
   touch "$LAMINA_TEST_TRAFFIC_WHEELS/.complete"
 fi
 
+# The real-package corpus (tests/it/corpus.rs): 58 wheels Lambda functions commonly ship (pydantic,
+# numpy, pandas, Pillow, lxml, opencv-python and -headless, grpcio, google-ads, …), pinned by hash.
+export LAMINA_TEST_CORPUS_WHEELS="${LAMINA_TEST_CORPUS_WHEELS:-$HOME/.cache/lamina-test/wheels-corpus}"
+if [ ! -f "$LAMINA_TEST_CORPUS_WHEELS/.complete" ]; then
+  echo "test.sh: downloading the real-package corpus into $LAMINA_TEST_CORPUS_WHEELS" >&2
+  mkdir -p "$LAMINA_TEST_CORPUS_WHEELS"
+  python3 -m pip download -q --disable-pip-version-check --only-binary=:all: --no-deps --require-hashes \
+    --platform manylinux2014_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux_2_28_x86_64 \
+    --python-version 3.12 --implementation cp --abi cp312 --abi abi3 --abi none \
+    -d "$LAMINA_TEST_CORPUS_WHEELS" -r tests/corpus/requirements.txt
+  touch "$LAMINA_TEST_CORPUS_WHEELS/.complete"
+fi
+
 echo "test.sh: cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "test.sh: cargo clippy" >&2

@@ -416,9 +416,14 @@ fn gate(
     let digest = built.image.digest();
     doc.image = report::image_fields(built, plan, None, digest.as_ref(), &sizes);
     doc.sizes = Some(sizes);
-    doc.set_gate(&g);
+    doc.set_gate(&g, plan);
     doc.set_cache(built, &g);
-    report::gate(&g, plan.handlers.len(), &plan.platform.to_string())?;
+    report::gate(
+        &g,
+        plan.handlers.len(),
+        &plan.platform.to_string(),
+        plan.deny_unverified,
+    )?;
     Ok(std::mem::take(&mut g.learned))
 }
 

@@ -162,6 +162,14 @@ impl OneOrMany {
     }
 }
 
+/// What a cannot-verify finding does to the verdict.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum UnverifiedPolicy {
+    Warning,
+    Error,
+}
+
 /// `lamina.toml` as written.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -193,6 +201,9 @@ pub struct FileConfig {
     max_unpacked_size: Option<SizeValue>,
     allow_linux_tag: Option<bool>,
     compile_bytecode: Option<bool>,
+    /// `"error"`: a cannot-verify finding fails the build like an error (`--deny-unverified`);
+    /// `"warning"` (the default): it is reported, the result is `unverified`.
+    unverified: Option<UnverifiedPolicy>,
     ecr: Option<ecr::RepoSettings>,
     /// The file this was read from (None: there is no lamina.toml).
     #[serde(skip)]
@@ -349,6 +360,8 @@ pub struct Plan {
     pub force: bool,
     /// `--import-check`: also import each handler with a python3.X of the target's version.
     pub import_check: bool,
+    /// `--deny-unverified` / `unverified = "error"`: what cannot be verified fails the gate.
+    pub deny_unverified: bool,
 }
 
 pub fn load_file(project: &Path) -> Result<FileConfig, ConfigError> {
@@ -748,6 +761,7 @@ impl Plan {
             compile_bytecode: !o.no_compile_bytecode && file.compile_bytecode.unwrap_or(true),
             force: o.force,
             import_check: o.import_check,
+            deny_unverified: o.deny_unverified || file.unverified == Some(UnverifiedPolicy::Error),
             compile_workers: if o.compile_workers > 0 {
                 o.compile_workers
             } else {

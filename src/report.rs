@@ -49,6 +49,8 @@ pub struct FindingDoc {
     pub finding: Finding,
     pub lambda_error: Option<&'static str>,
     pub handler: Option<String>,
+    /// The file in the project (relative to it) that `file` (/var/task/…) was copied from.
+    pub project_file: Option<String>,
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -94,6 +96,17 @@ pub struct CachedLayer {
     pub from: &'static str,
 }
 
+/// `/var/task/src/app.py` → `src/app.py` when a `src` directory put it there and it is in the
+/// project (not a dependency's file).
+fn project_file(plan: &lamina::config::Plan, file: Option<&str>) -> Option<String> {
+    let rel = file?.strip_prefix("/var/task/")?;
+    let from_src = plan.srcs.iter().any(|d| {
+        let d = d.trim_end_matches('/');
+        d == "." || rel.starts_with(&format!("{d}/"))
+    });
+    (from_src && plan.project.join(rel).is_file()).then(|| rel.to_string())
+}
+
 impl Document {
     pub fn new(command: &'static str) -> Document {
         Document {
@@ -113,13 +126,15 @@ impl Document {
         }
     }
 
-    pub fn set_gate(&mut self, g: &GateReport) {
+    pub fn set_gate(&mut self, g: &GateReport, plan: &lamina::config::Plan) {
+        let deny_unverified = plan.deny_unverified;
         self.findings = g
             .findings
             .iter()
             .map(|f| FindingDoc {
                 lambda_error: f.code.lambda_error(),
                 handler: f.handlers.first().cloned(),
+                project_file: project_file(plan, f.file.as_deref()),
                 finding: f.clone(),
             })
             .collect();
@@ -130,7 +145,7 @@ impl Document {
         };
         self.fix = g.fix.clone();
         self.verified = g.unverified() == 0;
-        self.result = if g.errors() > 0 { "fail" } else { "pass" };
+        self.result = g.verdict(deny_unverified).as_str();
         self.python = Some(PythonDoc {
             version: g.python.map(|m| format!("3.{m}")),
             stdlib: g.stdlib_from.clone(),
@@ -280,7 +295,12 @@ pub fn sizes(b: &Built, s: &SizeReport) {
 }
 
 /// The findings, then the verdict line; `Err` when the gate found errors.
-pub fn gate(g: &GateReport, handlers: usize, platform: &str) -> lamina::diagnostic::Result<()> {
+pub fn gate(
+    g: &GateReport,
+    handlers: usize,
+    platform: &str,
+    deny_unverified: bool,
+) -> lamina::diagnostic::Result<()> {
     for f in &g.findings {
         let level = match f.severity {
             Severity::Error => "error",
@@ -299,9 +319,12 @@ pub fn gate(g: &GateReport, handlers: usize, platform: &str) -> lamina::diagnost
     if let Some(fix) = &g.fix {
         eprintln!("lamina: fetch every missing dependency at once: {fix}");
     }
-    let errors = g.errors();
-    if errors > 0 {
-        return Err(gate::GateFailed { errors }.into());
+    if g.verdict(deny_unverified) == gate::Verdict::Fail {
+        return Err(gate::GateFailed {
+            errors: g.errors(),
+            unverified: g.unverified(),
+        }
+        .into());
     }
     let plural = if handlers == 1 { "" } else { "s" };
     match g.unverified() {

@@ -133,6 +133,10 @@ pub struct Overrides {
     /// /var/task and the standard library on sys.path). Runs module-level code.
     #[arg(long = "import-check")]
     pub import_check: bool,
+    /// Fail (exit 1, nothing written or pushed) when something cannot be verified, as for an
+    /// error; unverified = "error" in lamina.toml.
+    #[arg(long = "deny-unverified")]
+    pub deny_unverified: bool,
     /// Ship no bytecode (no `__pycache__/*.pyc` beside the modules); compile_bytecode = false.
     #[arg(long = "no-compile-bytecode")]
     pub no_compile_bytecode: bool,

@@ -20,8 +20,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// Bump when the meaning of a field changes: older entries are then misses. (2: a damaged ELF is
-/// `SoFacts::Damaged`, no longer `Nothing`.)
-pub const VERSION: u32 = 2;
+/// `SoFacts::Damaged`, no longer `Nothing`. 3: modules record `all_changed`; `.so` facts hold
+/// their `DT_NEEDED`, run paths and soname.)
+pub const VERSION: u32 = 3;
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct DepsFacts {
@@ -75,6 +76,9 @@ pub enum SoFacts {
     Elf {
         machine: String,
         max_glibc: Option<(u32, u32)>,
+        /// What the dynamic loader reads: needed sonames, search paths, own soname.
+        #[serde(default)]
+        dynamic: Dynamic,
     },
     /// Not empty and not ELF.
     NotElf,
@@ -82,6 +86,15 @@ pub enum SoFacts {
     Damaged(String),
     /// Empty or unreadable: nothing to report.
     Nothing,
+}
+
+/// A shared object's `.dynamic` entries that decide whether it loads.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Dynamic {
+    pub needed: Vec<String>,
+    pub rpath: Option<String>,
+    pub runpath: Option<String>,
+    pub soname: Option<String>,
 }
 
 impl SoFacts {
@@ -102,6 +115,12 @@ impl SoFacts {
             Ok(i) => SoFacts::Elf {
                 machine: i.machine,
                 max_glibc: i.max_glibc,
+                dynamic: Dynamic {
+                    needed: i.needed,
+                    rpath: i.rpath,
+                    runpath: i.runpath,
+                    soname: i.soname,
+                },
             },
             Err(ElfError::NotElf) if bytes.is_empty() => SoFacts::Nothing,
             Err(ElfError::NotElf) => SoFacts::NotElf,

@@ -20,6 +20,16 @@ pub struct BaseScan {
     pub complete: bool,
     /// Python files of the base (after whiteouts), when every layer was read.
     pub python: Option<BTreeSet<String>>,
+    /// What the dynamic loader can find in the base, when every layer was read.
+    pub libraries: Option<BaseLibraries>,
+}
+
+/// The base's shared libraries (after whiteouts), `ld.so.conf` directories and short symlinks.
+#[derive(Debug, Default)]
+pub struct BaseLibraries {
+    pub files: BTreeSet<String>,
+    pub conf_dirs: Vec<String>,
+    pub links: std::collections::BTreeMap<String, String>,
 }
 
 /// Applies a layer's entries over the lower layers' files (OCI whiteouts included).
@@ -53,6 +63,7 @@ pub fn scan(built: &Built, scan_cache: Option<&Path>, out: &mut Vec<Finding>) ->
         ..Default::default()
     };
     let mut python = BTreeSet::new();
+    let mut libraries = BaseLibraries::default();
     let mut unscanned = 0;
     for (i, layer) in built
         .image
@@ -99,6 +110,9 @@ pub fn scan(built: &Built, scan_cache: Option<&Path>, out: &mut Vec<Finding>) ->
         }
         lower_dirs.extend(s.dirs.iter().cloned());
         overlay(&mut python, &s.python_files);
+        overlay(&mut libraries.files, &s.libraries);
+        libraries.conf_dirs.extend(s.ld_conf_dirs.iter().cloned());
+        libraries.links.extend(s.dir_links.iter().cloned());
         result.sizes.push(Some(s.uncompressed_size));
     }
     if unscanned > 0 {
@@ -110,6 +124,7 @@ pub fn scan(built: &Built, scan_cache: Option<&Path>, out: &mut Vec<Finding>) ->
     }
     if result.complete {
         result.python = Some(python);
+        result.libraries = Some(libraries);
     }
     result
 }

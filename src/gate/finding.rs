@@ -166,6 +166,15 @@ impl Finding {
         self.handlers.push(h.to_string());
         self
     }
+    /// Every handler this finding affects.
+    pub fn handlers(mut self, hs: Vec<String>) -> Finding {
+        for h in hs {
+            if !self.handlers.contains(&h) {
+                self.handlers.push(h);
+            }
+        }
+        self
+    }
     pub fn chain(mut self, chain: Vec<String>) -> Finding {
         self.chain = chain;
         self

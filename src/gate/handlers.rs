@@ -19,6 +19,8 @@ pub struct HandlerStats {
     pub modules: usize,
     /// Projects to install (for one `pip download` line).
     pub missing_projects: Vec<String>,
+    /// Each handler and the modules importing its module imports (for the loader check).
+    pub imported: Vec<(String, std::collections::HashSet<String>)>,
 }
 
 fn code_of(e: HandlerError) -> Code {
@@ -110,6 +112,8 @@ pub fn check(
     let mut found = Vec::new();
     let mut dep_unverified: Vec<String> = Vec::new();
     let mut dep_conditional: Vec<String> = Vec::new();
+    let (mut dep_unverified_by, mut dep_conditional_by): (Vec<String>, Vec<String>) =
+        Default::default();
     let mut in_functions: std::collections::HashSet<(String, u32)> = Default::default();
     for (i, h) in handlers.iter().enumerate() {
         let which = if i == 0 {
@@ -173,6 +177,7 @@ pub fn check(
             ),
         }
         let Some(walk) = r.walk else { continue };
+        cx.stats.imported.push((h.clone(), walk.imported.clone()));
         cx.stats.modules += walk.modules;
         in_functions.extend(walk.in_functions.iter().cloned());
         for (k, f) in walk.failures.iter().enumerate() {
@@ -188,13 +193,18 @@ pub fn check(
             let unknown = matches!(f.kind, FailureKind::Unknown(_));
             if !f.in_source && (unknown || f.when != When::Always) {
                 let line = format!("{} ({site}): {what}", f.target);
-                let bucket = if unknown {
-                    &mut dep_unverified
+                // Undecided where it always runs: the handler is not verified. Under a condition,
+                // it is what a conditional import is (its condition may never hold).
+                let (bucket, hit) = if unknown && f.when == When::Always {
+                    (&mut dep_unverified, &mut dep_unverified_by)
                 } else {
-                    &mut dep_conditional
+                    (&mut dep_conditional, &mut dep_conditional_by)
                 };
                 if !bucket.contains(&line) {
                     bucket.push(line);
+                }
+                if !hit.contains(h) {
+                    hit.push(h.clone());
                 }
                 continue;
             }
@@ -270,7 +280,8 @@ pub fn check(
                     summary(&dep_unverified)
                 ),
             )
-            .details(dep_unverified.clone()),
+            .details(dep_unverified.clone())
+            .handlers(dep_unverified_by),
         );
     }
     if !dep_conditional.is_empty() {
@@ -278,7 +289,7 @@ pub fn check(
             "{} conditional import(s) inside the dependencies do not resolve (they fail only if their condition holds): {}",
             dep_conditional.len(),
             summary(&dep_conditional)
-        )).details(dep_conditional.clone()));
+        )).details(dep_conditional.clone()).handlers(dep_conditional_by));
     }
     if !in_functions.is_empty() {
         out.push(Finding::warning(Code::FunctionImport, format!(

@@ -11,6 +11,7 @@ mod finding;
 mod handlers;
 mod image;
 pub mod import_check;
+mod loader;
 mod native;
 mod options;
 mod project;
@@ -31,14 +32,20 @@ pub const MAX_UNCOMPRESSED: u64 = 10 * 1000 * 1000 * 1000;
 
 /// The gate found errors: nothing is written or pushed.
 #[derive(Debug, thiserror::Error)]
-#[error("{errors} problem{} would make Lambda reject or fail this image; nothing was written or pushed", if *.errors == 1 { "" } else { "s" })]
+#[error("{}; nothing was written or pushed", if *.errors > 0 { format!("{} problem{} would make Lambda reject or fail this image", .errors, if *.errors == 1 { "" } else { "s" }) } else { format!("{} thing{} could not be verified and --deny-unverified is set", .unverified, if *.unverified == 1 { "" } else { "s" }) })]
 pub struct GateFailed {
     pub errors: usize,
+    /// Cannot-verify findings, when they fail the gate (`--deny-unverified`).
+    pub unverified: usize,
 }
 
 impl crate::diagnostic::Hint for GateFailed {
     fn hint(&self) -> Option<String> {
-        Some("each problem above says what to fix; `lamina check` runs the same checks again without writing anything".into())
+        Some(if self.errors > 0 {
+            "each problem above says what to fix; `lamina check` runs the same checks again without writing anything".into()
+        } else {
+            "each cannot-verify warning above says what lamina could not decide; `--import-check` imports the handlers with a real CPython, or drop --deny-unverified (unverified = \"error\" in lamina.toml) to accept them".into()
+        })
     }
 }
 pub const MAX_MANIFEST: usize = 25_400;
@@ -62,7 +69,36 @@ pub struct GateReport {
     pub learned: crate::deps::facts::Learned,
 }
 
+/// What the gate decided about an image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// No error, everything decided.
+    Pass,
+    /// No error, but something could not be decided: not known to pass.
+    Unverified,
+    /// Errors (or, when denied, undecided checks): nothing is written or pushed.
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Unverified => "unverified",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
 impl GateReport {
+    /// The verdict; `deny_unverified` makes undecided checks fail the image.
+    pub fn verdict(&self, deny_unverified: bool) -> Verdict {
+        match (self.errors(), self.unverified()) {
+            (0, 0) => Verdict::Pass,
+            (0, _) if !deny_unverified => Verdict::Unverified,
+            _ => Verdict::Fail,
+        }
+    }
     pub fn errors(&self) -> usize {
         self.findings
             .iter()
@@ -202,8 +238,34 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Result<GateRepor
             learned.modules.insert(path, (*parsed).clone());
         }
     }
+    let (elf, all_so) = native::check_binaries(&fs, opts, &mut out);
+    let env: Vec<String> = built.image.config()["config"]["Env"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    let search = loader::Search {
+        base: scan.libraries.as_ref(),
+        ld_library_path: env
+            .iter()
+            .filter_map(|e| e.strip_prefix("LD_LIBRARY_PATH="))
+            .flat_map(|v| v.split(':').map(str::to_string))
+            .filter(|d| !d.is_empty())
+            .collect(),
+        arch: plan.platform.python_machine().to_string(),
+        known_glibc: opts.glibc.is_some(),
+    };
+    let owner = |path: &str| {
+        let (d, _) = built.deps.as_ref()?;
+        let w = &d.wheels[*d.owner.get(path)?];
+        Some((w.name.name.clone(), w.name.version.clone()))
+    };
+    loader::check(&all_so, &search, &owner, &stats.imported, &mut out);
     if let Some((deps, target)) = &built.deps {
-        learned.elf = native::check_binaries(&fs, opts, &mut out);
+        learned.elf = elf;
         for m in native::check_closure(deps, target, opts, &mut out) {
             if !missing.contains(&m) {
                 missing.push(m);

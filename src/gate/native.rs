@@ -12,16 +12,17 @@ use crate::python::wheel::header;
 use std::collections::{BTreeMap, HashMap};
 
 /// Checks every `.so` (from the facts cache when recorded); returns what it found out about the
-/// dependency layer's ones.
+/// dependency layer's ones (for the facts cache), and about all of them (for the loader check).
 pub fn check_binaries(
     fs: &TaskFs,
     opts: &GateOptions,
     out: &mut Vec<Finding>,
-) -> BTreeMap<String, SoFacts> {
+) -> (BTreeMap<String, SoFacts>, BTreeMap<String, SoFacts>) {
     let want = opts.platform.python_machine().to_string();
     let mut paths: Vec<&String> = fs.files.keys().filter(|p| SoFacts::applies_to(p)).collect();
     paths.sort();
     let mut learned = BTreeMap::new();
+    let mut all = BTreeMap::new();
     for path in paths {
         let fact = match fs.recorded_so(path) {
             Some(f) => f,
@@ -35,8 +36,11 @@ pub fn check_binaries(
         if !fs.is_source(path) {
             learned.insert(path.clone(), fact.clone());
         }
+        all.insert(path.clone(), fact.clone());
         let (machine, max_glibc) = match fact {
-            SoFacts::Elf { machine, max_glibc } => (machine, max_glibc),
+            SoFacts::Elf {
+                machine, max_glibc, ..
+            } => (machine, max_glibc),
             SoFacts::NotElf => {
                 out.push(Finding::error(Code::ImportModuleError, format!("/var/task/{path} is not an ELF file (invalid ELF header): a library built for another OS?")));
                 continue;
@@ -63,7 +67,7 @@ pub fn check_binaries(
             }
         }
     }
-    learned
+    (learned, all)
 }
 
 /// Requirements no wheel and not the runtime meets, and those met by a wheel whose version the

@@ -26,13 +26,23 @@ pub struct LayerScan {
     /// static import check: the base's standard library and the packages it provides.
     #[serde(default)]
     pub python_files: Vec<String>,
+    /// Shared libraries (`*.so*`, whiteouts of them too), for resolving what `.so` files in
+    /// /var/task need as the dynamic loader would.
+    #[serde(default)]
+    pub libraries: Vec<String>,
+    /// Directories listed in `etc/ld.so.conf` and `etc/ld.so.conf.d/*.conf`.
+    #[serde(default)]
+    pub ld_conf_dirs: Vec<String>,
+    /// Symbolic links at most three levels deep (`lib64 -> usr/lib64`): (path, target).
+    #[serde(default)]
+    pub dir_links: Vec<(String, String)>,
     /// Read from the scan cache rather than from the layer (not stored).
     #[serde(skip)]
     pub from_cache: bool,
 }
 
 /// Bump when what a scan records changes (older cached scans are then ignored).
-const SCAN_VERSION: u32 = 2;
+const SCAN_VERSION: u32 = 3;
 
 /// Whether `path` is one the import check wants from a base layer.
 pub fn is_python_path(path: &str) -> bool {
@@ -102,6 +112,32 @@ pub fn scan(layer: &Layer, cache_dir: Option<&Path>) -> io::Result<LayerScan> {
             }
             if !kind.is_dir() && is_python_path(&path) {
                 out.python_files.push(path.clone());
+            }
+            let name = path.rsplit('/').next().unwrap_or(&path);
+            if !kind.is_dir() && (name.contains(".so.") || name.ends_with(".so")) {
+                out.libraries.push(path.clone());
+            }
+            if kind == tar::EntryType::Symlink && path.matches('/').count() < 3 {
+                if let Ok(Some(t)) = e.link_name() {
+                    out.dir_links
+                        .push((path.clone(), t.to_string_lossy().into_owned()));
+                }
+            }
+            let mut e = e;
+            if kind.is_file()
+                && (path == "etc/ld.so.conf"
+                    || path.starts_with("etc/ld.so.conf.d/") && path.ends_with(".conf"))
+                && e.size() < 64 * 1024
+            {
+                let mut text = String::new();
+                if io::Read::read_to_string(&mut e, &mut text).is_ok() {
+                    out.ld_conf_dirs.extend(
+                        text.lines()
+                            .map(|l| l.split('#').next().unwrap_or("").trim())
+                            .filter(|l| l.starts_with('/'))
+                            .map(|l| l.trim_end_matches('/').to_string()),
+                    );
+                }
             }
             entries.push(path);
         }

@@ -1,7 +1,8 @@
 //! What a native binary needs from the machine: its ELF machine (x86_64, aarch64, …) and the glibc
 //! symbol versions (`GLIBC_2.28`) it requires, read from `.gnu.version_r`. A wheel's platform tag
 //! is a promise; this reads what the `.so` actually asks for (`GLIBC_2.28 not found`,
-//! `invalid ELF header` and `exec format error` on Lambda are the failures this prevents).
+//! `invalid ELF header` and `exec format error` on Lambda are the failures this prevents), and
+//! from `.dynamic` the libraries it needs (`DT_NEEDED`) and where it asks the loader to look.
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ElfInfo {
@@ -11,6 +12,12 @@ pub struct ElfInfo {
     pub max_glibc: Option<(u32, u32)>,
     /// Highest `GLIBC_x.y` version defined (`.gnu.version_d`): for libc itself, its version.
     pub defines_glibc: Option<(u32, u32)>,
+    /// What the dynamic loader reads from `.dynamic`: `DT_NEEDED` sonames, in order.
+    pub needed: Vec<String>,
+    /// `DT_RPATH` and `DT_RUNPATH` (colon-separated, `$ORIGIN` unexpanded), `DT_SONAME`.
+    pub rpath: Option<String>,
+    pub runpath: Option<String>,
+    pub soname: Option<String>,
 }
 
 pub fn is_elf(head: &[u8]) -> bool {
@@ -151,8 +158,36 @@ fn read(b: &[u8]) -> Option<ElfInfo> {
     };
     let mut max_glibc = None;
     let mut defines_glibc = None;
+    let (mut needed, mut rpath, mut runpath, mut soname) = (Vec::new(), None, None, None);
     for i in 0..shnum {
         let (kind, off, link, count) = section(i)?;
+        if kind == 6 {
+            // SHT_DYNAMIC: Elf{64,32}_Dyn { d_tag, d_val } up to DT_NULL; strings in `link`.
+            let (_, str_off, _, _) = section(link)?;
+            let width = if r.is64 { 8 } else { 4 };
+            let mut at = off;
+            loop {
+                step()?;
+                let tag = r.size(at, width)?;
+                let val = r.size(at.checked_add(width as usize)?, width)?;
+                let text = || {
+                    str_off
+                        .checked_add(val)
+                        .and_then(|o| r.cstr(o))
+                        .map(str::to_string)
+                };
+                match tag {
+                    0 => break,
+                    1 => needed.push(text()?),
+                    14 => soname = Some(text()?),
+                    15 => rpath = Some(text()?),
+                    29 => runpath = Some(text()?),
+                    _ => {}
+                }
+                at = at.checked_add(2 * width as usize)?;
+            }
+            continue;
+        }
         if kind == 0x6fff_fffd {
             // SHT_GNU_verdef: Verdef { version, flags, ndx, cnt: u16; hash, aux, next: u32 }
             let (_, str_off, _, _) = section(link)?;
@@ -208,6 +243,10 @@ fn read(b: &[u8]) -> Option<ElfInfo> {
         machine,
         max_glibc,
         defines_glibc,
+        needed,
+        rpath,
+        runpath,
+        soname,
     })
 }
 
@@ -244,6 +283,13 @@ mod tests {
             defined >= (2, 17) && defined >= info.max_glibc.unwrap(),
             "{defined:?}"
         );
+        assert!(
+            info.needed.iter().any(|n| n == "libc.so.6"),
+            "{:?}",
+            info.needed
+        );
+        let libc_info = inspect(&std::fs::read(libc).unwrap()).unwrap();
+        assert_eq!(libc_info.soname.as_deref(), Some("libc.so.6"));
         assert_eq!(parse_glibc("GLIBC_2.28"), Some((2, 28)));
         assert_eq!(parse_glibc("GLIBC_PRIVATE"), None);
     }

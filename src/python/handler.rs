@@ -250,37 +250,63 @@ pub fn resolve(space: &Space, handler: &str) -> Resolution {
                 line: Some(p.line),
                 hint: None,
             }),
-            FailureKind::Unknown(why) => Outcome::Unverified(why),
+            // Whether the module imports or not, a name its own top level does not bind fails
+            // the handler: only its dependencies were undecided.
+            FailureKind::Unknown(why) => {
+                match attribute(space, &module, modname, &m, function, &walk) {
+                    Outcome::Fails(mut f) if f.error == HandlerError::HandlerNotFound => {
+                        f.hint = Some(match f.hint {
+                        Some(h) => format!("{h} (lamina could not decide an import on the way — {why} — but no import changes what /var/task/{} binds)", f.file.as_deref().unwrap_or("")),
+                        None => format!("lamina could not decide an import on the way ({why}), but no import changes what the module binds"),
+                    });
+                        Outcome::Fails(f)
+                    }
+                    _ => Outcome::Unverified(why),
+                }
+            }
         };
         return done(outcome, Some(walk));
     }
+    let outcome = attribute(space, &module, modname, &m, function, &walk);
+    done(outcome, Some(walk))
+}
+
+/// Reads the handler's attribute `function` from the module `module` (`modname` as given).
+fn attribute(
+    space: &Space,
+    module: &str,
+    modname: &str,
+    m: &Module,
+    function: &str,
+    walk: &Walk,
+) -> Outcome {
     let missing = || {
         let mut f = fails(
             HandlerError::HandlerNotFound,
             format!("Handler '{function}' missing on module '{modname}'"),
         );
-        f.hint = not_found_hint(space, &module, &m, function);
-        if let Module::Source { path, .. } = &m {
+        f.hint = not_found_hint(space, module, m, function);
+        if let Module::Source { path, .. } = m {
             f.file = Some(path.clone());
         }
         Outcome::Fails(f)
     };
     let not_callable = |what: String| {
         let mut f = fails(HandlerError::NotCallable, what);
-        f.hint = not_found_hint(space, &module, &m, function);
+        f.hint = not_found_hint(space, module, m, function);
         Outcome::Fails(f)
     };
-    let at = match &m {
+    let at = match m {
         Module::Source { path, .. } => format!("/var/task/{path}"),
         Module::Namespace { dirs } => format!("/var/task/{}/", dirs[0]),
-        _ => module.clone(),
+        _ => module.to_string(),
     };
-    let outcome = match space.attr(&module, &m, function) {
+    match space.attr(module, m, function) {
         Attr::Bound(BindKind::Function(p)) => match call_problem(function, &p) {
             Some(problem) => {
                 let mut f = fails(HandlerError::NotCallable, problem);
                 f.hint = Some("a handler takes (event, context)".into());
-                if let Module::Source { path, .. } = &m {
+                if let Module::Source { path, .. } = m {
                     f.file = Some(path.clone());
                 }
                 Outcome::Fails(f)
@@ -295,7 +321,7 @@ pub fn resolve(space: &Space, handler: &str) -> Resolution {
             module: from,
             name,
         }) => {
-            let pkg = Space::package_of(&module, &m);
+            let pkg = Space::package_of(module, m);
             match imports::absolute(&pkg, level, from.as_deref()) {
                 Ok(src) => match space.find(&src) {
                     Lookup::Found(sm) => match space.attr(&src, &sm, &name) {
@@ -315,7 +341,7 @@ pub fn resolve(space: &Space, handler: &str) -> Resolution {
         )),
         Attr::Submodule(..) | Attr::Missing(_) => missing(),
         Attr::Unknown(why) => Outcome::Unverified(why),
-        Attr::Unchecked => Outcome::Unverified(match &m {
+        Attr::Unchecked => Outcome::Unverified(match m {
             Module::Compiled { path, .. } => {
                 format!("/var/task/{path} is compiled: its attributes cannot be read")
             }
@@ -324,6 +350,5 @@ pub fn resolve(space: &Space, handler: &str) -> Resolution {
             }
             _ => format!("'{module}' is provided by the base: its attributes are not read"),
         }),
-    };
-    done(outcome, Some(walk))
+    }
 }

@@ -12,6 +12,8 @@ pub(super) enum Call {
     MetaPath,
     /// `sys.path` changed (insert/append/extend, site.addsitedir).
     SysPath,
+    /// `__all__.append(…)` / `.extend` / `.insert` / `.remove`: its value is known only at run time.
+    AllChanged,
 }
 
 /// Finds the calls in a statement that matter for imports (not inside lambdas).
@@ -65,6 +67,9 @@ impl<'a> Visitor<'a> for CallFinder {
                     Some(Call::SysPath)
                 }
                 "addsitedir" => Some(Call::SysPath),
+                "append" | "extend" | "insert" | "remove" if matches!(&*c.func, Expr::Attribute(a) if matches!(&*a.value, Expr::Name(n) if n.id.as_str() == "__all__")) => {
+                    Some(Call::AllChanged)
+                }
                 _ => None,
             };
             if let Some(call) = call {

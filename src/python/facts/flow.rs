@@ -133,7 +133,13 @@ impl Walker<'_> {
             return;
         }
         match n.id.as_str() {
-            "__all__" => self.facts.all = literal_strings(value),
+            "__all__" => match literal_strings(value) {
+                Some(all) => self.facts.all = Some(all),
+                None => {
+                    self.facts.all_changed =
+                        Some(self.lines.line(ruff_text_size::Ranged::start(value)))
+                }
+            },
             "__path__" => self.facts.extends_path = true,
             "__getattr__" => self.facts.dynamic = Some("it binds a module __getattr__".into()),
             name => {

@@ -128,6 +128,10 @@ pub struct Facts {
     pub stars: Vec<Star>,
     /// A literal `__all__`.
     pub all: Option<Vec<String>>,
+    /// Where `__all__` is changed by something other than a literal (`__all__.append(x)`,
+    /// `__all__ += other.__all__`): what `import *` binds is then known only at run time.
+    #[serde(default)]
+    pub all_changed: Option<u32>,
     /// Why the module may have names beyond those bound (`__getattr__`, `globals()`, …).
     pub dynamic: Option<String>,
     /// `__path__` is extended (pkgutil.extend_path, pkg_resources namespaces, edits).

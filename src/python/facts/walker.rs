@@ -106,6 +106,8 @@ impl Walker<'_> {
                 }
                 Call::SysPath => {}
                 Call::Namespace(_) => {}
+                // Wherever it happens (a function may run at import): `__all__` is not literal.
+                Call::AllChanged => self.facts.all_changed = Some(line),
             }
         }
     }
@@ -333,7 +335,7 @@ impl Walker<'_> {
                         "__path__" => self.facts.extends_path = true,
                         "__all__" => match (&mut self.facts.all, literal_strings(&a.value)) {
                             (Some(all), Some(more)) => all.extend(more),
-                            _ => self.facts.all = None,
+                            _ => self.facts.all_changed = Some(line),
                         },
                         _ => {}
                     }

@@ -66,10 +66,12 @@ impl Space<'_> {
                         return Attr::Bound(facts::BindKind::Value)
                     }
                     Ok(_) => {}
-                    Err(why) => return Attr::Unknown(why),
+                    Err(why) => return self.promised(path, f, attr).unwrap_or(Attr::Unknown(why)),
                 }
                 if let Some(why) = &f.dynamic {
-                    return Attr::Unknown(format!("/var/task/{path} may have more names: {why}"));
+                    return self.promised(path, f, attr).unwrap_or_else(|| {
+                        Attr::Unknown(format!("/var/task/{path} may have more names: {why}"))
+                    });
                 }
                 // CPython names the module object, whatever name reached it (an alias).
                 Attr::Missing(format!(
@@ -90,6 +92,31 @@ impl Space<'_> {
                 Some(Ok(m)) => Attr::Submodule(join(name, attr), m),
                 _ => Attr::Unchecked,
             },
+        }
+    }
+
+    /// A name the module's top level does not bind but that something it cannot read (a star
+    /// import from compiled code, a module `__getattr__`) may provide, promised by the module
+    /// itself: listed in its literal `__all__` (which `import *` would fail on otherwise), or
+    /// declared by its type stub beside it (`m.pyi` for `m.py`, `__init__.pyi`). Lazy-import
+    /// tables (pydantic's `_dynamic_imports`, lazy_loader stubs) list their names this way.
+    fn promised(&self, path: &str, f: &Facts, attr: &str) -> Option<Attr> {
+        let bound = Attr::Bound(facts::BindKind::Value);
+        if f.all_changed.is_none() && f.all.as_ref().is_some_and(|a| a.iter().any(|n| n == attr)) {
+            return Some(bound);
+        }
+        let stub = format!("{}.pyi", path.strip_suffix(".py")?);
+        if !self.task.is_file(&stub) {
+            return None;
+        }
+        match &*self.parse(&stub) {
+            Parsed::Ok(s)
+                if s.names.contains_key(attr)
+                    || s.all.as_ref().is_some_and(|a| a.iter().any(|n| n == attr)) =>
+            {
+                Some(bound)
+            }
+            _ => None,
         }
     }
 
@@ -158,6 +185,11 @@ impl Space<'_> {
                 let Parsed::Ok(f) = &*parsed else {
                     return Err(format!("/var/task/{path} could not be read"));
                 };
+                if let Some(line) = f.all_changed {
+                    return Err(format!(
+                        "/var/task/{path} changes __all__ at run time (line {line}): what `import *` takes from it is not known"
+                    ));
+                }
                 if let Some(all) = &f.all {
                     return Ok(all.iter().cloned().collect());
                 }

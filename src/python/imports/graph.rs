@@ -144,8 +144,15 @@ impl Walker<'_, '_> {
         let pkg = Space::package_of(name, module);
         let mut failed_groups: HashSet<u32> = HashSet::new();
         for stmt in &facts.imports {
+            // An import in the `except` of a failed group runs as the `try` itself did, unless
+            // a `try` of its own (inside that `except`) guards it.
             let base = match &stmt.fallback {
-                Some(fb) if failed_groups.contains(&fb.group) => fb.outer.clone(),
+                Some(fb)
+                    if failed_groups.contains(&fb.group)
+                        && !matches!(stmt.when, When::Guarded(g) if g != fb.group) =>
+                {
+                    fb.outer.clone()
+                }
                 _ => stmt.when.clone(),
             };
             let eff = when.within(base);

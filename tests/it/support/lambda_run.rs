@@ -21,6 +21,9 @@ pub struct Emulator {
     pub errors: Vec<(String, String)>,
     /// When the runtime first asked for an event.
     pub first_next: Option<SystemTime>,
+    /// Close `GET /next` at once when no event is queued (the runtime then exits): one event
+    /// per runtime process, for running many handlers in one container.
+    pub one_shot: bool,
 }
 
 pub fn start_emulator() -> (String, Arc<Mutex<Emulator>>) {
@@ -53,7 +56,7 @@ pub fn start_emulator() -> (String, Arc<Mutex<Emulator>>) {
                             .body(body),
                     );
                 }
-                if start.elapsed() > Duration::from_secs(120) {
+                if st.lock().unwrap().one_shot || start.elapsed() > Duration::from_secs(120) {
                     return Reply::Drop;
                 }
                 std::thread::sleep(Duration::from_millis(5));
@@ -205,4 +208,61 @@ pub fn invoke_with(
             _ => None,
         },
     })
+}
+
+/// Runs every handler once in one container (each in its own awslambdaric process, one after the
+/// other, each against its own Runtime API emulator that answers one event): one container
+/// instead of one per handler, which on vfs storage copies the whole image each time. Each
+/// handler's answer's body, or the error awslambdaric reported (`init Runtime.…`, body).
+pub fn invoke_each(
+    podman: &Podman,
+    image: &str,
+    handlers: &[String],
+    event: &str,
+) -> Vec<Result<String, (String, String)>> {
+    let mut emulators = Vec::new();
+    let mut script = String::new();
+    for (i, h) in handlers.iter().enumerate() {
+        let (api, emu) = start_emulator();
+        {
+            let mut e = emu.lock().unwrap();
+            e.one_shot = true;
+            e.events.push_back((format!("req-{i}"), event.to_string()));
+        }
+        script.push_str(&format!(
+            "_HANDLER='{h}' AWS_LAMBDA_RUNTIME_API={api} /var/runtime/bootstrap >/dev/null 2>&1\n"
+        ));
+        emulators.push(emu);
+    }
+    let o = podman
+        .cmd()
+        .args([
+            "run",
+            "--rm",
+            "--network",
+            "host",
+            "--entrypoint",
+            "/bin/sh",
+        ])
+        .args([image, "-c", &script])
+        .output()
+        .unwrap();
+    let _ = o;
+    emulators
+        .iter()
+        .zip(handlers)
+        .map(|(emu, h)| {
+            let mut s = emu.lock().unwrap();
+            if let Some((_, body)) = s.responses.pop() {
+                return Ok(body);
+            }
+            match s.errors.pop() {
+                Some(e) => Err(e),
+                None => Err((
+                    "no answer".into(),
+                    format!("{h} neither answered nor reported an error"),
+                )),
+            }
+        })
+        .collect()
 }

@@ -1,0 +1,180 @@
+//! What the gate can decide, it decides; what it cannot is `unverified`, never a pass (issue 22):
+//! a handler missing from its own module fails whatever its dependencies do, names a lazy module
+//! promises in `__all__` resolve, nested `try` in an `except` stays optional, an `__all__` changed
+//! at run time is undecided rather than missing, and `--deny-unverified` makes undecided fail.
+
+use crate::support::wheelgen::WheelGen;
+use crate::support::*;
+use std::fs;
+use std::path::Path;
+use std::process::Output;
+
+/// A package like pydantic: names served by a module `__getattr__`, listed in `__all__`.
+fn lazy_wheel(dir: &Path) {
+    WheelGen::new("lazypkg", "1.0", "py3-none-any")
+        .file(
+            "lazypkg/__init__.py",
+            b"__all__ = ('Model', 'field')\n_dynamic_imports = {'Model': (__spec__.parent, '.main'), 'field': (__spec__.parent, '.main')}\n\ndef __getattr__(name):\n    from importlib import import_module\n    if name not in _dynamic_imports:\n        raise AttributeError(name)\n    pkg, mod = _dynamic_imports[name]\n    return getattr(import_module(mod, package=pkg), name)\n",
+        )
+        .file(
+            "lazypkg/main.py",
+            b"class Model:\n    pass\n\ndef field():\n    return 1\n",
+        )
+        .write(dir);
+    // httpx's shape: an optional import inside the `except` of another.
+    WheelGen::new("nested", "1.0", "py3-none-any")
+        .file(
+            "nested/__init__.py",
+            b"try:\n    import brotli\nexcept ImportError:\n    try:\n        import brotlicffi as brotli\n    except ImportError:\n        brotli = None\n",
+        )
+        .write(dir);
+    // numpy's shape: `__all__` extended at run time, names reached through `import *`.
+    WheelGen::new("grows", "1.0", "py3-none-any")
+        .file(
+            "grows/__init__.py",
+            b"from .types import *\n",
+        )
+        .file(
+            "grows/types.py",
+            b"__all__ = ['base']\nbase = 1\nfor _n in ('uint8', 'int8'):\n    globals()[_n] = _n\n    __all__.append(_n)\n",
+        )
+        .write(dir);
+}
+
+fn check(project: &Path, t: &Path, wheels: &Path, extra: &[&str]) -> Output {
+    let base = format!("oci:{}:python3.12", standin().display());
+    run(lamina(project, &t.join("cache"))
+        .args(["check", "--base", &base, "--src", "src", "--wheels"])
+        .arg(wheels)
+        .args(extra))
+}
+
+fn project(t: &Path, files: &[(&str, &str)]) -> std::path::PathBuf {
+    let p = t.join("project");
+    for (path, text) in files {
+        let f = p.join(path);
+        fs::create_dir_all(f.parent().unwrap()).unwrap();
+        fs::write(f, text).unwrap();
+    }
+    p
+}
+
+const H: &str = "\n\ndef handler(event, context):\n    return 1\n";
+
+#[test]
+fn a_misspelled_handler_fails_even_when_its_module_imports_a_lazy_package() {
+    let t = tempfile::tempdir().unwrap();
+    let wheels = t.path().join("wheels");
+    lazy_wheel(&wheels);
+    let p = project(
+        t.path(),
+        &[("src/app.py", &format!("from lazypkg import Model{H}"))],
+    );
+    // The typo: Lambda says HandlerNotFound whatever lazypkg serves.
+    let o = check(&p, t.path(), &wheels, &["--handler", "src.app.handlr"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error[Runtime.HandlerNotFound]")
+            && err.contains("Handler 'handlr' missing on module 'src.app'"),
+        "{err}"
+    );
+    // The right name: Model is promised by lazypkg's __all__, so this is a pass, not "cannot verify".
+    let o = check(
+        &p,
+        t.path(),
+        &wheels,
+        &["--handler", "src.app.handler", "--format", "json"],
+    );
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(d["result"], "pass", "{d:#}");
+    assert_eq!(d["verified"], true, "{d:#}");
+    // JSON findings name the project's file beside the image's.
+    let o = check(
+        &p,
+        t.path(),
+        &wheels,
+        &["--handler", "src.app.handlr", "--format", "json"],
+    );
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let f = &d["findings"][0];
+    assert_eq!(f["file"], "/var/task/src/app.py", "{d:#}");
+    assert_eq!(f["project_file"], "src/app.py", "{d:#}");
+}
+
+#[test]
+fn undecided_is_unverified_in_json_and_fails_under_deny_unverified() {
+    let t = tempfile::tempdir().unwrap();
+    let wheels = t.path().join("wheels");
+    lazy_wheel(&wheels);
+    // `Other` is not promised: lazypkg's __getattr__ may or may not serve it.
+    let p = project(
+        t.path(),
+        &[("src/app.py", &format!("from lazypkg import Other{H}"))],
+    );
+    let o = check(
+        &p,
+        t.path(),
+        &wheels,
+        &["--handler", "src.app.handler", "--format", "json"],
+    );
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(d["result"], "unverified", "{d:#}");
+    assert_eq!(d["verified"], false);
+    let o = check(
+        &p,
+        t.path(),
+        &wheels,
+        &["--handler", "src.app.handler", "--deny-unverified"],
+    );
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(
+            "could not be verified and --deny-unverified is set; nothing was written or pushed"
+        ),
+        "{err}"
+    );
+    // The same from lamina.toml.
+    fs::write(p.join("lamina.toml"), "unverified = \"error\"\n").unwrap();
+    let o = check(
+        &p,
+        t.path(),
+        &wheels,
+        &["--handler", "src.app.handler", "--format", "json"],
+    );
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(d["result"], "fail", "{d:#}");
+}
+
+#[test]
+fn nested_optional_imports_pass_and_a_runtime_all_is_undecided_not_missing() {
+    let t = tempfile::tempdir().unwrap();
+    let wheels = t.path().join("wheels");
+    lazy_wheel(&wheels);
+    let p = project(
+        t.path(),
+        &[
+            ("src/opt.py", &format!("import nested{H}")),
+            ("src/star.py", &format!("from grows import uint8{H}")),
+        ],
+    );
+    let o = check(
+        &p,
+        t.path(),
+        &wheels,
+        &["--handler", "src.opt.handler", "--format", "json"],
+    );
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(d["result"], "pass", "{}", stderr(&o));
+    // uint8 is added to grows.types.__all__ at run time: not "cannot import name".
+    let o = check(&p, t.path(), &wheels, &["--handler", "src.star.handler"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(!err.contains("cannot import name"), "{err}");
+    assert!(err.contains("changes __all__ at run time"), "{err}");
+}
