@@ -39,6 +39,8 @@ struct Ctx<'a> {
     providers: &'a Providers,
     /// `-d DIR` for the install hint (the wheels directory in use, else `wheels`).
     wheels_dir: String,
+    /// The lock file given to `--lock` (as shown): the fix is then to relock.
+    lock: Option<String>,
     stats: HandlerStats,
 }
 
@@ -58,15 +60,72 @@ impl Ctx<'_> {
                 minor.map_or("another version".into(), |m| format!("3.{m}"))
             ));
         }
+        let top = target.split('.').next().unwrap_or(target);
+        // A typo of something here is a typo, not a project to add (a typosquatter's name).
+        if let Some(close) = self.close_name(top) {
+            return Some(close);
+        }
         let (project, known) = self.providers.project(target);
         if !self.stats.missing_projects.contains(&project) {
             self.stats.missing_projects.push(project.clone());
         }
-        Some(format!(
-            "{}add {project} to the dependencies: put its wheel in {dir} (pip download --only-binary=:all: … -d {dir} {project}) and build with --wheels {dir}, or list it in the lock file given to --lock",
-            if known { format!("'{}' comes from the {project} project: ", target.split('.').next().unwrap_or(target)) } else { String::new() },
-            dir = self.wheels_dir,
-        ))
+        let shown = if Providers::is_namespace(top) {
+            target.split('.').take(2).collect::<Vec<_>>().join(".")
+        } else {
+            top.to_string()
+        };
+        let from = if known {
+            format!("'{shown}' comes from the {project} project: ")
+        } else {
+            String::new()
+        };
+        Some(match &self.lock {
+            Some(lock) => format!(
+                "{from}add {project} to the requirements {lock} is locked from and lock again (uv: `uv add {project}` then `uv export --format pylock.toml -o pylock.toml`, or `uv pip compile --generate-hashes requirements.in -o requirements.txt`; pip-tools: add it to requirements.in, then `pip-compile --generate-hashes`)"
+            ),
+            None => format!(
+                "{from}add {project} to the dependencies: put its wheel in {dir} (pip download --only-binary=:all: … -d {dir} {project}) and build with --wheels {dir}",
+                dir = self.wheels_dir,
+            ),
+        })
+    }
+
+    /// "did you mean 'requests'?" for `reqeusts`: a module in /var/task, else an import name
+    /// lamina knows (the wheels at hand, its table), within a small edit distance.
+    fn close_name(&self, top: &str) -> Option<String> {
+        let near = |cands: &mut dyn Iterator<Item = String>| -> Option<String> {
+            let limit = if top.chars().count() <= 4 { 1 } else { 2 };
+            let mut best: Option<(usize, String)> = None;
+            for c in cands {
+                if c == top || c.starts_with('_') {
+                    continue;
+                }
+                let d = distance(&c.to_lowercase(), &top.to_lowercase());
+                if d <= limit && best.as_ref().is_none_or(|(bd, bc)| (d, &c) < (*bd, bc)) {
+                    best = Some((d, c));
+                }
+            }
+            best.map(|(_, c)| c)
+        };
+        let here = self.space.task.list("").into_iter().filter_map(|e| {
+            let stem = e.split('.').next().unwrap_or(&e).to_string();
+            (!e.ends_with(".dist-info") && !e.ends_with(".libs") && !stem.is_empty())
+                .then_some(stem)
+        });
+        if let Some(c) = near(&mut here.into_iter()) {
+            return Some(format!(
+                "did you mean '{c}'? /var/task has {c}, and no module '{top}'"
+            ));
+        }
+        let known = self
+            .providers
+            .known_names()
+            .map(|n| n.split('.').next().unwrap_or(n).to_string())
+            .collect::<Vec<_>>();
+        near(&mut known.into_iter()).map(|c| {
+            let (project, _) = self.providers.project(&c);
+            format!("did you mean '{c}' (the {project} project)? lamina knows no project that provides '{top}'")
+        })
     }
 
     fn failure_hint(&mut self, f: &Failure) -> Option<String> {
@@ -75,15 +134,38 @@ impl Ctx<'_> {
                 if let Some(n) = note {
                     return Some(n.clone());
                 }
+                // The whole name imported (google.ads.googleads), when the missing module is a
+                // part of it (google): a namespace's project is found by its deeper names.
                 message
                     .strip_prefix("No module named '")
                     .and_then(|m| m.split('\'').next())
-                    .map(str::to_string)
+                    .map(|m| {
+                        if f.target.starts_with(&format!("{m}.")) {
+                            f.target.clone()
+                        } else {
+                            m.to_string()
+                        }
+                    })
                     .and_then(|m| self.missing_hint(&m))
             }
             _ => None,
         }
     }
+}
+
+/// Levenshtein distance (short names only: top-level module names).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
 }
 
 fn chain_text(chain: &[String]) -> String {
@@ -101,12 +183,14 @@ pub fn check(
     functions: &std::collections::BTreeMap<String, Vec<String>>,
     providers: &Providers,
     wheels_dir: &str,
+    lock: Option<String>,
     out: &mut Vec<Finding>,
 ) -> HandlerStats {
     let mut cx = Ctx {
         space,
         providers,
         wheels_dir: wheels_dir.to_string(),
+        lock,
         stats: HandlerStats::default(),
     };
     let mut found = Vec::new();

@@ -224,8 +224,22 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Result<GateRepor
         &plan.handler_functions,
         &providers,
         &shown_dir,
+        plan.deps.as_ref().and_then(|d| d.lock.as_ref()).map(|l| {
+            l.strip_prefix(&plan.project)
+                .unwrap_or(l)
+                .display()
+                .to_string()
+        }),
         &mut out,
     );
+    if plan.deps.is_none() {
+        let top: std::collections::HashSet<String> = fs
+            .list("")
+            .into_iter()
+            .map(|e| e.split('.').next().unwrap_or(&e).to_string())
+            .collect();
+        project::fold_missing_into_dependency_input(&mut out, &|m| top.contains(m));
+    }
     let mut missing = stats.missing_projects;
     let recorded = built.deps.as_ref().and_then(|(d, _)| d.recorded.as_ref());
     for (path, parsed) in space.parsed_files() {
@@ -292,9 +306,16 @@ pub fn check(built: &Built, plan: &Plan, opts: &GateOptions) -> Result<GateRepor
                 glibc: opts.glibc.unwrap_or((2, 26)),
                 allow_linux: false,
             });
-        target
-            .pip_download_hint(&missing.join(" "))
-            .replace("WHEELS_DIR", &shown_dir)
+        match plan.deps.as_ref().and_then(|d| d.lock.as_ref()) {
+            // With a lock, the fix is in the requirements it is made from.
+            Some(_) => format!(
+                "uv add {} (or add them to requirements.in and run pip-compile --generate-hashes), then lock again",
+                missing.join(" ")
+            ),
+            None => target
+                .pip_download_hint(&missing.join(" "))
+                .replace("WHEELS_DIR", &shown_dir),
+        }
     });
     if let Some(failed) = fs.failure() {
         return Err(failed);

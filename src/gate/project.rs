@@ -127,3 +127,79 @@ pub fn task_root(fs: &TaskFs, stdlib: &StdlibView, out: &mut Vec<Finding>) {
         );
     }
 }
+
+/// Without a dependency input, every `No module named 'x'` a handler hits for a module the image
+/// lacks has one root cause: the dependency file next to the project was not given. Those
+/// findings become details of the dependency-input finding, which turns into one error listing
+/// the handlers they fail (a missing standard-library module keeps its own finding).
+pub fn fold_missing_into_dependency_input(out: &mut Vec<Finding>, in_task: &dyn Fn(&str) -> bool) {
+    let Some(root) = out.iter().position(|f| f.code == Code::DependencyInput) else {
+        return;
+    };
+    // The module missing, when the image has nothing of its top-level package (not the
+    // project's own code).
+    let missing_dep = |f: &Finding| {
+        let m = f
+            .message
+            .split("No module named '")
+            .nth(1)?
+            .split('\'')
+            .next()?;
+        let top = m.split('.').next().unwrap_or(m);
+        (!in_task(top)).then_some(())
+    };
+    let consequence = |f: &Finding| {
+        f.code == Code::ImportModuleError
+            && missing_dep(f).is_some()
+            && !f
+                .hint
+                .as_deref()
+                .is_some_and(|h| h.contains("standard library") || h.starts_with("did you mean"))
+    };
+    let mut folded: Vec<Finding> = Vec::new();
+    let mut kept: Vec<Finding> = Vec::new();
+    for f in out.drain(..) {
+        if consequence(&f) {
+            folded.push(f);
+        } else {
+            kept.push(f);
+        }
+    }
+    *out = kept;
+    if folded.is_empty() {
+        return;
+    }
+    let mut modules: Vec<String> = Vec::new();
+    let mut handlers: Vec<String> = Vec::new();
+    let mut details = Vec::new();
+    for f in &folded {
+        if let Some(m) = f
+            .message
+            .split("No module named '")
+            .nth(1)
+            .and_then(|m| m.split('\'').next())
+        {
+            if !modules.iter().any(|x| x == m) {
+                modules.push(m.to_string());
+            }
+        }
+        for h in &f.handlers {
+            if !handlers.contains(h) {
+                handlers.push(h.clone());
+            }
+        }
+        details.push(f.message.clone());
+    }
+    let root = &mut out[root];
+    root.severity = super::finding::Severity::Error;
+    root.message = format!(
+        "{}; so {} handler{} fail{} with No module named … ({})",
+        root.message,
+        handlers.len(),
+        if handlers.len() == 1 { "" } else { "s" },
+        if handlers.len() == 1 { "s" } else { "" },
+        modules.join(", ")
+    );
+    root.handlers = handlers;
+    root.details = details;
+}

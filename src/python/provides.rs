@@ -20,7 +20,15 @@ const KNOWN: &[(&str, &str)] = &[
     ("dotenv", "python-dotenv"),
     ("fitz", "pymupdf"),
     ("git", "gitpython"),
+    ("google.ads", "google-ads"),
+    ("google.api_core", "google-api-core"),
+    ("google.auth", "google-auth"),
+    ("google.genai", "google-genai"),
+    ("google.generativeai", "google-generativeai"),
+    ("google.oauth2", "google-auth"),
     ("google.protobuf", "protobuf"),
+    ("google.rpc", "googleapis-common-protos"),
+    ("google.type", "googleapis-common-protos"),
     ("googleapiclient", "google-api-python-client"),
     ("grpc", "grpcio"),
     ("jose", "python-jose"),
@@ -44,6 +52,19 @@ const KNOWN: &[(&str, &str)] = &[
     ("websocket", "websocket-client"),
     ("yaml", "pyyaml"),
     ("zmq", "pyzmq"),
+];
+
+/// Namespace packages many projects share: never the answer on their own (`google` is not the
+/// project behind `google.ads`).
+const NAMESPACES: &[&str] = &[
+    "google",
+    "azure",
+    "zope",
+    "backports",
+    "jaraco",
+    "sphinxcontrib",
+    "ruamel",
+    "opentelemetry",
 ];
 
 /// Standard-library modules with a backport on PyPI, for bases older than the module.
@@ -143,16 +164,39 @@ impl Providers {
     /// The project to install for `import <dotted>`, and whether lamina knows it (rather than guessing the import name).
     pub fn project(&self, dotted: &str) -> (String, bool) {
         let top = dotted.split('.').next().unwrap_or(dotted);
-        if let Some(p) = self.wheel_tops().get(top) {
-            return (p.clone(), true);
-        }
         let two: String = dotted.split('.').take(2).collect::<Vec<_>>().join(".");
+        let namespace = NAMESPACES.contains(&top);
+        if !namespace {
+            if let Some(p) = self.wheel_tops().get(top) {
+                return (p.clone(), true);
+            }
+        }
         for key in [two.as_str(), top] {
             if let Some((_, p)) = KNOWN.iter().find(|(m, _)| *m == key) {
                 return (p.to_string(), true);
             }
         }
+        if namespace {
+            // google.cloud.storage → google-cloud-storage; azure.storage → azure-storage.
+            let parts: Vec<&str> = dotted.split('.').collect();
+            let depth = if parts.get(1) == Some(&"cloud") { 3 } else { 2 };
+            let name = parts[..depth.min(parts.len())].join("-");
+            return (super::normalize_name(&name), false);
+        }
         (super::normalize_name(top), false)
+    }
+
+    /// Whether `top` is a namespace many projects share (`google`).
+    pub fn is_namespace(top: &str) -> bool {
+        NAMESPACES.contains(&top)
+    }
+
+    /// Every import name the wheels at hand and lamina's table know.
+    pub fn known_names(&self) -> impl Iterator<Item = &str> {
+        self.wheel_tops()
+            .keys()
+            .map(String::as_str)
+            .chain(KNOWN.iter().map(|(m, _)| *m))
     }
 
     /// A PyPI backport of a standard-library module, if there is one.
@@ -189,6 +233,15 @@ mod tests {
             Some("importlib-metadata")
         );
         assert_eq!(Providers::backport("json"), None);
+        // A namespace is never the project: google.ads is google-ads, not google.
+        assert_eq!(
+            p.project("google.ads.googleads.client"),
+            ("google-ads".into(), true)
+        );
+        assert_eq!(
+            p.project("google.cloud.storage"),
+            ("google-cloud-storage".into(), false)
+        );
         let dir =
             std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/wheels/parity");
         let p = Providers::from_dirs([dir.as_path()].into_iter());

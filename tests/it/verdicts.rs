@@ -178,3 +178,168 @@ fn nested_optional_imports_pass_and_a_runtime_all_is_undecided_not_missing() {
     assert!(!err.contains("cannot import name"), "{err}");
     assert!(err.contains("changes __all__ at run time"), "{err}");
 }
+
+/// A project built from a lock (pylock.toml, its wheel found in --wheels, offline).
+fn locked_project(t: &Path, app: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let wheels = t.join("wheels");
+    fs::create_dir_all(&wheels).unwrap();
+    let name = "jmespath-1.0.1-py3-none-any.whl";
+    fs::copy(
+        repo().join("fixtures/wheels/parity").join(name),
+        wheels.join(name),
+    )
+    .unwrap();
+    use sha2::Digest;
+    let hex = format!(
+        "{:x}",
+        sha2::Sha256::digest(fs::read(wheels.join(name)).unwrap())
+    );
+    let p = project(t, &[("src/app.py", app)]);
+    fs::write(
+        p.join("pylock.toml"),
+        format!("lock-version = \"1.0\"\ncreated-by = \"test\"\nrequires-python = \">=3.12\"\n\n[[packages]]\nname = \"jmespath\"\nversion = \"1.0.1\"\n\n[[packages.wheels]]\nname = \"{name}\"\nurl = \"https://files.pythonhosted.org/packages/{name}\"\nhashes = {{ sha256 = \"{hex}\" }}\n"),
+    )
+    .unwrap();
+    (p, wheels)
+}
+
+fn check_locked(p: &Path, t: &Path, wheels: &Path) -> String {
+    let base = format!("oci:{}:python3.12", standin().display());
+    let o = run(lamina(p, &t.join("cache"))
+        .args([
+            "check",
+            "--base",
+            &base,
+            "--src",
+            "src",
+            "--lock",
+            "pylock.toml",
+            "--offline",
+        ])
+        .args(["--handler", "src.app.handler", "--wheels"])
+        .arg(wheels));
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    err
+}
+
+#[test]
+fn fixes_name_the_module_meant_the_projects_real_name_and_the_users_input() {
+    let t = tempfile::tempdir().unwrap();
+    let (p, wheels) = locked_project(
+        t.path(),
+        &format!("import jmespath\nimport jmesapth\nfrom google.ads.googleads import client{H}"),
+    );
+    let err = check_locked(&p, t.path(), &wheels);
+    // A typo of a module that is here: no project to add (a typosquatter could own 'jmesapth').
+    assert!(
+        err.contains(
+            "hint: did you mean 'jmespath'? /var/task has jmespath, and no module 'jmesapth'"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("add jmesapth"), "{err}");
+    // A namespace is not a project: google.ads comes from google-ads.
+    assert!(
+        err.contains("'google.ads' comes from the google-ads project"),
+        "{err}"
+    );
+    assert!(!err.contains("add google "), "{err}");
+    // Built from a lock: relock, not pip download.
+    assert!(err.contains("lock again (uv: `uv add google-ads`"), "{err}");
+    assert!(
+        err.contains("fetch every missing dependency at once: uv add google-ads"),
+        "{err}"
+    );
+    assert!(!err.contains("pip download"), "{err}");
+}
+
+#[test]
+fn exec_and_runpy_with_constant_strings_are_resolved_and_find_spec_guards_are_conditional() {
+    let t = tempfile::tempdir().unwrap();
+    let (p, wheels) = locked_project(
+        t.path(),
+        &format!("import importlib.util\nimport runpy\nexec(\"import notthere\")\nrunpy.run_module(\"runnot\")\nspec = importlib.util.find_spec(\"maybe\")\nmaybe = __import__(\"maybe\") if spec else None\n{H}"),
+    );
+    let err = check_locked(&p, t.path(), &wheels);
+    assert!(
+        err.contains("error[Runtime.ImportModuleError]")
+            && err.contains("No module named 'notthere'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("imports runnot: No module named 'runnot'"),
+        "{err}"
+    );
+    assert!(
+        err.contains("warning[conditional-import]: /var/task/src/app.py:6 imports maybe"),
+        "{err}"
+    );
+    // A computed exec is not checked, so it is never a silent pass.
+    let t2 = tempfile::tempdir().unwrap();
+    let (p, wheels) = locked_project(
+        t2.path(),
+        &format!("import os\nexec(os.environ.get('CODE', ''))\n{H}"),
+    );
+    let base = format!("oci:{}:python3.12", standin().display());
+    let o = run(lamina(&p, &t2.path().join("cache"))
+        .args([
+            "check",
+            "--base",
+            &base,
+            "--src",
+            "src",
+            "--lock",
+            "pylock.toml",
+            "--offline",
+        ])
+        .args([
+            "--handler",
+            "src.app.handler",
+            "--format",
+            "json",
+            "--wheels",
+        ])
+        .arg(&wheels));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(d["result"], "unverified", "{}", stderr(&o));
+}
+
+#[test]
+fn a_forgotten_dependency_input_is_one_error_listing_the_handlers_it_fails() {
+    let t = tempfile::tempdir().unwrap();
+    let code = format!("import requests\nimport yaml\nfrom dotenv import load_dotenv{H}");
+    let p = project(
+        t.path(),
+        &[
+            ("requirements.txt", "requests\nPyYAML\npython-dotenv\n"),
+            ("src/a.py", &code),
+            ("src/b.py", &code),
+        ],
+    );
+    let base = format!("oci:{}:python3.12", standin().display());
+    let o = run(lamina(&p, &t.path().join("cache"))
+        .args(["check", "--base", &base, "--src", "src", "--format", "json"])
+        .args(["--handler", "src.a.handler", "--handler", "src.b.handler"]));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let errors: Vec<&serde_json::Value> = d["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["severity"] == "error")
+        .collect();
+    assert_eq!(errors.len(), 1, "{d:#}");
+    assert_eq!(errors[0]["code"], "dependency-input", "{d:#}");
+    assert_eq!(
+        errors[0]["handlers"],
+        serde_json::json!(["src.a.handler", "src.b.handler"])
+    );
+    assert!(
+        errors[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("so 2 handlers fail with No module named … (requests, yaml, dotenv)"),
+        "{d:#}"
+    );
+}

@@ -97,7 +97,16 @@ impl Walker<'_> {
         for (line_at, call) in f.calls {
             let line = self.lines.line(line_at);
             match call {
-                Call::Import(name) => self.import(ctx, line, Imported::Dynamic(name)),
+                Call::Import(name, false) => self.import(ctx, line, Imported::Dynamic(name)),
+                Call::Import(name, true) => {
+                    let c = Ctx {
+                        when: ctx
+                            .when
+                            .within(When::Conditional("in a conditional expression".into())),
+                        ..ctx.clone()
+                    };
+                    self.import(&c, line, Imported::Dynamic(name))
+                }
                 Call::Namespace(why) if ctx.module => self.facts.dynamic = Some(why),
                 Call::ExtendPath => self.facts.extends_path = true,
                 Call::MetaPath => self.facts.registers_modules = true,

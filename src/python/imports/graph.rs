@@ -222,7 +222,7 @@ impl Walker<'_, '_> {
             Imported::Dynamic(None) => {
                 if s.in_source {
                     let why = format!(
-                        "a dynamic import (importlib.import_module / __import__ with a computed name) at /var/task/{}:{} is not checked",
+                        "a dynamic import (importlib.import_module / __import__ / runpy.run_module / exec with a computed name) at /var/task/{}:{} is not checked",
                         s.file, s.line
                     );
                     self.fail(s, "?", FailureKind::Unknown(why));
