@@ -21,8 +21,8 @@ use std::sync::Arc;
 
 /// Bump when the meaning of a field changes: older entries are then misses. (2: a damaged ELF is
 /// `SoFacts::Damaged`, no longer `Nothing`. 3: modules record `all_changed`; `.so` facts hold
-/// their `DT_NEEDED`, run paths and soname.)
-pub const VERSION: u32 = 3;
+/// their `DT_NEEDED`, run paths and soname. 4: modules record lazy-import tables.)
+pub const VERSION: u32 = 4;
 
 #[derive(Serialize, Deserialize, Clone, Debug, Default)]
 pub struct DepsFacts {

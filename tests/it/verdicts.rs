@@ -21,6 +21,14 @@ fn lazy_wheel(dir: &Path) {
             b"class Model:\n    pass\n\ndef field():\n    return 1\n",
         )
         .write(dir);
+    // The same, whose lazily imported module fails to import: taking the name fails.
+    WheelGen::new("brokenlazy", "1.0", "py3-none-any")
+        .file(
+            "brokenlazy/__init__.py",
+            b"_dynamic_imports: 'dict[str, tuple[str, str]]' = {'Model': (__spec__.parent, '.main')}\n\ndef __getattr__(name):\n    from importlib import import_module\n    pkg, mod = _dynamic_imports[name]\n    return getattr(import_module(mod, package=pkg), name)\n",
+        )
+        .file("brokenlazy/main.py", b"import notinstalled\n\nclass Model:\n    pass\n")
+        .write(dir);
     // httpx's shape: an optional import inside the `except` of another.
     WheelGen::new("nested", "1.0", "py3-none-any")
         .file(
@@ -101,6 +109,24 @@ fn a_misspelled_handler_fails_even_when_its_module_imports_a_lazy_package() {
     let f = &d["findings"][0];
     assert_eq!(f["file"], "/var/task/src/app.py", "{d:#}");
     assert_eq!(f["project_file"], "src/app.py", "{d:#}");
+}
+
+#[test]
+fn a_lazy_name_imports_what_its_table_names_and_fails_with_it() {
+    let t = tempfile::tempdir().unwrap();
+    let wheels = t.path().join("wheels");
+    lazy_wheel(&wheels);
+    let p = project(
+        t.path(),
+        &[("src/app.py", &format!("from brokenlazy import Model{H}"))],
+    );
+    let o = check(&p, t.path(), &wheels, &["--handler", "src.app.handler"]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("Unable to import module 'src.app': No module named 'notinstalled' (/var/task/brokenlazy/main.py:1)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -133,6 +133,11 @@ impl Walker<'_> {
             return;
         }
         match n.id.as_str() {
+            _ if lazy_table(value).is_some() => {
+                self.facts
+                    .lazy
+                    .extend(lazy_table(value).unwrap_or_default());
+            }
             "__all__" => match literal_strings(value) {
                 Some(all) => self.facts.all = Some(all),
                 None => {
@@ -215,6 +220,35 @@ impl Walker<'_> {
         }
         self.body(&t.finalbody, ctx, scope);
     }
+}
+
+/// A dict literal mapping names to the relative modules a lazy `__getattr__` imports them from:
+/// values `'.module'`, `(anything, '.module')`, or `(anything, '__module__')` (the name is itself a
+/// submodule). None unless every entry has that shape.
+pub(super) fn lazy_table(e: &Expr) -> Option<HashMap<String, String>> {
+    let Expr::Dict(d) = e else { return None };
+    let mut out = HashMap::new();
+    for item in &d.items {
+        let Some(Expr::StringLiteral(k)) = &item.key else {
+            return None;
+        };
+        let v = match &item.value {
+            Expr::StringLiteral(v) => v.value.to_str().to_string(),
+            Expr::Tuple(t) => match t.elts.last() {
+                Some(Expr::StringLiteral(v)) => v.value.to_str().to_string(),
+                _ => return None,
+            },
+            _ => return None,
+        };
+        let name = k.value.to_str().to_string();
+        let module = match v.as_str() {
+            "__module__" => format!(".{name}"),
+            m if m.starts_with('.') => m.to_string(),
+            _ => return None,
+        };
+        out.insert(name, module);
+    }
+    (!out.is_empty()).then_some(out)
 }
 
 pub(super) fn literal_strings(e: &Expr) -> Option<Vec<String>> {

@@ -99,6 +99,12 @@ pub enum BindKind {
         module: Option<String>,
         name: String,
     },
+    /// Served by the module's `__getattr__` from a lazy-import table: taking the name imports
+    /// `<level><module>` (pydantic's `_dynamic_imports`).
+    Lazy {
+        level: u32,
+        module: Option<String>,
+    },
     Value,
 }
 
@@ -138,6 +144,10 @@ pub struct Facts {
     pub extends_path: bool,
     /// It adds modules at run time (`sys.meta_path` hooks, `sys.modules[…] = …`), like `six`.
     pub registers_modules: bool,
+    /// A literal lazy-import table at the top level (`{'Model': (__spec__.parent, '.main')}`,
+    /// `{'name': '.module'}`): name → the relative module its `__getattr__` imports for it.
+    #[serde(default)]
+    pub lazy: HashMap<String, String>,
     /// The first line that changes `sys.path` when the module is imported.
     pub edits_sys_path: Option<u32>,
 }

@@ -328,8 +328,13 @@ impl Walker<'_> {
             }
             Stmt::AnnAssign(a) => {
                 self.scan_exprs(ctx, s);
-                if a.value.is_some() {
+                if let Some(value) = &a.value {
                     self.bind_target(scope, ctx, &a.target, line);
+                    if ctx.module {
+                        if let Some(t) = super::flow::lazy_table(value) {
+                            self.facts.lazy.extend(t);
+                        }
+                    }
                 }
             }
             Stmt::AugAssign(a) => {

@@ -101,6 +101,15 @@ impl Space<'_> {
     /// declared by its type stub beside it (`m.pyi` for `m.py`, `__init__.pyi`). Lazy-import
     /// tables (pydantic's `_dynamic_imports`, lazy_loader stubs) list their names this way.
     fn promised(&self, path: &str, f: &Facts, attr: &str) -> Option<Attr> {
+        if f.dynamic.is_some() {
+            if let Some(m) = f.lazy.get(attr) {
+                let rest = m.trim_start_matches('.');
+                return Some(Attr::Bound(facts::BindKind::Lazy {
+                    level: (m.len() - rest.len()) as u32,
+                    module: (!rest.is_empty()).then(|| rest.to_string()),
+                }));
+            }
+        }
         let bound = Attr::Bound(facts::BindKind::Value);
         if f.all_changed.is_none() && f.all.as_ref().is_some_and(|a| a.iter().any(|n| n == attr)) {
             return Some(bound);

@@ -7,7 +7,7 @@
 
 use super::finder::{absolute, Attr, Lookup, Module, Parsed, Space};
 use super::join;
-use crate::python::facts::{Imported, When};
+use crate::python::facts::{BindKind, Imported, When};
 use crate::python::source::SyntaxProblem;
 use std::collections::{HashMap, HashSet};
 
@@ -272,6 +272,16 @@ impl Walker<'_, '_> {
                             },
                         ),
                         Attr::Unknown(why) => self.fail(s, &target, FailureKind::Unknown(why)),
+                        // Taking a lazy name runs the import its module's __getattr__ makes.
+                        Attr::Bound(BindKind::Lazy {
+                            level,
+                            module: lazy,
+                        }) => {
+                            let tpkg = Space::package_of(&target, &m);
+                            if let Ok(t) = absolute(&tpkg, level, lazy.as_deref()) {
+                                self.import(&t, s);
+                            }
+                        }
                         Attr::Bound(_) | Attr::Unchecked => {}
                     }
                 }
