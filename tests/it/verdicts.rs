@@ -49,6 +49,20 @@ fn lazy_wheel(dir: &Path) {
         .write(dir);
 }
 
+/// A scratch directory with the synthetic wheels above in `wheels/`.
+fn setup() -> (tempfile::TempDir, std::path::PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let wheels = t.path().join("wheels");
+    lazy_wheel(&wheels);
+    (t, wheels)
+}
+
+/// The `--format json` document on stdout.
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)))
+}
+
 fn check(project: &Path, t: &Path, wheels: &Path, extra: &[&str]) -> Output {
     let base = format!("oci:{}:python3.12", standin().display());
     run(lamina(project, &t.join("cache"))
@@ -71,9 +85,7 @@ const H: &str = "\n\ndef handler(event, context):\n    return 1\n";
 
 #[test]
 fn a_misspelled_handler_fails_even_when_its_module_imports_a_lazy_package() {
-    let t = tempfile::tempdir().unwrap();
-    let wheels = t.path().join("wheels");
-    lazy_wheel(&wheels);
+    let (t, wheels) = setup();
     let p = project(
         t.path(),
         &[("src/app.py", &format!("from lazypkg import Model{H}"))],
@@ -94,7 +106,7 @@ fn a_misspelled_handler_fails_even_when_its_module_imports_a_lazy_package() {
         &wheels,
         &["--handler", "src.app.handler", "--format", "json"],
     );
-    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = json(&o);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(d["result"], "pass", "{d:#}");
     assert_eq!(d["verified"], true, "{d:#}");
@@ -105,7 +117,7 @@ fn a_misspelled_handler_fails_even_when_its_module_imports_a_lazy_package() {
         &wheels,
         &["--handler", "src.app.handlr", "--format", "json"],
     );
-    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = json(&o);
     let f = &d["findings"][0];
     assert_eq!(f["file"], "/var/task/src/app.py", "{d:#}");
     assert_eq!(f["project_file"], "src/app.py", "{d:#}");
@@ -113,9 +125,7 @@ fn a_misspelled_handler_fails_even_when_its_module_imports_a_lazy_package() {
 
 #[test]
 fn a_lazy_name_imports_what_its_table_names_and_fails_with_it() {
-    let t = tempfile::tempdir().unwrap();
-    let wheels = t.path().join("wheels");
-    lazy_wheel(&wheels);
+    let (t, wheels) = setup();
     let p = project(
         t.path(),
         &[("src/app.py", &format!("from brokenlazy import Model{H}"))],
@@ -131,9 +141,7 @@ fn a_lazy_name_imports_what_its_table_names_and_fails_with_it() {
 
 #[test]
 fn undecided_is_unverified_in_json_and_fails_under_deny_unverified() {
-    let t = tempfile::tempdir().unwrap();
-    let wheels = t.path().join("wheels");
-    lazy_wheel(&wheels);
+    let (t, wheels) = setup();
     // `Other` is not promised: lazypkg's __getattr__ may or may not serve it.
     let p = project(
         t.path(),
@@ -145,7 +153,7 @@ fn undecided_is_unverified_in_json_and_fails_under_deny_unverified() {
         &wheels,
         &["--handler", "src.app.handler", "--format", "json"],
     );
-    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = json(&o);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(d["result"], "unverified", "{d:#}");
     assert_eq!(d["verified"], false);
@@ -171,16 +179,14 @@ fn undecided_is_unverified_in_json_and_fails_under_deny_unverified() {
         &wheels,
         &["--handler", "src.app.handler", "--format", "json"],
     );
-    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = json(&o);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(d["result"], "fail", "{d:#}");
 }
 
 #[test]
 fn nested_optional_imports_pass_and_a_runtime_all_is_undecided_not_missing() {
-    let t = tempfile::tempdir().unwrap();
-    let wheels = t.path().join("wheels");
-    lazy_wheel(&wheels);
+    let (t, wheels) = setup();
     let p = project(
         t.path(),
         &[
@@ -194,7 +200,7 @@ fn nested_optional_imports_pass_and_a_runtime_all_is_undecided_not_missing() {
         &wheels,
         &["--handler", "src.opt.handler", "--format", "json"],
     );
-    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = json(&o);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert_eq!(d["result"], "pass", "{}", stderr(&o));
     // uint8 is added to grows.types.__all__ at run time: not "cannot import name".
@@ -327,7 +333,7 @@ fn exec_and_runpy_with_constant_strings_are_resolved_and_find_spec_guards_are_co
             "--wheels",
         ])
         .arg(&wheels));
-    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = json(&o);
     assert_eq!(d["result"], "unverified", "{}", stderr(&o));
 }
 
@@ -348,7 +354,7 @@ fn a_forgotten_dependency_input_is_one_error_listing_the_handlers_it_fails() {
         .args(["check", "--base", &base, "--src", "src", "--format", "json"])
         .args(["--handler", "src.a.handler", "--handler", "src.b.handler"]));
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let d: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let d = json(&o);
     let errors: Vec<&serde_json::Value> = d["findings"]
         .as_array()
         .unwrap()
