@@ -44,7 +44,7 @@ impl crate::diagnostic::Hint for GateFailed {
         Some(if self.errors > 0 {
             "each problem above says what to fix; `lamina check` runs the same checks again without writing anything".into()
         } else {
-            "each cannot-verify warning above says what lamina could not decide; `--import-check` imports the handlers with a real CPython, or drop --deny-unverified (unverified = \"error\" in lamina.toml) to accept them".into()
+            "each cannot-verify warning above says what lamina could not decide; `--import-check` imports the handlers with a real CPython, or drop --deny-unverified (or the unverified = \"error\" key in lamina.toml) to accept them".into()
         })
     }
 }

@@ -75,3 +75,25 @@ fn handler_file_changed_during_the_build() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!out.exists(), "nothing written");
 }
+
+#[test]
+fn build_with_deny_unverified_and_an_undecided_import() {
+    let c = Case::new();
+    std::fs::write(
+        c.project.join("src/functions/campaign/plugin.py"),
+        "import importlib, os\n\nPLUGIN = importlib.import_module(os.environ['PLUGIN'])\n\n\ndef handler(event, context):\n    return PLUGIN\n",
+    )
+    .unwrap();
+    let out = c.path().join("out");
+    let mut cmd = c.lamina(&[
+        "build",
+        "--deny-unverified",
+        "--handler",
+        "src.functions.campaign.plugin.handler",
+        "-o",
+        &format!("oci:{}:x", out.display()),
+    ]);
+    let o = snap("gate_deny_unverified", &mut cmd, &[c.path()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(!out.exists());
+}
