@@ -4,17 +4,15 @@
 
 use crate::report;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use lamina::build;
-use lamina::cache::Cache;
-use lamina::config::flags::{checked, parse_platform, secret, PLATFORM_HINT};
-use lamina::config::{self, Overrides, Plan};
-use lamina::diagnostic::{Context, Result};
-use lamina::gate::{GateOptions, Severity};
-use lamina::location::Location;
-use lamina::oci::Platform;
-use lamina::registry::auth::Credential;
-use lamina::registry::{self, Client, ClientOptions, Reference};
-use lamina::sizes::human;
+use lamina_core::build::Built;
+use lamina_core::config::flags::{checked, parse_platform, secret, PLATFORM_HINT};
+use lamina_core::config::{self, Overrides, Plan};
+use lamina_core::diagnostic::Result;
+use lamina_core::gate::{GateFailed, GateReport, Severity};
+use lamina_core::oci::Platform;
+use lamina_core::pipeline::{self, connection::parse_endpoint, Connection, Purpose, Stage};
+use lamina_core::registry::auth::Credential;
+use lamina_core::sizes::SizeReport;
 use std::io;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
@@ -49,12 +47,6 @@ pub enum Command {
     Verify(Box<crate::verify_cmd::VerifyArgs>),
 }
 
-fn parse_endpoint(s: &str) -> Result<(String, String), String> {
-    let (host, url) = config::parse_key_value(s)?;
-    lamina::registry::client::check_endpoint(&url)?;
-    Ok((host, url))
-}
-
 const PULL_HINT: &str = "write a registry image as HOST/REPOSITORY[:TAG][@sha256:DIGEST], e.g. public.ecr.aws/lambda/python:3.12";
 
 #[derive(Args, Debug, Clone)]
@@ -64,7 +56,7 @@ pub struct RegistryArgs {
     #[arg(long, value_name = "USER:PASSWORD", value_parser = secret(Credential::parse, "pass --creds USER:PASSWORD (e.g. --creds AWS:$TOKEN), or log in with docker login or podman login"))]
     pub creds: Option<Credential>,
     /// Allow plain http to this registry (loopback always is). Repeatable.
-    #[arg(long = "insecure-registry", value_name = "HOST", value_parser = checked(lamina::location::check_insecure, "pass the registry's HOST[:PORT] alone, e.g. --insecure-registry registry.local:5000 (no http://, no path)"))]
+    #[arg(long = "insecure-registry", value_name = "HOST", value_parser = checked(lamina_core::location::check_insecure, "pass the registry's HOST[:PORT] alone, e.g. --insecure-registry registry.local:5000 (no http://, no path)"))]
     pub insecure: Vec<String>,
     /// Send HOST's registry traffic to URL, naming and authenticating it as HOST (e.g. an ECR host
     /// to http://127.0.0.1:5000). Repeatable; also LAMINA_REGISTRY_ENDPOINTS=HOST=URL,…
@@ -94,83 +86,22 @@ pub struct UploadArgs {
 }
 
 impl RegistryArgs {
-    /// ECR credentials for every ECR host among `hosts`.
-    pub(crate) fn ecr_credentials(&self, hosts: &[&str]) -> Result<Vec<(String, Credential)>> {
-        Ok(lamina::ecr::credentials(
-            hosts,
-            self.profile.as_deref(),
-            self.region.as_deref(),
-        )?)
-    }
-
-    /// ECR: the push target's repository checked (or created) before any upload; a push with no
-    /// tag warned about.
-    fn prepare_push(
-        &self,
-        plan: &Plan,
-        log: &mut dyn FnMut(String),
-    ) -> Result<Option<lamina::ecr::RepoState>> {
-        let Some((target, tags)) = &plan.push else {
-            return Ok(None);
-        };
-        let (profile, region) = (self.profile.as_deref(), self.region.as_deref());
-        let repo = lamina::ecr::prepare_push(target, &plan.ecr, profile, region, log)?;
-        if let Some(w) = lamina::ecr::untagged_warning(target, tags, repo.as_ref()) {
-            log(w);
-        }
-        Ok(repo)
-    }
-
-    /// The client for a build: ECR credentials for an ECR base or target, `--creds` for the target.
-    fn client_for(&self, plan: &Plan, upload: &UploadArgs) -> Result<Arc<Client>> {
-        let mut hosts: Vec<&str> = Vec::new();
-        if let Location::Registry(r) = &plan.base {
-            hosts.push(&r.host);
-        }
-        let target = plan.push.as_ref().map(|(r, _)| r.host.as_str());
-        hosts.extend(target);
-        if let Some(r) = &plan.remote_cache {
-            hosts.push(&r.host);
-        }
-        let ecr = self.ecr_credentials(&hosts)?;
-        self.client_with(target, ecr, Some(upload))
-    }
-
-    fn client(&self, creds_host: Option<&str>) -> Result<Arc<Client>> {
-        self.client_with(creds_host, Vec::new(), None)
-    }
-
-    pub(crate) fn client_with(
-        &self,
-        creds_host: Option<&str>,
-        extra: Vec<(String, Credential)>,
-        upload: Option<&UploadArgs>,
-    ) -> Result<Arc<Client>> {
-        let mut opts = ClientOptions {
+    /// How this run reaches registries, with the upload tuning when it uploads.
+    pub(crate) fn connection(&self, upload: Option<&UploadArgs>) -> Connection {
+        let mut c = Connection {
+            creds: self.creds.clone(),
             insecure: self.insecure.clone(),
+            endpoints: self.endpoints.clone(),
             timeout: self.timeout,
-            ..Default::default()
+            profile: self.profile.clone(),
+            region: self.region.clone(),
+            ..Connection::default()
         };
         if let Some(u) = upload {
-            opts.parallel = u.parallel;
-            opts.chunk_size = u.chunk_size;
+            c.parallel = u.parallel;
+            c.chunk_size = u.chunk_size;
         }
-        if let Ok(env) = std::env::var("LAMINA_REGISTRY_ENDPOINTS") {
-            for pair in env.split(',').filter(|p| !p.trim().is_empty()) {
-                let (h, u) =
-                    parse_endpoint(pair.trim()).map_err(|reason| config::ConfigError::Invalid {
-                        field: "LAMINA_REGISTRY_ENDPOINTS".into(),
-                        reason: format!("{reason} (the value is not shown: it may hold a secret)"),
-                    })?;
-                opts.endpoints.insert(h, u);
-            }
-        }
-        opts.endpoints.extend(self.endpoints.iter().cloned());
-        opts.creds.extend(extra);
-        if let (Some(c), Some(h)) = (&self.creds, creds_host) {
-            opts.creds.insert(h.to_string(), c.clone());
-        }
-        Ok(Arc::new(Client::new(opts)?))
+        c
     }
 }
 
@@ -232,7 +163,7 @@ pub enum Format {
 #[derive(Args, Debug)]
 pub struct PullArgs {
     /// Registry reference, e.g. public.ecr.aws/lambda/python:3.12.
-    #[arg(value_parser = checked(lamina::location::check_pull, PULL_HINT))]
+    #[arg(value_parser = checked(lamina_core::location::check_pull, PULL_HINT))]
     pub reference: String,
     #[arg(long, value_name = "OS/ARCH", value_parser = checked(parse_platform, PLATFORM_HINT), default_value = "linux/amd64")]
     pub platform: Platform,
@@ -248,11 +179,6 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Init(args) => crate::init_cmd::run(*args),
         Command::Verify(args) => crate::verify_cmd::run(*args),
     }
-}
-
-fn open_cache() -> Result<Cache> {
-    let root = Cache::default_location();
-    Cache::open(&root).with_context(|| format!("cache {}", root.display()))
 }
 
 /// `check` writes and pushes nothing: a flag that would is a usage error.
@@ -275,15 +201,32 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         }
     }
     let json = args.format == Format::Json;
-    let mut doc = report::Document::new(if check_only { "check" } else { "build" });
+    let printer = Printer::new(if check_only { "check" } else { "build" });
     let start = Instant::now();
-    let result = build_and_report(args, check_only, &mut doc);
+    let result = build_and_report(&args, check_only, &printer);
+    let mut doc = printer.doc.into_inner().expect("lock");
+    let result = result.and_then(|outcome| {
+        if let Some(refused) = outcome.refused() {
+            return Err(refused.into());
+        }
+        doc.set_published(&outcome.published);
+        let line = outcome.line();
+        if !check_only {
+            let pushed = outcome.published.iter().find(|p| p.pushed.is_some());
+            doc.image =
+                report::image_fields(&outcome.built, &outcome.plan, pushed, &line, &outcome.sizes);
+        }
+        // The process ends next: freeing the plan's tens of thousands of entries one by one
+        // would only delay the exit.
+        std::mem::forget(outcome);
+        Ok((!check_only).then_some(line))
+    });
     doc.timings_ms.total = report::ms(start.elapsed());
     if doc.timings_ms.layers.is_some() {
         report::timings_and_cache(&doc.timings_ms, doc.cache.as_ref());
     }
     if let Err(e) = &result {
-        if e.downcast_ref::<lamina::gate::GateFailed>().is_none() {
+        if e.downcast_ref::<GateFailed>().is_none() {
             let (message, hint) = report::error_text(e);
             doc.result = "error";
             doc.error = Some(report::ErrorDoc { message, hint });
@@ -291,198 +234,101 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
     }
     if json {
         emit(&doc.to_json())?;
+    } else if let Ok(Some(line)) = &result {
+        emit(line)?;
     }
-    result
+    result.map(|_| ())
 }
 
-/// The project directory, lamina.toml and the flags, resolved into a plan (for `check`: with no
-/// output and no push).
-fn resolve_plan(args: &BuildArgs, check_only: bool) -> Result<Plan> {
-    let project = std::path::absolute(&args.project)
-        .with_context(|| format!("project directory {}", args.project.display()))?;
-    lamina::diagnostic::project_dir(&project)?;
-    let file = config::load_file(&project)?;
-    if file.source.is_none() {
-        eprintln!(
-            "lamina: no {} in {}: using the flags only",
-            config::FILE_NAME,
-            project.display()
-        );
-    }
-    let overrides = args.overrides.clone();
-    let mut plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
-    if check_only {
-        plan.output = None;
-        plan.push = None;
+fn build_and_report(
+    args: &BuildArgs,
+    check_only: bool,
+    printer: &Printer,
+) -> Result<pipeline::Outcome> {
+    let purpose = if check_only {
+        Purpose::Check
     } else {
-        lamina::output::check(&plan)?;
-    }
-    Ok(plan)
+        Purpose::Build
+    };
+    let plan = pipeline::plan_for(&args.project, args.overrides.clone(), purpose, printer)?;
+    let conn = args.registry.connection(Some(&args.upload));
+    pipeline::build(plan, &conn, args.missing_deps.into(), check_only, printer)
 }
 
-fn build_and_report(args: BuildArgs, check_only: bool, doc: &mut report::Document) -> Result<()> {
-    let t_resolve = Instant::now();
-    let plan = resolve_plan(&args, check_only)?;
-    let cache = open_cache()?;
-    let mut log = |m: String| eprintln!("lamina: {m}");
-    let repo = args.registry.prepare_push(&plan, &mut log)?;
-    let client = args.registry.client_for(&plan, &args.upload)?;
-    let base = lamina::base::open(&plan, &client, &cache)?;
-    doc.timings_ms.resolve = Some(report::ms(t_resolve.elapsed()));
-    report::base(&plan, &base.image);
-    let index = lamina::codeartifact::index_client(args.registry.profile.clone());
-    let t_layers = Instant::now();
-    let variant = base.host_variant.as_ref();
-    let remote = crate::remote::open(&plan, &client, &cache);
-    let built = build::build_with_remote(
-        &plan,
-        base.image,
-        variant,
-        &cache,
-        &index,
-        remote.as_ref(),
-        &mut log,
-    )?;
-    doc.timings_ms.layers = Some(report::ms(t_layers.elapsed()));
-    if index.requests() > 0 {
-        log(format!("package index: {} requests", index.requests()));
-    }
-    let learned = gate(&built, &plan, args.missing_deps, &cache, doc)?;
-    if check_only {
-        return Ok(());
-    }
-    match lamina::output::ignore_build_dir(&plan) {
-        Ok(Some(f)) => log(format!(
-            "wrote {}: build/ is build output, kept out of git",
-            f.display()
-        )),
-        Ok(None) => {}
-        Err((f, e)) => log(format!(
-            "warning: {}: {e} (add build/ to .gitignore)",
-            f.display()
-        )),
-    }
-    let sinks = lamina::sink::for_plan(&plan, &client, repo.as_ref());
-    let published = lamina::sink::publish_all(&built.image, &sinks, &Watch::default())?;
-    // After the push, so an entry never names a blob the registry does not hold.
-    if let Some(r) = remote
-        .as_ref()
-        .filter(|_| published.iter().any(|p| p.pushed.is_some()))
-    {
-        r.record_built(&built, &learned, &|m| eprintln!("lamina: {m}"));
-    }
-    warn_from(&client);
-    doc.set_published(&published);
-    let line = published
-        .last()
-        .map_or_else(|| built.image.digest().to_string(), |p| p.line.clone());
-    if let Some(sizes) = &doc.sizes {
-        let pushed = published.iter().find(|p| p.pushed.is_some());
-        doc.image = report::image_fields(&built, &plan, pushed, &line, sizes);
-    }
-    if args.format == Format::Text {
-        emit(&line)?;
-    }
-    // The process ends next: freeing the plan's tens of thousands of entries one by one would
-    // only delay the exit.
-    std::mem::forget(built);
-    Ok(())
+/// The terminal's side of a run: log lines on stderr (a live byte count on a terminal), the
+/// base line, the findings and sizes as the pipeline reports them, and the JSON document filled
+/// in as it goes (so a run that fails late still reports what it did).
+pub(crate) struct Printer {
+    doc: std::sync::Mutex<report::Document>,
+    progress: std::sync::Mutex<Option<crate::progress::Progress>>,
 }
 
-/// Runs the gate, prints its findings and the size report, fills the document's gate part, and
-/// keeps what the gate learned about the dependency layer in the local facts cache (returned too,
-/// for the remote cache's entries).
-fn gate(
-    built: &build::Built,
-    plan: &Plan,
-    missing_deps: MissingDeps,
-    cache: &Cache,
-    doc: &mut report::Document,
-) -> Result<lamina::deps::facts::Learned> {
-    let t_gate = Instant::now();
-    let opts = GateOptions::for_build(built, plan, missing_deps.into());
-    if let Some(why) = opts.import_check_skipped(plan) {
-        eprintln!("lamina: warning[import-check]: {why}");
-    }
-    let mut g = lamina::gate::check(built, plan, &opts)?;
-    doc.timings_ms.gate = Some(report::ms(t_gate.elapsed()));
-    if let (Some((deps, _)), Some(key)) = (&built.deps, &built.deps_key) {
-        if let Err(e) = lamina::deps::facts::remember(cache, key, deps, &g.learned) {
-            eprintln!("lamina: warning: the dependency layer's facts were not cached: {e}");
+impl Printer {
+    pub(crate) fn new(command: &'static str) -> Printer {
+        Printer {
+            doc: std::sync::Mutex::new(report::Document::new(command)),
+            progress: Default::default(),
         }
     }
-    let sizes = lamina::sizes::report(built, &g.base_sizes);
-    report::sizes(built, &sizes);
-    let digest = built.image.digest();
-    doc.image = report::image_fields(built, plan, None, digest.as_ref(), &sizes);
-    doc.sizes = Some(sizes);
-    doc.set_gate(&g, plan);
-    doc.set_cache(built, &g);
-    report::gate(
-        &g,
-        plan.handlers.len(),
-        &plan.platform.to_string(),
-        plan.deny_unverified,
-    )?;
-    Ok(std::mem::take(&mut g.learned))
 }
 
-/// The CLI's view of sinks at work: log lines on stderr, a live byte count on a terminal.
-#[derive(Default)]
-struct Watch(std::sync::Mutex<Option<crate::progress::Progress>>);
-
-impl lamina::sink::Watch for Watch {
+impl lamina_core::sink::Watch for Printer {
     fn line(&self, msg: String) {
-        match &*self.0.lock().expect("lock") {
+        match &*self.progress.lock().expect("lock") {
             Some(p) => p.line(&msg),
             None => eprintln!("lamina: {msg}"),
         }
     }
     fn start(&self, label: &'static str, counter: Arc<AtomicU64>) {
-        *self.0.lock().expect("lock") = Some(crate::progress::Progress::start(label, counter));
+        *self.progress.lock().expect("lock") =
+            Some(crate::progress::Progress::start(label, counter));
     }
     fn stop(&self) {
-        if let Some(p) = self.0.lock().expect("lock").take() {
+        if let Some(p) = self.progress.lock().expect("lock").take() {
             p.finish();
         }
     }
 }
 
-fn run_pull(args: PullArgs) -> Result<()> {
-    let r = Reference::parse(
-        args.reference
-            .strip_prefix("docker://")
-            .unwrap_or(&args.reference),
-    )?;
-    let cache = open_cache()?;
-    let client = args.registry.client(Some(&r.host))?;
-    let (image, digest) = registry::pull::pull(&client, &cache, &r, &args.platform)
-        .with_context(|| format!("pulling {r}"))?;
-    let progress = crate::progress::Progress::start("pulling", client.stats.bytes_received.clone());
-    for layer in &image.layers {
-        let mut reader = layer
-            .open_verified()
-            .with_context(|| format!("pulling layer {}", layer.digest()))?;
-        let n = io::copy(&mut reader, &mut io::sink())
-            .with_context(|| format!("pulling layer {}", layer.digest()))?;
-        progress.line(&format!("layer {} ({}) cached", layer.digest(), human(n)));
+impl pipeline::Observer for Printer {
+    fn base(&self, plan: &Plan, image: &lamina_core::oci::Image) {
+        report::base(plan, image);
     }
-    progress.finish();
-    eprintln!(
-        "lamina: {r} ({}) is in the cache; a build with --base {}@{digest} works offline",
-        image.platform(),
-        r.repo_name()
-    );
-    warn_from(&client);
-    emit(&format!("{}@{digest}", r.repo_name()))?;
-    Ok(())
+
+    fn stage(&self, stage: Stage, took: std::time::Duration) {
+        let mut doc = self.doc.lock().expect("lock");
+        match stage {
+            Stage::Resolve => doc.timings_ms.resolve = Some(report::ms(took)),
+            Stage::Layers => doc.timings_ms.layers = Some(report::ms(took)),
+            Stage::Gate => doc.timings_ms.gate = Some(report::ms(took)),
+        }
+    }
+
+    fn gate(&self, plan: &Plan, built: &Built, g: &GateReport, sizes: &SizeReport) {
+        report::sizes(built, sizes);
+        {
+            let mut doc = self.doc.lock().expect("lock");
+            let digest = built.image.digest();
+            doc.image = report::image_fields(built, plan, None, digest.as_ref(), sizes);
+            doc.sizes = Some(sizes.clone());
+            doc.set_gate(g, plan);
+            doc.set_cache(built, g);
+        }
+        report::gate(
+            g,
+            plan.handlers.len(),
+            &plan.platform.to_string(),
+            plan.deny_unverified,
+        );
+    }
 }
 
-/// Warnings the registry client collected (a damaged cached blob that was replaced).
-fn warn_from(client: &Client) {
-    for w in client.stats.warnings.lock().expect("lock").drain(..) {
-        eprintln!("lamina: warning: {w}");
-    }
+fn run_pull(args: PullArgs) -> Result<()> {
+    let printer = Printer::new("pull");
+    let conn = args.registry.connection(None);
+    let pulled = pipeline::pull(&args.reference, &args.platform, &conn, &printer)?;
+    emit(&pulled.line())?;
+    Ok(())
 }
 
 /// The result could not be written to stdout.
@@ -494,7 +340,7 @@ pub struct StdoutError {
     pub source: io::Error,
 }
 
-impl lamina::diagnostic::Hint for StdoutError {
+impl lamina_core::diagnostic::Hint for StdoutError {
     fn hint(&self) -> Option<String> {
         Some("stdout could not take the result (a full disk, or a closed file?): the line is in the error above".into())
     }

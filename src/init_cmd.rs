@@ -1,9 +1,9 @@
-//! `lamina init`: the command line around `lamina::init`. The report (what was translated, what
+//! `lamina init`: the command line around `lamina_core::init`. The report (what was translated, what
 //! was not and what to do instead, warnings) goes to stderr; stdout gets the written file's path.
 
 use clap::Args;
-use lamina::diagnostic::{Context, Result};
-use lamina::init::{self, InitOptions, Note, Verdict};
+use lamina_core::diagnostic::{Context, Result};
+use lamina_core::init::{self, InitOptions, Note, Verdict};
 use std::path::PathBuf;
 
 #[derive(Args, Debug)]
@@ -52,7 +52,7 @@ fn section(title: &str, notes: &[&Note]) {
 pub fn run(args: InitArgs) -> Result<()> {
     let project = std::path::absolute(&args.project)
         .with_context(|| format!("project directory {}", args.project.display()))?;
-    lamina::diagnostic::project_dir(&project)?;
+    lamina_core::diagnostic::project_dir(&project)?;
     let o = InitOptions {
         force: args.force,
         stage: args.stage,

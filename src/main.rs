@@ -1,4 +1,4 @@
-//! `lamina`: parse, run, print the failure (`lamina::diagnostic`: one `error:` line, then its hint). Exit 0 ok, 1 build error, 2 usage error.
+//! `lamina`: parse, run, print the failure (`lamina_core::diagnostic`: one `error:` line, then its hint). Exit 0 ok, 1 build error, 2 usage error.
 //! A closed or full stderr never stops a build (std's `eprintln!` would panic: the two macros below
 //! shadow it in every module of this binary and drop what cannot be written). The result on stdout
 //! is written by `cli::emit`: a reader that went away (`| head`) ends the run quietly, as ripgrep
@@ -23,14 +23,13 @@ macro_rules! eprint {
 mod cli;
 mod init_cmd;
 mod progress;
-mod remote;
 mod report;
 mod verify_cmd;
 
 use clap::Parser;
 
 fn main() {
-    lamina::cleanup::on_signals();
+    lamina_core::cleanup::on_signals();
     let cli = cli::Cli::parse();
     if let Err(failure) = cli::run(cli) {
         if let Some(e) = failure.downcast_ref::<cli::StdoutError>() {

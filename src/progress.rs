@@ -27,7 +27,7 @@ impl Progress {
                     {
                         let _g = lock.lock().expect("lock");
                         let n = counter.load(Ordering::Relaxed);
-                        eprint!("\r\x1b[2Klamina: {label} {}", lamina::sizes::human(n));
+                        eprint!("\r\x1b[2Klamina: {label} {}", lamina_core::human::human(n));
                         let _ = std::io::stderr().flush();
                     }
                     std::thread::sleep(Duration::from_millis(150));

@@ -3,11 +3,12 @@
 //! decimal), and with `--format json` one document on stdout (schema: `schema/report.schema.json`,
 //! `schema_version` 1), whether the image passed, failed the gate, or the build failed.
 
-use lamina::build::Built;
-use lamina::diagnostic::Failure;
-use lamina::gate::{self, Finding, GateReport, Severity};
-use lamina::sink::{Kind, Published};
-use lamina::sizes::{human, SizeReport};
+use lamina_core::build::Built;
+use lamina_core::diagnostic::Failure;
+use lamina_core::gate::{self, Finding, GateReport, Severity};
+use lamina_core::human::human;
+use lamina_core::sink::{Kind, Published};
+use lamina_core::sizes::SizeReport;
 use serde::Serialize;
 use serde_json::Value;
 use std::time::Duration;
@@ -98,7 +99,7 @@ pub struct CachedLayer {
 
 /// `/var/task/src/app.py` → `src/app.py` when a `src` directory put it there and it is in the
 /// project (not a dependency's file).
-fn project_file(plan: &lamina::config::Plan, file: Option<&str>) -> Option<String> {
+fn project_file(plan: &lamina_core::config::Plan, file: Option<&str>) -> Option<String> {
     let rel = file?.strip_prefix("/var/task/")?;
     let from_src = plan.srcs.iter().any(|d| {
         let d = d.trim_end_matches('/');
@@ -126,7 +127,7 @@ impl Document {
         }
     }
 
-    pub fn set_gate(&mut self, g: &GateReport, plan: &lamina::config::Plan) {
+    pub fn set_gate(&mut self, g: &GateReport, plan: &lamina_core::config::Plan) {
         let deny_unverified = plan.deny_unverified;
         self.findings = g
             .findings
@@ -294,13 +295,8 @@ pub fn sizes(b: &Built, s: &SizeReport) {
     }
 }
 
-/// The findings, then the verdict line; `Err` when the gate found errors.
-pub fn gate(
-    g: &GateReport,
-    handlers: usize,
-    platform: &str,
-    deny_unverified: bool,
-) -> lamina::diagnostic::Result<()> {
+/// The findings, then the verdict line (none for a refused image: its error follows).
+pub fn gate(g: &GateReport, handlers: usize, platform: &str, deny_unverified: bool) {
     for f in &g.findings {
         let level = match f.severity {
             Severity::Error => "error",
@@ -320,11 +316,7 @@ pub fn gate(
         eprintln!("lamina: fetch every missing dependency at once: {fix}");
     }
     if g.verdict(deny_unverified) == gate::Verdict::Fail {
-        return Err(gate::GateFailed {
-            errors: g.errors(),
-            unverified: g.unverified(),
-        }
-        .into());
+        return;
     }
     let plural = if handlers == 1 { "" } else { "s" };
     match g.unverified() {
@@ -336,7 +328,6 @@ pub fn gate(
             if n == 1 { "" } else { "s" }
         ),
     }
-    Ok(())
 }
 
 /// Timings and cache use, one line each.
@@ -387,7 +378,7 @@ pub fn timings_and_cache(t: &Timings, c: Option<&CacheDoc>) {
 /// filled in where they are known.
 pub fn image_fields(
     b: &Built,
-    plan: &lamina::config::Plan,
+    plan: &lamina_core::config::Plan,
     published: Option<&Published>,
     image: &str,
     sizes: &SizeReport,
@@ -440,7 +431,7 @@ pub fn image_fields(
 }
 
 /// The base's line: where it is, its platform, layers and media types.
-pub fn base(plan: &lamina::config::Plan, image: &lamina::oci::Image) {
+pub fn base(plan: &lamina_core::config::Plan, image: &lamina_core::oci::Image) {
     let n = image.layers.len();
     eprintln!(
         "lamina: base {} ({}, {n} layer{}, {:?} media types)",

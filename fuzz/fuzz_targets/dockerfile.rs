@@ -1,22 +1,3 @@
-//! The Dockerfile `lamina init` translates: instructions, heredocs, exec form, `${VAR}`, and the
-//! translation of FROM/COPY/RUN/ENV/CMD.
+//! libFuzzer entry for `lamina_fuzz_targets::dockerfile` (the body, and its doc, live there).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use std::collections::BTreeMap;
-
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    for i in lamina::init::dockerfile::parse::parse(&text) {
-        let _ = i.display();
-        let _ = lamina::init::dockerfile::parse::words(&i.args);
-        let _ = lamina::init::dockerfile::parse::exec_form(&i.args);
-    }
-    let vars: BTreeMap<String, String> = [("A".to_string(), "x".to_string())].into();
-    let _ = lamina::init::dockerfile::parse::substitute(&text, &vars);
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("Dockerfile");
-    std::fs::write(&path, data).expect("write");
-    std::fs::create_dir_all(dir.path().join("src")).expect("src");
-    std::fs::write(dir.path().join("requirements.txt"), "six==1.16.0\n").expect("req");
-    let _ = lamina::init::dockerfile::read(&path, "Dockerfile", dir.path());
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lamina_fuzz_targets::dockerfile::run(data));

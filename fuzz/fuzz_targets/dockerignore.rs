@@ -1,20 +1,3 @@
-//! `.dockerignore`: the patterns, compiled, then matched. Input: the file, a line `----`, then
-//! paths to match (one per line).
+//! libFuzzer entry for `lamina_fuzz_targets::dockerignore` (the body, and its doc, live there).
 #![no_main]
-use lamina::layer::ignore::{clean, Ignore};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let text = String::from_utf8_lossy(data);
-    let (file, paths) = text
-        .split_once("\n----\n")
-        .unwrap_or((&text, "a/b.py\nsrc\n.git/x"));
-    let Ok(ignore) = Ignore::parse(file, ".dockerignore") else {
-        return;
-    };
-    let _ = ignore.has_exceptions();
-    for p in paths.lines().take(64) {
-        let _ = clean(p);
-        let _ = ignore.is_ignored(p);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lamina_fuzz_targets::dockerignore::run(data));

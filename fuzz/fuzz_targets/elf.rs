@@ -1,7 +1,3 @@
-//! ELF headers and `.gnu.version_r`/`.gnu.version_d` of a wheel's native library.
+//! libFuzzer entry for `lamina_fuzz_targets::elf` (the body, and its doc, live there).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let _ = lamina::python::elf::inspect(data);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lamina_fuzz_targets::elf::run(data));

@@ -1,28 +1,3 @@
-//! `pylock.toml` (PEP 751), then the choice of wheels for a target.
+//! libFuzzer entry for `lamina_fuzz_targets::pylock` (the body, and its doc, live there).
 #![no_main]
-use lamina::diagnostic::Hint as _;
-use libfuzzer_sys::fuzz_target;
-use std::path::Path;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else {
-        return;
-    };
-    match lamina::lock::pylock::parse(Path::new("/p/pylock.toml"), text) {
-        Ok(lock) => {
-            for arch in ["x86_64", "aarch64"] {
-                let target = lamina::python::tags::Target {
-                    minor: 12,
-                    arch: arch.into(),
-                    glibc: (2, 34),
-                    allow_linux: false,
-                };
-                let _ = lamina::lock::select(&lock, &target, &target.ranking());
-            }
-        }
-        Err(e) => {
-            let _ = e.to_string();
-            let _ = e.hint();
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lamina_fuzz_targets::pylock::run(data));

@@ -1,16 +1,3 @@
-//! Python source as the gate reads it: the encoding cookie, the parser for a target version, and
-//! the import facts (imports, guards, names bound, `sys.path` changes).
+//! libFuzzer entry for `lamina_fuzz_targets::python_source` (the body, and its doc, live there).
 #![no_main]
-use lamina::python::{facts, source};
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(text) = source::decode(data) else {
-        return;
-    };
-    for minor in [Some(8), Some(12), None] {
-        if let Ok((module, lines)) = source::parse(&text, minor) {
-            let _ = facts::facts(&module, &text, &lines, Some("pkg.mod"), minor);
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lamina_fuzz_targets::python_source::run(data));

@@ -1,30 +1,3 @@
-//! Image references: `--push`/`--base`/`pull` registry references, `oci:`/`docker-archive:`
-//! outputs, and the `Location` that chooses between them.
+//! libFuzzer entry for `lamina_fuzz_targets::reference` (the body, and its doc, live there).
 #![no_main]
-use lamina::location::Location;
-use lamina::oci::reference::{valid_repository, valid_tag, ImageRef};
-use lamina::registry::Reference;
-use libfuzzer_sys::fuzz_target;
-use std::path::Path;
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else {
-        return;
-    };
-    let base = Path::new("/work/project");
-    if let Ok(r) = Reference::parse(s) {
-        let _ = r.to_string();
-        let _ = r.reference();
-        let _ = r.repo_name();
-        let again = r.with_tag(Some("v1"));
-        let _ = Reference::parse(&again.to_string());
-    }
-    if let Ok(r) = ImageRef::parse(s, base) {
-        let _ = r.to_string();
-    }
-    if let Ok(l) = Location::parse(s, base) {
-        let _ = l.to_string();
-    }
-    let _ = valid_repository(s);
-    let _ = valid_tag(s);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lamina_fuzz_targets::reference::run(data));

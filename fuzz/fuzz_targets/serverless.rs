@@ -1,21 +1,3 @@
-//! `serverless.yml`: the YAML (anchors, aliases, merge keys, tags), its `${…}` variables, and the
-//! functions, images and handlers `lamina init` and `handlers_from` read from it.
+//! libFuzzer entry for `lamina_fuzz_targets::serverless` (the body, and its doc, live there).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("serverless.yml");
-    std::fs::write(&path, data).expect("write");
-    if let Ok(text) = std::str::from_utf8(data) {
-        let _ = lamina::serverless::yaml::parse(text, &path);
-    }
-    if let Ok(mut r) = lamina::serverless::vars::Resolver::open(&path, Default::default()) {
-        let _ = lamina::serverless::functions(&mut r);
-        let _ = lamina::serverless::ecr_images(&mut r);
-        let _ = r.stage();
-        let _ = r.region();
-        let _ = lamina::init::ecr_resource::find(&mut r);
-    }
-    let _ = lamina::serverless::handlers(&path, dir.path());
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| lamina_fuzz_targets::serverless::run(data));

@@ -75,7 +75,7 @@ fn golden_digest_and_reproducible_elsewhere() {
     assert_eq!(third, GOLDEN);
 }
 
-/// The README's first command (`lamina build -C examples/traffic-manager`, nothing else) builds a
+/// The README's quick start (`lamina build -C examples/traffic-manager`, nothing else) builds a
 /// dependency layer from the committed wheels, offline, and prints the golden digest.
 #[test]
 fn quick_start_builds_a_dependency_layer() {
@@ -225,6 +225,7 @@ fn every_layer_is_lambda_clean() {
 
 #[test]
 fn skopeo_and_umoci_accept_the_layout() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let out = t.path().join("out");
     let digest = build_example(&example_copy(t.path()), &t.path().join("cache"), &out);
@@ -263,6 +264,7 @@ fn skopeo_and_umoci_accept_the_layout() {
 
 #[test]
 fn docker_archive_loads_and_docker_base_keeps_docker_types() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let project = example_copy(t.path());
     let cache = t.path().join("cache");
@@ -322,6 +324,7 @@ fn docker_archive_loads_and_docker_base_keeps_docker_types() {
 
 #[test]
 fn podman_loads_the_archive() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let project = example_copy(t.path());
     let archive = t.path().join("image.tar");
@@ -392,6 +395,7 @@ fn arm64_from_the_index_and_a_clear_error_for_a_missing_platform() {
 
 #[test]
 fn entrypoint_in_the_standin_behaves_like_aws() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let bundle = t.path().join("bundle");
     let copy = t.path().join("copy");

@@ -417,7 +417,7 @@ fn a_base_without_python_gets_no_bytecode_and_one_line_saying_so() {
 /// sources compiled by 1 worker in order, by 3 in reverse, and each by a fresh process.
 #[test]
 fn bytes_do_not_depend_on_workers_order_or_history() {
-    use lamina::bytecode::pool;
+    use lamina_core::bytecode::pool;
     use std::sync::Mutex;
     let lib = crate::support::lambda_base::python().join("lib/python3.12");
     let mut sources: Vec<(String, Vec<u8>)> = [
@@ -440,16 +440,16 @@ fn bytes_do_not_depend_on_workers_order_or_history() {
     .collect();
     // The base's interpreter as lamina runs it: its stdlib has no .pyc, so nothing has interned
     // "*" before a compiled file does.
-    let image = lamina::oci::open(
-        &lamina::oci::reference::ImageRef::Layout {
+    let image = lamina_core::oci::open(
+        &lamina_core::oci::reference::ImageRef::Layout {
             dir: python_base().to_path_buf(),
             tag: Some("py312".into()),
         },
-        &lamina::oci::Platform::linux_amd64(),
+        &lamina_core::oci::Platform::linux_amd64(),
     )
     .unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    let lamina::bytecode::Found::Python(interp) = lamina::bytecode::interp::for_image(
+    let lamina_core::bytecode::Found::Python(interp) = lamina_core::bytecode::interp::for_image(
         &image,
         &scratch.path().join("i"),
         &scratch.path().join("tmp"),
@@ -573,7 +573,7 @@ fn hanging_python(dir: &Path, at_start: bool) -> impl Fn() -> Command + Sync {
 fn compile_with(
     make: &(dyn Fn() -> Command + Sync),
     timeout: std::time::Duration,
-) -> Result<(), lamina::bytecode::pool::PoolError> {
+) -> Result<(), lamina_core::bytecode::pool::PoolError> {
     let jobs = [
         ("/var/task/fine.py", b"X = 1\n".to_vec()),
         (
@@ -581,7 +581,7 @@ fn compile_with(
             b"# coding: slowcodec\nX = 1\n".to_vec(),
         ),
     ];
-    lamina::bytecode::pool::run(
+    lamina_core::bytecode::pool::run(
         make,
         12,
         1,
@@ -681,15 +681,15 @@ fn a_killed_build_leaves_no_interpreter_behind() {
 fn the_bases_python_writes_nothing_on_the_host_and_reaches_no_network() {
     use std::net::TcpListener;
     let t = tempfile::tempdir().unwrap();
-    let image = lamina::oci::open(
-        &lamina::oci::reference::ImageRef::Layout {
+    let image = lamina_core::oci::open(
+        &lamina_core::oci::reference::ImageRef::Layout {
             dir: python_base().to_path_buf(),
             tag: Some("py312".into()),
         },
-        &lamina::oci::Platform::linux_amd64(),
+        &lamina_core::oci::Platform::linux_amd64(),
     )
     .unwrap();
-    let cache = lamina::cache::Cache::open(&t.path().join("cache")).unwrap();
+    let cache = lamina_core::cache::Cache::open(&t.path().join("cache")).unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -697,11 +697,14 @@ fn the_bases_python_writes_nothing_on_the_host_and_reaches_no_network() {
     let tmp_marker = format!("/tmp/lamina-sandbox-{}", std::process::id());
     let _ = fs::remove_file(&tmp_marker);
     // Unpack the base's interpreter into this cache, then add hostile code to its encodings.
-    let b = lamina::bytecode::lazy(&image, None, &cache, 1, std::time::Duration::from_secs(60));
-    let lamina::bytecode::Found::Python(interp) =
-        lamina::bytecode::interp::for_image(&image, &cache.interpreters_dir(), &cache.tmp_dir())
-            .unwrap()
-    else {
+    let b =
+        lamina_core::bytecode::lazy(&image, None, &cache, 1, std::time::Duration::from_secs(60));
+    let lamina_core::bytecode::Found::Python(interp) = lamina_core::bytecode::interp::for_image(
+        &image,
+        &cache.interpreters_dir(),
+        &cache.tmp_dir(),
+    )
+    .unwrap() else {
         panic!("the base has a python")
     };
     let enc = interp
@@ -715,13 +718,13 @@ fn the_bases_python_writes_nothing_on_the_host_and_reaches_no_network() {
     );
     fs::write(&enc, code).unwrap();
     let compiler = b.compiler().unwrap().expect("python");
-    let modules = [lamina::bytecode::Module {
+    let modules = [lamina_core::bytecode::Module {
         path: "var/task/m.py".into(),
         sha256: [7; 32],
     }];
     let (entries, stats) = compiler
         .compile(&modules, |_| {
-            Ok::<_, lamina::bytecode::BytecodeError>(b"X = 1\n".to_vec())
+            Ok::<_, lamina_core::bytecode::BytecodeError>(b"X = 1\n".to_vec())
         })
         .unwrap();
     assert_eq!((entries.len(), stats.compiled), (1, 1));

@@ -90,6 +90,7 @@ fn loads(trace: &str) -> (usize, usize) {
 
 #[test]
 fn a_read_only_container_loads_every_module_from_bytecode() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let base = t.path().join("base");
     crate::support::lambda_base::build(&t.path().join("base-work"), &base);

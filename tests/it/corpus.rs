@@ -4,7 +4,7 @@
 //! every handler runs under awslambdaric in podman on the stand-in base (a real CPython 3.12 and
 //! only the libraries it needs), and lamina's verdict for it (`lamina check --format json`) must
 //! agree: 0 false passes, 0 false failures, at most 10 % cannot-verify. The table is written to
-//! target/corpus-table.md (the README shows it).
+//! target/corpus-table.md (docs/gate.md shows it).
 
 use crate::support::lambda_run::{invoke_each, Podman};
 use crate::support::*;
@@ -281,6 +281,7 @@ fn judge(
 
 #[test]
 fn lamina_agrees_with_the_lambda_runtime_on_a_corpus_of_real_wheels() {
+    crate::needs_tools!();
     let all = corpus_wheels();
     let t = tempfile::tempdir().unwrap();
     let base = t.path().join("base");

@@ -66,6 +66,7 @@ impl Env {
 
 #[test]
 fn one_command_from_project_to_a_digest_pinned_image() {
+    crate::needs_tools!();
     let e = env();
     let toml = fs::read_to_string(e.project.join("lamina.toml")).unwrap();
     fs::write(
@@ -146,6 +147,7 @@ fn one_command_from_project_to_a_digest_pinned_image() {
 
 #[test]
 fn a_missing_repository_fails_before_any_upload() {
+    crate::needs_tools!();
     let e = env();
     let o = e.run(&["--push", &format!("{HOST}/nope:v1")]);
     assert_eq!(o.status.code(), Some(1));
@@ -177,6 +179,7 @@ fn a_missing_repository_fails_before_any_upload() {
 
 #[test]
 fn credential_profile_and_region_errors_are_clear() {
+    crate::needs_tools!();
     let e = env();
     let target = format!("{HOST}/app:v1");
     let o = run(e
@@ -216,6 +219,7 @@ fn credential_profile_and_region_errors_are_clear() {
 
 #[test]
 fn profiles_from_the_shared_config_work() {
+    crate::needs_tools!();
     let e = env();
     let creds = e.t.path().join("credentials");
     fs::write(

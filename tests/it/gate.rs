@@ -4,7 +4,7 @@
 use crate::support::wheelgen;
 
 use crate::support::*;
-use lamina::python::elf;
+use lamina_core::analysis::elf;
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -407,7 +407,7 @@ fn uncompressed_layer_types_in_the_base_are_refused() {
 
 #[test]
 fn import_check_imports_the_handler_modules() {
-    if lamina::gate::import_check::find_python(12).is_none() {
+    if lamina_core::gate::import_check::find_python(12).is_none() {
         panic!("the import check test needs a python3.12 (pyenv's 3.12 on this machine kind)");
     }
     let p = Proj::new();
@@ -476,28 +476,28 @@ fn layout_from_tar(dir: &Path, tar_bytes: Vec<u8>) -> String {
     fs::create_dir_all(blobs.join("sha256")).unwrap();
     fs::write(blobs.join("sha256").join(&digest[7..]), &gz).unwrap();
     let config = serde_json::json!({"architecture": "amd64", "os": "linux", "config": {"Entrypoint": ["/lambda-entrypoint.sh"]}, "rootfs": {"type": "layers", "diff_ids": [diff_id]}});
-    let layer = lamina::oci::Layer {
+    let layer = lamina_core::oci::Layer {
         descriptor: oci_spec::image::Descriptor::new(
             oci_spec::image::MediaType::ImageLayerGzip,
             gz.len() as u64,
-            lamina::oci::parse_digest(&digest).unwrap(),
+            lamina_core::oci::parse_digest(&digest).unwrap(),
         ),
-        diff_id: lamina::oci::parse_digest(&diff_id).unwrap(),
+        diff_id: lamina_core::oci::parse_digest(&diff_id).unwrap(),
         uncompressed_size: None,
         file_count: None,
-        blob: std::sync::Arc::new(lamina::oci::DirBlobs {
+        blob: std::sync::Arc::new(lamina_core::oci::DirBlobs {
             dir: blobs,
             label: "test".into(),
-            kind: lamina::oci::Origin::Local,
+            kind: lamina_core::oci::Origin::Local,
         }),
     };
-    let image = lamina::oci::Image::from_parts(
-        lamina::oci::Format::Oci,
-        lamina::oci::canonical_json(&config),
+    let image = lamina_core::oci::Image::from_parts(
+        lamina_core::oci::Format::Oci,
+        lamina_core::oci::canonical_json(&config),
         vec![layer],
         None,
     );
-    lamina::oci::layout::write(&image, &dir.join("layout"), Some("bad")).unwrap();
+    lamina_core::oci::layout::write(&image, &dir.join("layout"), Some("bad")).unwrap();
     format!("oci:{}:bad", dir.join("layout").display())
 }
 

@@ -183,6 +183,7 @@ impl Ecr {
 
 #[test]
 fn check_passes_on_what_init_wrote_and_handlers_from_catches_a_new_function() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let p = project(t.path());
     let o = init(&p, &[]);
@@ -422,7 +423,7 @@ fn a_hashed_requirements_file_is_a_lock() {
     }
     assert_eq!(
         v.contains_key("lock"),
-        lamina::config::accepts_key("lock"),
+        lamina_core::config::accepts_key("lock"),
         "lock is written exactly when lamina.toml accepts it"
     );
 }
@@ -440,7 +441,10 @@ fn messages_name_only_readme_sections_that_exist_and_no_repository_file() {
         .collect();
     let section = regex::Regex::new(r#"README[,:] \\?"([^"\\]+)\\?""#).unwrap();
     let mut named = 0;
-    for e in walkdir::WalkDir::new(repo().join("src")) {
+    let files = walkdir::WalkDir::new(repo().join("src"))
+        .into_iter()
+        .chain(walkdir::WalkDir::new(repo().join("crates")));
+    for e in files {
         let e = e.unwrap();
         if e.path().extension().is_none_or(|x| x != "rs") {
             continue;

@@ -227,6 +227,7 @@ fn every_wheel_problem_in_one_run_with_one_fix() {
 
 #[test]
 fn an_untagged_push_warns_when_the_lifecycle_expires_untagged_images() {
+    crate::needs_tools!();
     const HOST: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
     let t = tempfile::tempdir().unwrap();
     let p = project(&t);

@@ -149,6 +149,7 @@ fn s(p: &Path) -> &str {
 
 #[test]
 fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
+    crate::needs_tools!();
     let r = Run::new();
     let server = PyPiServer::start(&wheel_paths(), None);
     let pylock = compile(r.work(), "req.in", "pylock.toml", &server.url(), &TARGET);
@@ -301,6 +302,7 @@ fn locks_give_the_same_image_as_wheels_and_a_warm_build_asks_nothing() {
 
 #[test]
 fn markers_skip_packages_for_other_platforms_and_pythons() {
+    crate::needs_tools!();
     let r = Run::new();
     let server = PyPiServer::start(&wheel_paths(), None);
     fs::write(
@@ -350,6 +352,7 @@ fn markers_skip_packages_for_other_platforms_and_pythons() {
 
 #[test]
 fn tampered_hash_404_and_unpinned_fail_before_anything_is_written() {
+    crate::needs_tools!();
     let r = Run::new();
     let server = PyPiServer::start(&wheel_paths(), None);
     let pylock = compile(r.work(), "req.in", "pylock.toml", &server.url(), &TARGET);
@@ -511,6 +514,7 @@ fn json_index(mode: Arc<Mutex<Fault>>, hits: Arc<AtomicUsize>) -> String {
 
 #[test]
 fn json_index_with_retries_and_faults_that_fail_cleanly() {
+    crate::needs_tools!();
     let r = Run::new();
     let server = PyPiServer::start(&wheel_paths(), None);
     let mut hashed = TARGET.to_vec();
@@ -567,6 +571,7 @@ fn json_index_with_retries_and_faults_that_fail_cleanly() {
 
 #[test]
 fn netrc_credentials_for_an_index_that_requires_them() {
+    crate::needs_tools!();
     let r = Run::new();
     let password = "netrc-pw-9f2c";
     let server = PyPiServer::start(&wheel_paths(), Some(("alice", password)));
@@ -642,6 +647,7 @@ fn all_bytes(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 
 #[test]
 fn codeartifact_token_from_the_aws_chain_never_printed() {
+    crate::needs_tools!();
     let r = Run::new();
     let token = "eyJ2ZXIiOjEsImlzdSI6MTcwMDAwMDAwMH0.lamina-secret-token";
     let server = PyPiServer::start(&wheel_paths(), Some(("aws", token)));

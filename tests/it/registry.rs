@@ -96,21 +96,25 @@ fn roundtrip(auth: Auth) {
 
 #[test]
 fn push_and_pull_without_auth() {
+    crate::needs_tools!();
     roundtrip(Auth::None);
 }
 
 #[test]
 fn push_and_pull_with_htpasswd_basic_auth() {
+    crate::needs_tools!();
     roundtrip(Auth::Htpasswd);
 }
 
 #[test]
 fn push_and_pull_with_token_auth() {
+    crate::needs_tools!();
     roundtrip(Auth::Token);
 }
 
 #[test]
 fn wrong_or_missing_credentials_fail_clearly() {
+    crate::needs_tools!();
     for auth in [Auth::Htpasswd, Auth::Token] {
         let reg = Registry::start(auth);
         let e = env();
@@ -137,6 +141,7 @@ fn wrong_or_missing_credentials_fail_clearly() {
 
 #[test]
 fn credentials_from_an_auth_file() {
+    crate::needs_tools!();
     let reg = Registry::start(Auth::Htpasswd);
     let e = env();
     let auth = e.t.path().join("auth.json");
@@ -163,6 +168,7 @@ fn base64_encode(s: &str) -> String {
 
 #[test]
 fn second_push_uploads_nothing_and_an_edit_uploads_one_layer() {
+    crate::needs_tools!();
     let reg = Registry::start(Auth::None);
     let e = env();
     let target = format!("{}/lambda/app:v1", reg.addr);
@@ -195,6 +201,7 @@ fn second_push_uploads_nothing_and_an_edit_uploads_one_layer() {
 
 #[test]
 fn chunked_uploads_work_too() {
+    crate::needs_tools!();
     let reg = Registry::start(Auth::None);
     let e = env();
     let target = format!("{}/lambda/chunky:v1", reg.addr);
@@ -244,6 +251,7 @@ fn manifest_size(reg: &Registry, repo: &str, digest: &str) -> u64 {
 
 #[test]
 fn pulls_the_right_platform_from_an_index() {
+    crate::needs_tools!();
     let reg = Registry::start(Auth::None);
     let e = env();
     let repo = "lambda/multi";
@@ -323,6 +331,7 @@ fn pulls_the_right_platform_from_an_index() {
 
 #[test]
 fn pull_warms_the_cache_for_offline_builds() {
+    crate::needs_tools!();
     let reg = Registry::start(Auth::None);
     let e = env();
     let pushed = e.push(&reg, &format!("{}/lambda/base:v1", reg.addr), &[]);

@@ -177,6 +177,7 @@ fn digest_of(o: &Output) -> String {
 
 #[test]
 fn a_second_runner_reuses_every_layer_without_uploading_or_reading_a_wheel() {
+    crate::needs_tools!();
     let s = setup();
     let a = s.runner("a");
     let first = s.push(&a, "a", &[]);
@@ -224,6 +225,7 @@ fn a_second_runner_reuses_every_layer_without_uploading_or_reading_a_wheel() {
 
 #[test]
 fn an_entry_whose_blob_was_deleted_or_whose_descriptor_does_not_parse_is_a_miss() {
+    crate::needs_tools!();
     let s = setup();
     let digest_a = digest_of(&s.push(&s.runner("a"), "a", &[]));
     // The source layer's blob is deleted from the repository.
@@ -281,6 +283,7 @@ fn an_entry_whose_blob_was_deleted_or_whose_descriptor_does_not_parse_is_a_miss(
 
 #[test]
 fn a_swapped_descriptor_gives_a_wrong_image_that_verify_names() {
+    crate::needs_tools!();
     let s = setup();
     let digest_a = digest_of(&s.push(&s.runner("a"), "a", &[]));
     // The source entry now describes the dependency layer (a well-formed lie).
@@ -318,6 +321,7 @@ fn a_swapped_descriptor_gives_a_wrong_image_that_verify_names() {
 
 #[test]
 fn a_warm_runner_does_not_ask_again_about_entries_it_recorded_or_used() {
+    crate::needs_tools!();
     let s = setup();
     let a = s.runner("a");
     let first = s.push(&a, "a1", &[]);
@@ -357,6 +361,7 @@ fn a_warm_runner_does_not_ask_again_about_entries_it_recorded_or_used() {
 /// pushed manifest never declares a wrong size (found by a hostile test: +5 bytes was pushed).
 #[test]
 fn an_entry_with_a_wrong_size_or_media_type_is_a_miss_and_the_layer_is_rebuilt() {
+    crate::needs_tools!();
     let s = setup();
     let digest_a = digest_of(&s.push(&s.runner("a"), "a", &[]));
     let src_tag = s.cache_tag("src");
@@ -399,6 +404,7 @@ fn an_entry_with_a_wrong_size_or_media_type_is_a_miss_and_the_layer_is_rebuilt()
 /// entry, and nothing is pushed under the tag.
 #[test]
 fn an_entry_whose_diff_id_lies_fails_when_its_bytes_are_read() {
+    crate::needs_tools!();
     let s = setup();
     digest_of(&s.push(&s.runner("a"), "a", &[]));
     let src_tag = s.cache_tag("src");

@@ -37,6 +37,7 @@ fn json(o: &std::process::Output) -> serde_json::Value {
 
 #[test]
 fn check_prints_one_valid_document_when_it_passes() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let p = project(&t);
     let o = run(lamina(&p, &t.path().join("cache")).args(["check", "--format", "json"]));
@@ -64,6 +65,7 @@ fn check_prints_one_valid_document_when_it_passes() {
 
 #[test]
 fn a_gate_failure_is_a_document_with_every_finding() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let p = project(&t);
     fs::write(
@@ -122,6 +124,7 @@ fn a_gate_failure_is_a_document_with_every_finding() {
 
 #[test]
 fn a_build_error_is_a_document_with_message_and_hint() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let p = project(&t);
     fs::write(p.join("requirements.txt"), "requests\n").unwrap();
@@ -151,6 +154,7 @@ fn a_build_error_is_a_document_with_message_and_hint() {
 
 #[test]
 fn a_successful_build_keeps_its_fields_and_adds_the_report() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let p = project(&t);
     let o = run(lamina(&p, &t.path().join("cache")).args(["build", "--format", "json"]));
@@ -197,6 +201,7 @@ fn tar_size(blob: &std::path::Path) -> u64 {
 
 #[test]
 fn sizes_per_project_with_the_wheel_and_exact_uncompressed_totals() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let p = project(&t);
     let wheels = t.path().join("wheels");

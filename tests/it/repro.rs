@@ -5,7 +5,7 @@
 //! shuffled orders, and each result is compared byte for byte with what `py_compile` writes for
 //! that one file in a fresh interpreter (one process per file). Not a sample.
 
-use lamina::bytecode::pool;
+use lamina_core::bytecode::pool;
 use sha2::Digest as _;
 use std::collections::BTreeMap;
 use std::fs;
@@ -119,16 +119,16 @@ fn every_pyc_of_a_real_wheel_set_is_what_a_fresh_interpreter_writes_whatever_the
     assert!(all.len() > 5000, "{} sources", all.len());
     assert!(all.contains_key("/var/task/pycparser/c_parser.py"));
     let files: Vec<(String, Vec<u8>)> = all.into_iter().collect();
-    let image = lamina::oci::open(
-        &lamina::oci::reference::ImageRef::Layout {
+    let image = lamina_core::oci::open(
+        &lamina_core::oci::reference::ImageRef::Layout {
             dir: crate::bytecode::python_base().to_path_buf(),
             tag: Some("py312".into()),
         },
-        &lamina::oci::Platform::linux_amd64(),
+        &lamina_core::oci::Platform::linux_amd64(),
     )
     .unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    let lamina::bytecode::Found::Python(interp) = lamina::bytecode::interp::for_image(
+    let lamina_core::bytecode::Found::Python(interp) = lamina_core::bytecode::interp::for_image(
         &image,
         &scratch.path().join("i"),
         &scratch.path().join("tmp"),
@@ -424,6 +424,7 @@ fn one_digest_whatever_directory_mtimes_umask_locale_cores_cache_or_input_kind()
 /// comes from the base's manifest; its interpreter is unpacked only to compile).
 #[test]
 fn a_remote_cache_hit_with_bytecode_reads_no_base_layer() {
+    crate::needs_tools!();
     use crate::support::registry::{Auth, Registry};
     use crate::support::*;
     let reg = Registry::start(Auth::None);

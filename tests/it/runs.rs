@@ -21,6 +21,7 @@ fn invoke(
 
 #[test]
 fn the_image_really_runs_under_the_lambda_runtime_interface_client() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let base = t.path().join("base");
     crate::support::lambda_base::build(&t.path().join("base-work"), &base);
@@ -160,6 +161,7 @@ const PREDICTED: &[(&str, &str)] = &[
 
 #[test]
 fn the_error_lamina_predicts_is_the_one_awslambdaric_reports() {
+    crate::needs_tools!();
     let t = tempfile::tempdir().unwrap();
     let base = t.path().join("base");
     crate::support::lambda_base::build(&t.path().join("base-work"), &base);

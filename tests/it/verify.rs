@@ -91,6 +91,7 @@ fn verify_passes_for_the_same_inputs_elsewhere_and_names_a_changed_file_in_a_lay
 /// registry's port normalised).
 #[test]
 fn verify_against_a_registry_passes_then_fails_naming_the_layer_and_the_file() {
+    crate::needs_tools!();
     let reg = Registry::start(Auth::Htpasswd);
     let t = tempfile::tempdir().unwrap();
     let project = pushing_project(t.path());

@@ -29,6 +29,7 @@ fn push(c: &Case, endpoint: &str, args: &[&str]) -> Command {
 
 #[test]
 fn repository_missing() {
+    crate::needs_tools!();
     let moto = Moto::start();
     let c = Case::new();
     let mut cmd = push(&c, &moto.endpoint, &["--push", &format!("{HOST}/nope:v1")]);
@@ -38,6 +39,7 @@ fn repository_missing() {
 
 #[test]
 fn no_credentials() {
+    crate::needs_tools!();
     let moto = Moto::start();
     let c = Case::new();
     let mut cmd = push(&c, &moto.endpoint, &["--push", &format!("{HOST}/app:v1")]);

@@ -4,9 +4,9 @@
 //! two-platform index (like the AWS bases) and a single-architecture arm64 layout.
 #![allow(dead_code)]
 
-use lamina::layer::{EntryKind, LayerWriter, Tree};
-use lamina::oci::image::DirBlobs;
-use lamina::oci::{canonical_json, sha256_digest, Format, Image, Layer};
+use lamina_core::oci::image::DirBlobs;
+use lamina_core::oci::layer::{EntryKind, LayerWriter, Tree};
+use lamina_core::oci::{canonical_json, sha256_digest, Format, Image, Layer};
 use oci_spec::image::{Descriptor, MediaType};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -113,9 +113,10 @@ fn image_for(arch: &str, work: &Path) -> Image {
         &mut w,
         |_,
          p: &PathBuf|
-         -> Result<Box<dyn std::io::Read + 'static>, lamina::layer::writer::WriteError> {
-            Ok(Box::new(fs::File::open(p)?))
-        },
+         -> Result<
+            Box<dyn std::io::Read + 'static>,
+            lamina_core::oci::layer::writer::WriteError,
+        > { Ok(Box::new(fs::File::open(p)?)) },
     )
     .unwrap();
     let l = w.finish().unwrap();
@@ -132,7 +133,7 @@ fn image_for(arch: &str, work: &Path) -> Image {
         blob: Arc::new(DirBlobs {
             dir: blobs,
             label: format!("debian {arch}"),
-            kind: lamina::oci::Origin::Local,
+            kind: lamina_core::oci::Origin::Local,
         }),
     };
     Image::from_parts(Format::Oci, canonical_json(&config), vec![layer], None)
@@ -143,9 +144,9 @@ fn image_for(arch: &str, work: &Path) -> Image {
 pub fn build(work: &Path, index: &Path, single: &Path) {
     let amd = image_for("amd64", work);
     let arm = image_for("arm64", work);
-    lamina::oci::layout::write(&arm, single, Some("py311")).unwrap();
-    lamina::oci::layout::write(&amd, index, Some("amd64")).unwrap();
-    lamina::oci::layout::write(&arm, index, Some("arm64")).unwrap();
+    lamina_core::oci::layout::write(&arm, single, Some("py311")).unwrap();
+    lamina_core::oci::layout::write(&amd, index, Some("amd64")).unwrap();
+    lamina_core::oci::layout::write(&arm, index, Some("arm64")).unwrap();
     let idx_path = index.join("index.json");
     let idx: serde_json::Value = serde_json::from_slice(&fs::read(&idx_path).unwrap()).unwrap();
     let mut manifests = Vec::new();

@@ -5,9 +5,9 @@
 //! Written with lamina's own layer writer into an OCI layout.
 #![allow(dead_code)]
 
-use lamina::layer::{EntryKind, LayerWriter, Tree};
-use lamina::oci::image::DirBlobs;
-use lamina::oci::{canonical_json, Format, Image, Layer};
+use lamina_core::oci::image::DirBlobs;
+use lamina_core::oci::layer::{EntryKind, LayerWriter, Tree};
+use lamina_core::oci::{canonical_json, Format, Image, Layer};
 use oci_spec::image::{Descriptor, MediaType};
 use std::collections::BTreeSet;
 use std::fs;
@@ -283,9 +283,10 @@ fn build_with(work: &Path, layout: &Path, with_runtime: bool, stdlib_bytecode: b
         &mut w,
         |_,
          p: &PathBuf|
-         -> Result<Box<dyn std::io::Read + 'static>, lamina::layer::writer::WriteError> {
-            Ok(Box::new(fs::File::open(p)?))
-        },
+         -> Result<
+            Box<dyn std::io::Read + 'static>,
+            lamina_core::oci::layer::writer::WriteError,
+        > { Ok(Box::new(fs::File::open(p)?)) },
     )
     .unwrap();
     let l = w.finish().unwrap();
@@ -306,9 +307,9 @@ fn build_with(work: &Path, layout: &Path, with_runtime: bool, stdlib_bytecode: b
         blob: Arc::new(DirBlobs {
             dir: blobs,
             label: "e2e base".into(),
-            kind: lamina::oci::Origin::Local,
+            kind: lamina_core::oci::Origin::Local,
         }),
     };
     let image = Image::from_parts(Format::Oci, canonical_json(&config), vec![layer], None);
-    lamina::oci::layout::write(&image, layout, Some("py312")).unwrap();
+    lamina_core::oci::layout::write(&image, layout, Some("py312")).unwrap();
 }

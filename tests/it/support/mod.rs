@@ -63,6 +63,7 @@ pub mod lambda_run;
 pub mod moto;
 pub mod registry;
 pub mod schema;
+pub mod tools;
 pub mod wheelgen;
 
 /// The full path of a tool (also looked up in /usr/sbin, where Debian puts htpasswd).
