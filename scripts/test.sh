@@ -122,6 +122,9 @@ echo "test.sh: cargo fmt --check" >&2
 cargo fmt --all -- --check
 echo "test.sh: cargo clippy" >&2
 cargo clippy --locked --workspace --all-targets -- -D warnings
+# lamina-core without its `aws` feature (what the fuzz targets build): the workspace build above
+# turns it on, so this is the only place the SDK-less code is compiled.
+cargo clippy --locked -p lamina-fuzz-targets --all-targets -- -D warnings
 echo "test.sh: cargo test" >&2
 # Snapshot tests (tests/it/snapshots/): a new or changed snapshot fails, it is never written here.
 # To accept one on purpose: INSTA_UPDATE=always cargo test --test it snapshots::, then review.

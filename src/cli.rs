@@ -2,13 +2,13 @@
 //! a build, and the sinks (a local layout or archive, a registry push). Data goes to stdout: the
 //! manifest digest, or `REPO@sha256:…` after a push; progress and the report go to stderr.
 
+use crate::flags::{checked, parse_platform, secret, BuildFlags, PLATFORM_HINT};
 use crate::report;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use lamina_core::build::Built;
-use lamina_core::config::flags::{checked, parse_platform, secret, PLATFORM_HINT};
 use lamina_core::config::{self, Overrides, Plan};
 use lamina_core::diagnostic::Result;
-use lamina_core::gate::{GateFailed, GateReport, Severity};
+use lamina_core::gate::{GateFailed, GateReport, Severity, Verdict};
 use lamina_core::oci::Platform;
 use lamina_core::pipeline::{self, connection::parse_endpoint, Connection, Purpose, Stage};
 use lamina_core::registry::auth::Credential;
@@ -116,7 +116,7 @@ pub struct BuildArgs {
     )]
     pub project: PathBuf,
     #[command(flatten)]
-    pub overrides: Overrides,
+    pub overrides: BuildFlags,
     /// Dependencies missing from the wheels: error (default) or warn.
     #[arg(
         long = "missing-deps",
@@ -183,7 +183,7 @@ pub fn run(cli: Cli) -> Result<()> {
 
 /// `check` writes and pushes nothing: a flag that would is a usage error.
 fn check_refuses(args: &BuildArgs) -> Option<&'static str> {
-    args.overrides
+    Overrides::from(args.overrides.clone())
         .writes_or_pushes()
         .or_else(|| args.upload.chunk_size.is_some().then_some("--chunk-size"))
 }
@@ -221,6 +221,11 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
         std::mem::forget(outcome);
         Ok((!check_only).then_some(line))
     });
+    // stdout's line as soon as it is known, before the time and cache lines on stderr.
+    let result = result.and_then(|line| match line {
+        Some(line) if !json => emit(&line).map_err(Into::into),
+        _ => Ok(()),
+    });
     doc.timings_ms.total = report::ms(start.elapsed());
     if doc.timings_ms.layers.is_some() {
         report::timings_and_cache(&doc.timings_ms, doc.cache.as_ref());
@@ -234,10 +239,8 @@ fn run_build(args: BuildArgs, check_only: bool) -> Result<()> {
     }
     if json {
         emit(&doc.to_json())?;
-    } else if let Ok(Some(line)) = &result {
-        emit(line)?;
     }
-    result.map(|_| ())
+    result
 }
 
 fn build_and_report(
@@ -250,9 +253,18 @@ fn build_and_report(
     } else {
         Purpose::Build
     };
-    let plan = pipeline::plan_for(&args.project, args.overrides.clone(), purpose, printer)?;
+    let t_plan = Instant::now();
+    let plan = pipeline::plan_for(
+        &args.project,
+        args.overrides.clone().into(),
+        purpose,
+        printer,
+    )?;
+    let cache = pipeline::open_cache()?;
+    *printer.plan_took.lock().expect("lock") = t_plan.elapsed();
     let conn = args.registry.connection(Some(&args.upload));
-    pipeline::build(plan, &conn, args.missing_deps.into(), check_only, printer)
+    let missing = args.missing_deps.into();
+    pipeline::build(plan, &cache, &conn, missing, check_only, printer)
 }
 
 /// The terminal's side of a run: log lines on stderr (a live byte count on a terminal), the
@@ -261,6 +273,8 @@ fn build_and_report(
 pub(crate) struct Printer {
     doc: std::sync::Mutex<report::Document>,
     progress: std::sync::Mutex<Option<crate::progress::Progress>>,
+    /// Resolving the plan and opening the cache, which the "resolve" time includes.
+    plan_took: std::sync::Mutex<std::time::Duration>,
 }
 
 impl Printer {
@@ -268,6 +282,7 @@ impl Printer {
         Printer {
             doc: std::sync::Mutex::new(report::Document::new(command)),
             progress: Default::default(),
+            plan_took: Default::default(),
         }
     }
 }
@@ -298,35 +313,41 @@ impl pipeline::Observer for Printer {
     fn stage(&self, stage: Stage, took: std::time::Duration) {
         let mut doc = self.doc.lock().expect("lock");
         match stage {
-            Stage::Resolve => doc.timings_ms.resolve = Some(report::ms(took)),
+            Stage::Resolve => {
+                let before = *self.plan_took.lock().expect("lock");
+                doc.timings_ms.resolve = Some(report::ms(before + took));
+            }
             Stage::Layers => doc.timings_ms.layers = Some(report::ms(took)),
             Stage::Gate => doc.timings_ms.gate = Some(report::ms(took)),
         }
     }
 
-    fn gate(&self, plan: &Plan, built: &Built, g: &GateReport, sizes: &SizeReport) {
+    fn gate(
+        &self,
+        plan: &Plan,
+        built: &Built,
+        g: &GateReport,
+        sizes: &SizeReport,
+        verdict: Verdict,
+    ) {
         report::sizes(built, sizes);
         {
             let mut doc = self.doc.lock().expect("lock");
             let digest = built.image.digest();
             doc.image = report::image_fields(built, plan, None, digest.as_ref(), sizes);
             doc.sizes = Some(sizes.clone());
-            doc.set_gate(g, plan);
+            doc.set_gate(g, plan, verdict);
             doc.set_cache(built, g);
         }
-        report::gate(
-            g,
-            plan.handlers.len(),
-            &plan.platform.to_string(),
-            plan.deny_unverified,
-        );
+        report::gate(g, plan.handlers.len(), &plan.platform.to_string(), verdict);
     }
 }
 
 fn run_pull(args: PullArgs) -> Result<()> {
     let printer = Printer::new("pull");
     let conn = args.registry.connection(None);
-    let pulled = pipeline::pull(&args.reference, &args.platform, &conn, &printer)?;
+    let cache = pipeline::open_cache()?;
+    let pulled = pipeline::pull(&args.reference, &args.platform, &cache, &conn, &printer)?;
     emit(&pulled.line())?;
     Ok(())
 }

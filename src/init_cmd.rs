@@ -76,6 +76,6 @@ pub fn run(args: InitArgs) -> Result<()> {
         "lamina: wrote {}; next: lamina check, then lamina build",
         out.path.display()
     );
-    println!("{}", out.path.display());
+    crate::cli::emit(&out.path.display().to_string())?;
     Ok(())
 }

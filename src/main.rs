@@ -21,6 +21,7 @@ macro_rules! eprint {
 }
 
 mod cli;
+mod flags;
 mod init_cmd;
 mod progress;
 mod report;

@@ -97,17 +97,6 @@ pub struct CachedLayer {
     pub from: &'static str,
 }
 
-/// `/var/task/src/app.py` → `src/app.py` when a `src` directory put it there and it is in the
-/// project (not a dependency's file).
-fn project_file(plan: &lamina_core::config::Plan, file: Option<&str>) -> Option<String> {
-    let rel = file?.strip_prefix("/var/task/")?;
-    let from_src = plan.srcs.iter().any(|d| {
-        let d = d.trim_end_matches('/');
-        d == "." || rel.starts_with(&format!("{d}/"))
-    });
-    (from_src && plan.project.join(rel).is_file()).then(|| rel.to_string())
-}
-
 impl Document {
     pub fn new(command: &'static str) -> Document {
         Document {
@@ -127,15 +116,19 @@ impl Document {
         }
     }
 
-    pub fn set_gate(&mut self, g: &GateReport, plan: &lamina_core::config::Plan) {
-        let deny_unverified = plan.deny_unverified;
+    pub fn set_gate(
+        &mut self,
+        g: &GateReport,
+        plan: &lamina_core::config::Plan,
+        verdict: gate::Verdict,
+    ) {
         self.findings = g
             .findings
             .iter()
             .map(|f| FindingDoc {
                 lambda_error: f.code.lambda_error(),
                 handler: f.handlers.first().cloned(),
-                project_file: project_file(plan, f.file.as_deref()),
+                project_file: gate::project_file(plan, f.file.as_deref()),
                 finding: f.clone(),
             })
             .collect();
@@ -146,7 +139,7 @@ impl Document {
         };
         self.fix = g.fix.clone();
         self.verified = g.unverified() == 0;
-        self.result = g.verdict(deny_unverified).as_str();
+        self.result = verdict.as_str();
         self.python = Some(PythonDoc {
             version: g.python.map(|m| format!("3.{m}")),
             stdlib: g.stdlib_from.clone(),
@@ -244,7 +237,11 @@ pub fn sizes(b: &Built, s: &SizeReport) {
         Some(t) => {
             let pct = t as f64 * 100.0 / s.limit as f64;
             let pct = if pct < 0.1 { "<0.1".to_string() } else { format!("{pct:.1}") };
-            format!("{} uncompressed ({pct}% of Lambda's 10 GB)", human(t))
+            format!(
+                "{} uncompressed ({pct}% of Lambda's {} GB)",
+                human(t),
+                s.limit / 1_000_000_000
+            )
         }
         None => format!(
             "at least {} uncompressed (base layers not read: `lamina pull` the base for the exact size)",
@@ -296,7 +293,7 @@ pub fn sizes(b: &Built, s: &SizeReport) {
 }
 
 /// The findings, then the verdict line (none for a refused image: its error follows).
-pub fn gate(g: &GateReport, handlers: usize, platform: &str, deny_unverified: bool) {
+pub fn gate(g: &GateReport, handlers: usize, platform: &str, verdict: gate::Verdict) {
     for f in &g.findings {
         let level = match f.severity {
             Severity::Error => "error",
@@ -315,7 +312,7 @@ pub fn gate(g: &GateReport, handlers: usize, platform: &str, deny_unverified: bo
     if let Some(fix) = &g.fix {
         eprintln!("lamina: fetch every missing dependency at once: {fix}");
     }
-    if g.verdict(deny_unverified) == gate::Verdict::Fail {
+    if verdict == gate::Verdict::Fail {
         return;
     }
     let plural = if handlers == 1 { "" } else { "s" };

@@ -24,7 +24,12 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     let reference = pipeline::verify::target(&args.reference, &cwd)?;
     let printer = crate::cli::Printer::new("verify");
     let b = &args.build;
-    let plan = pipeline::plan_for(&b.project, b.overrides.clone(), Purpose::Verify, &printer)?;
+    let plan = pipeline::plan_for(
+        &b.project,
+        b.overrides.clone().into(),
+        Purpose::Verify,
+        &printer,
+    )?;
     let conn = b.registry.connection(None);
     let verified = pipeline::verify(&reference, plan, &conn, &printer)?;
     crate::cli::emit(verified.digest.as_ref())?;

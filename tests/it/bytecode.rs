@@ -417,7 +417,7 @@ fn a_base_without_python_gets_no_bytecode_and_one_line_saying_so() {
 /// sources compiled by 1 worker in order, by 3 in reverse, and each by a fresh process.
 #[test]
 fn bytes_do_not_depend_on_workers_order_or_history() {
-    use lamina_core::bytecode::pool;
+    use lamina_core::install::bytecode::pool;
     use std::sync::Mutex;
     let lib = crate::support::lambda_base::python().join("lib/python3.12");
     let mut sources: Vec<(String, Vec<u8>)> = [
@@ -449,12 +449,14 @@ fn bytes_do_not_depend_on_workers_order_or_history() {
     )
     .unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    let lamina_core::bytecode::Found::Python(interp) = lamina_core::bytecode::interp::for_image(
-        &image,
-        &scratch.path().join("i"),
-        &scratch.path().join("tmp"),
-    )
-    .unwrap() else {
+    let lamina_core::install::bytecode::Found::Python(interp) =
+        lamina_core::install::bytecode::interp::for_image(
+            &image,
+            &scratch.path().join("i"),
+            &scratch.path().join("tmp"),
+        )
+        .unwrap()
+    else {
         panic!("the base has a python")
     };
     let make = || interp.command(None);
@@ -573,7 +575,7 @@ fn hanging_python(dir: &Path, at_start: bool) -> impl Fn() -> Command + Sync {
 fn compile_with(
     make: &(dyn Fn() -> Command + Sync),
     timeout: std::time::Duration,
-) -> Result<(), lamina_core::bytecode::pool::PoolError> {
+) -> Result<(), lamina_core::install::bytecode::pool::PoolError> {
     let jobs = [
         ("/var/task/fine.py", b"X = 1\n".to_vec()),
         (
@@ -581,7 +583,7 @@ fn compile_with(
             b"# coding: slowcodec\nX = 1\n".to_vec(),
         ),
     ];
-    lamina_core::bytecode::pool::run(
+    lamina_core::install::bytecode::pool::run(
         make,
         12,
         1,
@@ -697,14 +699,21 @@ fn the_bases_python_writes_nothing_on_the_host_and_reaches_no_network() {
     let tmp_marker = format!("/tmp/lamina-sandbox-{}", std::process::id());
     let _ = fs::remove_file(&tmp_marker);
     // Unpack the base's interpreter into this cache, then add hostile code to its encodings.
-    let b =
-        lamina_core::bytecode::lazy(&image, None, &cache, 1, std::time::Duration::from_secs(60));
-    let lamina_core::bytecode::Found::Python(interp) = lamina_core::bytecode::interp::for_image(
+    let b = lamina_core::install::bytecode::lazy(
         &image,
-        &cache.interpreters_dir(),
-        &cache.tmp_dir(),
-    )
-    .unwrap() else {
+        None,
+        &cache,
+        1,
+        std::time::Duration::from_secs(60),
+    );
+    let lamina_core::install::bytecode::Found::Python(interp) =
+        lamina_core::install::bytecode::interp::for_image(
+            &image,
+            &cache.interpreters_dir(),
+            &cache.tmp_dir(),
+        )
+        .unwrap()
+    else {
         panic!("the base has a python")
     };
     let enc = interp
@@ -718,13 +727,13 @@ fn the_bases_python_writes_nothing_on_the_host_and_reaches_no_network() {
     );
     fs::write(&enc, code).unwrap();
     let compiler = b.compiler().unwrap().expect("python");
-    let modules = [lamina_core::bytecode::Module {
+    let modules = [lamina_core::install::bytecode::Module {
         path: "var/task/m.py".into(),
         sha256: [7; 32],
     }];
     let (entries, stats) = compiler
         .compile(&modules, |_| {
-            Ok::<_, lamina_core::bytecode::BytecodeError>(b"X = 1\n".to_vec())
+            Ok::<_, lamina_core::install::bytecode::BytecodeError>(b"X = 1\n".to_vec())
         })
         .unwrap();
     assert_eq!((entries.len(), stats.compiled), (1, 1));

@@ -140,7 +140,7 @@ fn a_damaged_facts_entry_is_a_miss_with_a_warning() {
     assert!(reads > 0, "the wheels were read again");
     // The entry was written again, whole.
     let v: serde_json::Value = serde_json::from_slice(&fs::read(&facts[0]).unwrap()).unwrap();
-    assert_eq!(v["version"], lamina_core::deps::facts::VERSION);
+    assert_eq!(v["version"], lamina_core::install::deps::facts::VERSION);
     let (_, err, reads) = l.build(&cache, "v3");
     assert_eq!(reads, 0, "{err}");
     assert!(!err.contains("warning: the cached facts"));

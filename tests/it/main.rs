@@ -20,6 +20,7 @@ mod imports;
 mod init;
 mod inputs;
 mod locks;
+mod pipeline;
 mod registry;
 mod remote;
 mod report;

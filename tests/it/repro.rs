@@ -5,7 +5,7 @@
 //! shuffled orders, and each result is compared byte for byte with what `py_compile` writes for
 //! that one file in a fresh interpreter (one process per file). Not a sample.
 
-use lamina_core::bytecode::pool;
+use lamina_core::install::bytecode::pool;
 use sha2::Digest as _;
 use std::collections::BTreeMap;
 use std::fs;
@@ -128,12 +128,14 @@ fn every_pyc_of_a_real_wheel_set_is_what_a_fresh_interpreter_writes_whatever_the
     )
     .unwrap();
     let scratch = tempfile::tempdir().unwrap();
-    let lamina_core::bytecode::Found::Python(interp) = lamina_core::bytecode::interp::for_image(
-        &image,
-        &scratch.path().join("i"),
-        &scratch.path().join("tmp"),
-    )
-    .unwrap() else {
+    let lamina_core::install::bytecode::Found::Python(interp) =
+        lamina_core::install::bytecode::interp::for_image(
+            &image,
+            &scratch.path().join("i"),
+            &scratch.path().join("tmp"),
+        )
+        .unwrap()
+    else {
         panic!("the base has a python")
     };
     let make = || interp.command(None);

@@ -1,7 +1,7 @@
 //! The standard library of one CPython minor version, as names: the modules compiled into the
 //! interpreter (`sys.builtin_module_names`), the frozen ones, and every importable module and
 //! package (dotted). From a list compiled in (`crates/analysis/stdlib/3.X.txt`, written by
-//! `base-images/make-stdlib-lists.py` from real CPythons), or from a base's own
+//! `crates/analysis/stdlib/make-stdlib-lists.py` from real CPythons), or from a base's own
 //! `lib/python3.X` directory when its bytes are here. Names only: attributes are not known.
 
 use std::collections::HashSet;

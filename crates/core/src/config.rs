@@ -5,17 +5,24 @@
 //! over the file's tables.
 
 pub mod ecr;
-pub mod flags;
+mod error;
 mod inputs;
+mod overrides;
 mod resolve;
+mod values;
 
-pub use flags::Overrides;
+pub use error::ConfigError;
+pub use overrides::Overrides;
+pub use values::{
+    check_handler, parse_chunk_size, parse_count, parse_glibc, parse_key_value, parse_python,
+    parse_size, parse_timeout,
+};
 
 use inputs::{archive_name, wheels_input};
 pub use inputs::{did_you_mean, WheelsInput, KEYS};
 
 use crate::location::Location;
-use lamina_oci::reference::{ImageRef, RefError};
+use lamina_oci::reference::ImageRef;
 use lamina_oci::Platform;
 use lamina_registry::Reference;
 use serde::Deserialize;
@@ -24,128 +31,6 @@ use std::path::{Path, PathBuf};
 
 pub const FILE_NAME: &str = "lamina.toml";
 pub const DEFAULT_OUTPUT: &str = "oci:build/image:latest";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: {message}")]
-    Toml {
-        path: PathBuf,
-        message: String,
-        /// The valid key closest to an unknown one.
-        suggestion: Option<String>,
-        /// The error is a key lamina does not know (else a value of the wrong type or form).
-        unknown_key: bool,
-    },
-    #[error("{path}: {what}, not a directory of wheels")]
-    WheelsNotADirectory { path: PathBuf, what: WheelsInput },
-    #[error("{path}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{field}: {reason}")]
-    Invalid { field: String, reason: String },
-    #[error("{field}")]
-    Ref { field: String, source: RefError },
-    #[error("{field}: {reason}")]
-    Reference { field: String, reason: String },
-    #[error("{field}")]
-    Serverless {
-        field: String,
-        source: crate::serverless::vars::VarError,
-    },
-    #[error("no {FILE_NAME} in {dir}, and no {flag} given")]
-    NoConfig { dir: PathBuf, flag: &'static str },
-}
-
-impl lamina_support::diagnostic::Hint for ConfigError {
-    fn hint(&self) -> Option<String> {
-        match self {
-            ConfigError::Toml {
-                suggestion,
-                unknown_key: true,
-                ..
-            } => Some(format!(
-                "{}valid keys: {} (see README, \"{FILE_NAME} reference\")",
-                suggestion.as_ref().map_or(String::new(), |s| format!("did you mean `{s}`? ")),
-                KEYS.join(", ")
-            )),
-            ConfigError::Toml { .. } => Some(format!(
-                "fix the value on that line: README, \"{FILE_NAME} reference\", gives each key's form (lists are [\"a\", \"b\"], sizes \"500M\" or bytes)"
-            )),
-            ConfigError::Io { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
-                Some(format!("{FILE_NAME} must be UTF-8 text: save it as UTF-8"))
-            }
-            ConfigError::Io { source, .. } if source.kind() == std::io::ErrorKind::IsADirectory => {
-                Some(format!("{FILE_NAME} must be a file: remove or rename the directory of that name"))
-            }
-            ConfigError::WheelsNotADirectory { path, what } => Some(match what {
-                WheelsInput::Requirements => format!(
-                    "vendor the wheels it names first: pip download --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.X --implementation cp -d wheels -r {}, then pass --wheels wheels (or pass a lock file with --lock FILE)",
-                    path.display()
-                ),
-                WheelsInput::Lock => "pass a lock file with --lock FILE; --wheels takes a directory of .whl files".into(),
-                WheelsInput::Wheel => format!(
-                    "put it in a directory and pass that: mkdir wheels && mv {} wheels/ && --wheels wheels",
-                    path.display()
-                ),
-                WheelsInput::Other => "--wheels takes a directory of .whl files (pip download -d DIR …)".into(),
-            }),
-            ConfigError::NoConfig { .. } => Some(format!(
-                "`lamina init` writes {FILE_NAME} from the project's Dockerfile and serverless.yml; or create {FILE_NAME} in the project directory (see README, \"{FILE_NAME} reference\"), or pass --base, --src and --handler"
-            )),
-            ConfigError::Invalid { field, .. } if field.starts_with("base") => {
-                Some("set base = \"oci:DIR[:TAG]\" in lamina.toml or pass --base".into())
-            }
-            ConfigError::Invalid { field, .. } if field == "handlers_from" => Some(
-                "functions that deploy this image need image: {name: <provider.ecr.images key>, command: [module.handler]} or image: {uri: …, command: […]}".into(),
-            ),
-            ConfigError::Invalid { field, .. } if field.starts_with("handler") => Some(
-                "a handler is module.function, e.g. src.functions.campaign.orchestrator.handler".into(),
-            ),
-            ConfigError::Invalid { field, .. } if field.starts_with("src") => {
-                Some("set src = [\"src\"] in lamina.toml or pass --src DIR".into())
-            }
-            ConfigError::Ref { source, .. } => source.hint(),
-            ConfigError::Serverless { source, .. } => source.hint(),
-            ConfigError::Io { source, .. } => source.hint(),
-            ConfigError::Invalid { field, .. } if field == "SOURCE_DATE_EPOCH" => Some(format!(
-                "set SOURCE_DATE_EPOCH to whole seconds since 1970, at most {MAX_EPOCH} (e.g. SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)), or unset it"
-            )),
-            ConfigError::Reference { field, .. } if field == "base" => Some(
-                "write the base as oci:DIR[:TAG] (an OCI layout) or a registry image such as public.ecr.aws/lambda/python:3.12".into(),
-            ),
-            ConfigError::Reference { field, .. } if field == "push" => Some(
-                "write push as HOST/REPOSITORY[:TAG], lowercase, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com/app:v1".into(),
-            ),
-            ConfigError::Invalid { field, .. } if field == "push" => Some(
-                "push to a tag (REPO:TAG) or to the repository alone; the digest is what lamina prints".into(),
-            ),
-            ConfigError::Invalid { field, .. } if field == "platform" => Some(
-                "platform = \"linux/amd64\" or \"linux/arm64\" (the architectures Lambda runs), or --platform".into(),
-            ),
-            ConfigError::Invalid { field, .. } if field == "python" => Some(
-                "python = \"3.12\": the base's CPython minor version, as Lambda's python3.X runtimes name it".into(),
-            ),
-            ConfigError::Invalid { field, .. } if field == "glibc" => {
-                Some("glibc = \"2.34\": the base's C library version (Amazon Linux 2023 has 2.34)".into())
-            }
-            ConfigError::Invalid { field, .. } if field == "max_unpacked_size" => Some(
-                "max_unpacked_size = \"5G\" (K/M/G are powers of 1000, KiB/MiB/GiB of 1024), or a number of bytes".into(),
-            ),
-            ConfigError::Invalid { field, .. } if field == "tag" => Some(
-                "a tag is up to 128 letters, digits, '_', '.' and '-', not starting with '.' or '-', e.g. v1.2 or the git short sha".into(),
-            ),
-            ConfigError::Invalid { field, .. } if field.starts_with("env") => Some(
-                "name the variable with letters, digits and '_' (e.g. LOG_LEVEL = \"INFO\" under [env]); no '=', no spaces".into(),
-            ),
-            ConfigError::Invalid { field, .. } if field == "LAMINA_REGISTRY_ENDPOINTS" => Some(
-                "set it to HOST=URL pairs separated by commas, e.g. 123456789012.dkr.ecr.us-east-1.amazonaws.com=http://127.0.0.1:5000".into(),
-            ),
-            _ => None,
-        }
-    }
-}
 
 #[derive(Debug, Deserialize, PartialEq)]
 #[serde(untagged, expecting = "a string or a list of strings")]
@@ -223,80 +108,6 @@ enum SizeValue {
 
 /// Default cap on what the wheels unpack to: Lambda's whole-image limit.
 pub const DEFAULT_MAX_UNPACKED: u64 = lamina_install::lambda::MAX_UNCOMPRESSED;
-
-/// `123`, `500M`, `5G`, `5GiB`, `10GB` → bytes (K/M/G are powers of 1000, Ki/Mi/Gi of 1024).
-pub fn parse_size(s: &str) -> Result<u64, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let n: u64 = num
-        .parse()
-        .map_err(|_| format!("'{s}' is not a size (e.g. 500M, 5G)"))?;
-    let mult: u64 = match unit.trim().to_ascii_lowercase().as_str() {
-        "" | "b" => 1,
-        "k" | "kb" => 1000,
-        "m" | "mb" => 1000 * 1000,
-        "g" | "gb" => 1000 * 1000 * 1000,
-        "ki" | "kib" => 1 << 10,
-        "mi" | "mib" => 1 << 20,
-        "gi" | "gib" => 1 << 30,
-        _ => return Err(format!("'{s}' is not a size (e.g. 500M, 5G)")),
-    };
-    n.checked_mul(mult)
-        .ok_or_else(|| format!("'{s}' is too large"))
-}
-
-/// `--chunk-size`: a size of at least one byte (0 would upload nothing, then fail the digest).
-pub fn parse_chunk_size(s: &str) -> Result<u64, String> {
-    match parse_size(s)? {
-        0 => Err("must be at least 1 byte".into()),
-        n => Ok(n),
-    }
-}
-
-/// A count of at least 1 (`--parallel`).
-pub fn parse_count(s: &str) -> Result<usize, String> {
-    match s.trim().parse::<usize>() {
-        Ok(0) => Err("must be at least 1".into()),
-        Ok(n) => Ok(n),
-        Err(_) => Err(format!("'{s}' is not a whole number")),
-    }
-}
-
-/// `90`, `90s`, `2m`, `1h` → a duration of at least one second (`--timeout`).
-pub fn parse_timeout(s: &str) -> Result<std::time::Duration, String> {
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let (num, unit) = t.split_at(split);
-    let bad = || format!("'{s}' is not a duration such as 30s or 2m");
-    let n: u64 = num.parse().map_err(|_| bad())?;
-    let secs = match unit {
-        "" | "s" => Some(n),
-        "m" => n.checked_mul(60),
-        "h" => n.checked_mul(3600),
-        _ => return Err(bad()),
-    }
-    .ok_or_else(bad)?;
-    if secs == 0 {
-        return Err("must be at least 1s".into());
-    }
-    Ok(std::time::Duration::from_secs(secs))
-}
-
-/// `3.12` → 12.
-pub fn parse_python(s: &str) -> Result<u32, String> {
-    match s.trim().strip_prefix("3.").and_then(|m| m.parse().ok()) {
-        Some(m) => Ok(m),
-        None => Err(format!("'{s}' is not a CPython 3 version such as 3.12")),
-    }
-}
-
-/// `2.34` → (2, 34).
-pub fn parse_glibc(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("'{s}' is not a glibc version such as 2.34");
-    let (a, b) = s.trim().split_once('.').ok_or_else(bad)?;
-    Ok((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?))
-}
 
 pub use lamina_install::deps::DepsConfig;
 
@@ -414,34 +225,6 @@ fn one_line(s: &str) -> String {
         .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.ends_with('|'))
         .collect();
     lines.join(" ").replace("  ", " ")
-}
-
-/// Checks a handler string as the Lambda runtime will split it (full resolution comes later).
-pub fn check_handler(h: &str) -> Result<(), String> {
-    if h.is_empty() {
-        return Err("is empty".into());
-    }
-    if h.chars().any(char::is_whitespace) {
-        return Err(format!("'{h}' contains whitespace"));
-    }
-    match h.rsplit_once('.') {
-        Some((m, f)) if !m.is_empty() && !f.is_empty() => Ok(()),
-        _ => Err(format!(
-            "'{h}' is not module.function (Lambda fails with Runtime.MalformedHandlerName)"
-        )),
-    }
-}
-
-/// Parses `K=V` for `--env` and `--label`.
-pub fn parse_key_value(s: &str) -> Result<(String, String), String> {
-    match s.split_once('=') {
-        Some((k, v)) if !k.is_empty() && !k.chars().any(char::is_whitespace) => {
-            Ok((k.into(), v.into()))
-        }
-        // The value is not echoed: it may be a secret.
-        Some(_) => Err("is not KEY=VALUE: the name before '=' is empty or has spaces".into()),
-        None => Err("is not KEY=VALUE: it has no '='".into()),
-    }
 }
 
 /// 9999-12-31T23:59:59Z: the last second an RFC 3339 timestamp (four-digit year) can write.

@@ -16,30 +16,39 @@ pub use api::{credentials, prepare_push, Ecr};
 #[cfg(not(feature = "aws"))]
 pub use no_sdk::{credentials, prepare_push};
 
-/// Without the SDK (the fuzz and replay builds): no ECR credentials and no repository checks;
-/// an ECR registry is then reached with whatever credentials the docker/podman files hold.
+/// Without the SDK (the fuzz and replay builds): any ECR host is an error naming the missing
+/// feature; other registries need nothing from here.
 #[cfg(not(feature = "aws"))]
 mod no_sdk {
-    use super::{EcrError, RepoState};
+    use super::{parse_host, EcrError, RepoState};
     use crate::config::ecr::RepoSettings;
     use lamina_registry::auth::Credential;
     use lamina_registry::Reference;
 
+    fn refuse_ecr(host: &str) -> Result<(), EcrError> {
+        match parse_host(host) {
+            Some(_) => Err(EcrError::NoSdk { host: host.into() }),
+            None => Ok(()),
+        }
+    }
+
     pub fn credentials(
-        _hosts: &[&str],
+        hosts: &[&str],
         _profile: Option<&str>,
         _region: Option<&str>,
     ) -> Result<Vec<(String, Credential)>, EcrError> {
+        hosts.iter().try_for_each(|h| refuse_ecr(h))?;
         Ok(Vec::new())
     }
 
     pub fn prepare_push(
-        _target: &Reference,
+        target: &Reference,
         _settings: &RepoSettings,
         _profile: Option<&str>,
         _region: Option<&str>,
         _log: &mut dyn FnMut(String),
     ) -> Result<Option<RepoState>, EcrError> {
+        refuse_ecr(&target.host)?;
         Ok(None)
     }
 }
@@ -95,6 +104,9 @@ pub enum EcrError {
     /// The call answered, but not with what ECR always sends.
     #[error("ECR {call}: {detail}")]
     Answer { call: &'static str, detail: String },
+    /// This build of lamina has no AWS SDK (the `aws` feature is off).
+    #[error("{host} is an Amazon ECR registry, and this build of lamina has no AWS support")]
+    NoSdk { host: String },
 }
 
 impl lamina_support::diagnostic::Hint for EcrError {
@@ -115,6 +127,7 @@ impl lamina_support::diagnostic::Hint for EcrError {
                 "check the network and the AWS endpoint (AWS_ENDPOINT_URL), and that the credentials may call ECR in this region".into(),
             ),
             EcrError::Answer { .. } => None,
+            EcrError::NoSdk { .. } => Some("use a lamina built with the `aws` feature (the released binary is), or push to a registry that is not ECR".into()),
         }
     }
 }

@@ -22,10 +22,8 @@
 pub use lamina_analysis as analysis;
 pub use lamina_cache as cache;
 pub use lamina_install as install;
-pub use lamina_install::{bytecode, deps};
 pub use lamina_oci as oci;
 pub use lamina_python as python;
-pub use lamina_python::{index, lock};
 pub use lamina_registry as registry;
 pub use lamina_support::{cleanup, diagnostic, env, human};
 

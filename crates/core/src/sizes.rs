@@ -7,9 +7,6 @@ use crate::build::Built;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// Lambda's limit on an image's uncompressed size.
-pub use lamina_install::lambda::MAX_UNCOMPRESSED as LAMBDA_LIMIT;
-
 /// Top-level names that are not a project's importable code.
 const NOT_PACKAGES: &[&str] = &[
     "tests",
@@ -190,7 +187,7 @@ pub fn report(built: &Built, base_sizes: &[Option<u64>]) -> SizeReport {
         compressed_total: layers.iter().map(|l| l.compressed).sum(),
         uncompressed_known: layers.iter().filter_map(|l| l.uncompressed).sum(),
         uncompressed_total,
-        limit: LAMBDA_LIMIT,
+        limit: lamina_install::lambda::MAX_UNCOMPRESSED,
         projects: projects(built),
         source_bytes,
         layers,

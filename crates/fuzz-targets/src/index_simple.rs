@@ -4,8 +4,8 @@ use reqwest::Url;
 /// One input, as libFuzzer and the replay test hand it over.
 pub fn run(data: &[u8]) {
     let base = Url::parse("https://pypi.example/simple/six/").expect("url");
-    let _ = lamina_core::index::simple::parse_json(&base, data);
+    let _ = lamina_core::python::index::simple::parse_json(&base, data);
     if let Ok(s) = std::str::from_utf8(data) {
-        let _ = lamina_core::index::simple::parse_html(&base, s);
+        let _ = lamina_core::python::index::simple::parse_html(&base, s);
     }
 }

@@ -1,4 +1,4 @@
-//! A base layer (gzip or plain tar) as the gate reads it (`layer::scan::scan`: hard links, orphans,
+//! A base layer (gzip or plain tar) as the gate reads it (`lamina_core::gate::scan::scan`: hard links, orphans,
 //! duplicates, Python files) and as the bytecode step extracts it (`bytecode::extract::extract`,
 //! whiteouts, symlinks and hard links kept inside the scratch root).
 use lamina_core::oci::{BlobSource, Layer};
@@ -39,7 +39,7 @@ pub fn run(data: &[u8]) {
     let _ = lamina_core::gate::scan::scan(&layer, None);
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("root");
-    let _ = lamina_core::bytecode::extract::extract(std::slice::from_ref(&layer), &root);
+    let _ = lamina_core::install::bytecode::extract::extract(std::slice::from_ref(&layer), &root);
     // Nothing may land outside the root.
     let outside: Vec<_> = std::fs::read_dir(dir.path())
         .expect("read tempdir")

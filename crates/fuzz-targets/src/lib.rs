@@ -47,3 +47,28 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("wheel_zip", wheel_zip::run),
     ("www_authenticate", www_authenticate::run),
 ];
+
+/// A parsed lock's wheels chosen for both Lambda architectures (CPython 3.12, glibc 2.34); a
+/// lock that did not parse is rendered with its hint. Shared by the two lock formats' targets.
+fn select_for_lambda(
+    parsed: Result<lamina_core::python::lock::Lock, lamina_core::python::lock::LockError>,
+) {
+    use lamina_core::diagnostic::Hint as _;
+    match parsed {
+        Ok(lock) => {
+            for arch in ["x86_64", "aarch64"] {
+                let target = lamina_core::python::tags::Target {
+                    minor: 12,
+                    arch: arch.into(),
+                    glibc: (2, 34),
+                    allow_linux: false,
+                };
+                let _ = lamina_core::python::lock::select(&lock, &target, &target.ranking());
+            }
+        }
+        Err(e) => {
+            let _ = e.to_string();
+            let _ = e.hint();
+        }
+    }
+}

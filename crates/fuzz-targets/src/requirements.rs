@@ -1,6 +1,5 @@
 //! A hashed `requirements.txt` (pip's format, `--hash`, options, `${VAR}`), then the choice of
 //! wheels for a target.
-use lamina_core::diagnostic::Hint as _;
 use std::path::Path;
 
 /// One input, as libFuzzer and the replay test hand it over.
@@ -9,21 +8,9 @@ pub fn run(data: &[u8]) {
         return;
     };
     let env = |k: &str| (k == "TOKEN").then(|| "s3cr3t".to_string());
-    match lamina_core::lock::requirements::parse(Path::new("/p/requirements.txt"), text, &env) {
-        Ok(lock) => {
-            for arch in ["x86_64", "aarch64"] {
-                let target = lamina_core::python::tags::Target {
-                    minor: 12,
-                    arch: arch.into(),
-                    glibc: (2, 34),
-                    allow_linux: false,
-                };
-                let _ = lamina_core::lock::select(&lock, &target, &target.ranking());
-            }
-        }
-        Err(e) => {
-            let _ = e.to_string();
-            let _ = e.hint();
-        }
-    }
+    crate::select_for_lambda(lamina_core::python::lock::requirements::parse(
+        Path::new("/p/requirements.txt"),
+        text,
+        &env,
+    ));
 }

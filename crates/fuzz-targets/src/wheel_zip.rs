@@ -1,5 +1,5 @@
 //! A whole wheel file: the zip, its .dist-info, RECORD hashes and sizes, and the install plan
-//! (`layer::wheels::plan`), as for a wheel downloaded from an index.
+//! (`lamina_install::wheels::plan`), as for a wheel downloaded from an index.
 //!
 //! The file is named after the first `NAME-VERSION.dist-info/` in the zip, so mutated real wheels
 //! get past the file-name check and into the contents.

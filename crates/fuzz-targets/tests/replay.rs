@@ -1,6 +1,9 @@
 //! Every committed fuzz input (seeds and saved crashers) through its target, on the stable
-//! toolchain: a crasher that comes back fails `cargo test`. Each target runs on its own thread
-//! with a deadline, so a hang is a failure naming the input rather than a stuck CI.
+//! toolchain: a crasher that comes back fails `cargo test`. Each input runs on its own thread with
+//! libFuzzer's stack (8 MiB, the main thread's) and a deadline, so a deep recursion or a hang is a
+//! failure naming the input rather than a stuck CI. There is no memory limit here: an input that
+//! exhausts memory ends the test binary (a failure, without the name; `scripts/fuzz.sh` has
+//! libFuzzer's `-rss_limit_mb`).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
@@ -40,7 +43,7 @@ fn replay_every_corpus_file() {
             let run = *run;
             let shown = file.display().to_string();
             std::thread::Builder::new()
-                .stack_size(64 << 20)
+                .stack_size(8 << 20)
                 .spawn(move || {
                     let ok = std::panic::catch_unwind(|| run(&data)).is_ok();
                     let _ = tx.send(ok);

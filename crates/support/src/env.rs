@@ -1,6 +1,9 @@
-//! Every environment variable lamina reads, named once (uv's `EnvVars`). A variable that is set
-//! but empty counts as unset everywhere: an empty path would be the current directory. Test-only
-//! hooks (`LAMINA_TEST_HOOK_*`, debug builds) are `hooks`' business and are not listed here.
+//! Every environment variable lamina reads, named once (uv's `EnvVars`): lamina's own, and those of
+//! the tools whose files it reads (pip, uv, docker, podman, the AWS SDK). It only names and reads
+//! them; what a value means is its reader's business. `get`/`get_os` treat a variable set but
+//! empty as unset (an empty path would be the current directory); `raw_os` keeps it, for the
+//! variables where empty means something (`NETRC=""`: no netrc file). Test-only hooks
+//! (`LAMINA_TEST_HOOK_*`, debug builds) are `hooks`' business and are not listed here.
 
 use std::ffi::OsString;
 
@@ -21,6 +24,11 @@ impl EnvVar {
     /// The value, if set and non-empty (paths need not be UTF-8).
     pub fn get_os(self) -> Option<OsString> {
         std::env::var_os(self.0).filter(|v| !v.is_empty())
+    }
+
+    /// The value if set, empty or not.
+    pub fn raw_os(self) -> Option<OsString> {
+        std::env::var_os(self.0)
     }
 }
 

@@ -1,7 +1,7 @@
 //! The dependency layer: the wheel target for the base (flags, the catalog, or the base itself),
 //! the layer's input key from the wheels' names and hashes, and the layer, from the local cache,
 //! the remote cache or written. Choosing and fetching wheels is `deps`; installing them is
-//! `layer::wheels`.
+//! `lamina_install::wheels`.
 
 use super::{finish_and_record, BuildError, FromRemote, GZIP_LEVEL, WRITER_VERSION};
 use crate::catalog;

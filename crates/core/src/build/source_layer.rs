@@ -1,6 +1,6 @@
 //! The source layer: its input key from every file's bytes, and the layer written from the same
 //! bytes (a file that changes while it is read fails the build and is never cached). Planning the
-//! tree (`.dockerignore`, symlinks) is `layer::source`.
+//! tree (`.dockerignore`, symlinks) is `project::tree`.
 
 use super::{finish_and_record, BuildError, FromRemote, GZIP_LEVEL, WRITER_VERSION};
 use crate::remote_cache::RemoteCache;

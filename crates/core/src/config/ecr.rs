@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 /// `expire` / `--expire untagged|any`: which images the lifecycle policy counts.
-#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum Expire {
     /// Count only untagged images (what the Serverless Framework does): safe for deployed functions.
@@ -17,11 +17,9 @@ pub enum Expire {
 
 /// `--tag-mutability MUTABLE|IMMUTABLE` (any case). The file's `tag_mutability` stays a string,
 /// checked by `RepoSettings::validate` with its own message.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TagMutability {
-    #[value(name = "MUTABLE")]
     Mutable,
-    #[value(name = "IMMUTABLE")]
     Immutable,
 }
 

@@ -1,5 +1,5 @@
 //! Every handler resolved as awslambdaric resolves it, and everything its module imports at
-//! module level resolved against the image (`python::handler`, `python::imports`), turned into
+//! module level resolved against the image (`lamina_analysis::handler`, `lamina_analysis::imports`), turned into
 //! findings: Lambda's error where Lambda would fail, a warning where an import is optional,
 //! conditional, under `TYPE_CHECKING` or inside a function, and "cannot verify" where lamina
 //! cannot decide. Findings about dependencies' own optional or undecidable imports are summed up

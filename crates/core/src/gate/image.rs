@@ -3,8 +3,9 @@
 //! 10 GB uncompressed, and a manifest AWS advises to keep under 25,400 bytes.
 
 use super::finding::{Code, Finding};
-use super::{GateOptions, MAX_MANIFEST, MAX_UNCOMPRESSED};
+use super::{GateOptions, MAX_MANIFEST};
 use crate::build::Built;
+use lamina_install::lambda::MAX_UNCOMPRESSED;
 use lamina_oci::media;
 
 pub fn check(built: &Built, opts: &GateOptions, base_size: Option<u64>, out: &mut Vec<Finding>) {

@@ -89,7 +89,7 @@ pub fn find_python(minor: u32) -> Option<PathBuf> {
         return p.is_file().then_some(p);
     }
     let mut dirs: Vec<PathBuf> = EnvVars::PATH
-        .get_os()
+        .raw_os()
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
     let pyenv = EnvVars::PYENV_ROOT.get_os().map(PathBuf::from).or_else(|| {

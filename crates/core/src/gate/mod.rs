@@ -1,7 +1,7 @@
 //! The Lambda gate: every check an image must pass before any sink sees it, with findings named
 //! the way Lambda names the failure. Image rules (`image`), base layers read back (`base`),
 //! handlers and every import their modules make at module level (`handlers`, on
-//! `python::handler` and `python::imports`), native binaries and the wheels' dependency closure
+//! `lamina_analysis::handler` and `lamina_analysis::imports`), native binaries and the wheels' dependency closure
 //! (`native`), the project around the image (`project`), and, on request, importing each handler
 //! module with a real CPython (`import_check`). Where lamina cannot decide, the
 //! finding says "cannot verify", and the image is not said to pass.
@@ -15,6 +15,7 @@ mod loader;
 mod native;
 mod options;
 mod project;
+pub use project::project_file;
 pub mod scan;
 mod task;
 
@@ -28,8 +29,6 @@ use lamina_analysis::imports::{Parsed, Runtime, Space, StdlibView, TaskTree};
 use lamina_analysis::stdlib::Stdlib;
 use lamina_python::provides::Providers;
 use std::path::PathBuf;
-
-pub use lamina_install::lambda::MAX_UNCOMPRESSED;
 
 /// The gate found errors: nothing is written or pushed.
 #[derive(Debug, thiserror::Error)]

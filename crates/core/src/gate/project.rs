@@ -203,3 +203,14 @@ pub fn fold_missing_into_dependency_input(out: &mut Vec<Finding>, in_task: &dyn 
     root.handlers = handlers;
     root.details = details;
 }
+
+/// `/var/task/src/app.py` → `src/app.py` when a `src` directory put it there and it is in the
+/// project (not a dependency's file): where the user edits what a finding names.
+pub fn project_file(plan: &crate::config::Plan, file: Option<&str>) -> Option<String> {
+    let rel = file?.strip_prefix("/var/task/")?;
+    let from_src = plan.srcs.iter().any(|d| {
+        let d = d.trim_end_matches('/');
+        d == "." || rel.starts_with(&format!("{d}/"))
+    });
+    (from_src && plan.project.join(rel).is_file()).then(|| rel.to_string())
+}

@@ -13,12 +13,12 @@ pub mod verify;
 
 pub use connection::Connection;
 pub use pull::{pull, Pulled};
-pub use run::{build, plan_for, Outcome, Purpose, Timings};
+pub use run::{build, open_cache, plan_for, Outcome, Purpose, Timings};
 pub use verify::{verify, Verified};
 
 use crate::build::Built;
 use crate::config::Plan;
-use crate::gate::GateReport;
+use crate::gate::{GateReport, Verdict};
 use crate::sizes::SizeReport;
 use lamina_oci::Image;
 
@@ -34,15 +34,23 @@ fn index_client(conn: &Connection) -> lamina_install::deps::LazyClient {
     }
 }
 
-/// What a run reports as it goes. Every method but `line` has a default that ignores it; the
-/// sink's `Watch` (a line, a byte counter started and stopped) is part of it.
+/// What a run reports as it goes: the sink's `Watch` (a line; a byte counter started and
+/// stopped), and the events below, whose defaults ignore them.
 pub trait Observer: crate::sink::Watch {
     /// The base is open (before any layer is built).
     fn base(&self, _plan: &Plan, _image: &Image) {}
     /// A stage has ended (told even when a later stage fails).
     fn stage(&self, _stage: Stage, _took: std::time::Duration) {}
-    /// The gate has run: its findings and the size report, before the verdict is acted on.
-    fn gate(&self, _plan: &Plan, _built: &Built, _gate: &GateReport, _sizes: &SizeReport) {}
+    /// The gate has run: its findings, the size report and the verdict, before it is acted on.
+    fn gate(
+        &self,
+        _plan: &Plan,
+        _built: &Built,
+        _gate: &GateReport,
+        _sizes: &SizeReport,
+        _verdict: Verdict,
+    ) {
+    }
 }
 
 /// The stages of a build, as `Observer::stage` names them.

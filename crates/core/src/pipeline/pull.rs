@@ -1,8 +1,9 @@
 //! `pull`: a registry image (manifest, config and every layer) into lamina's cache, each blob
 //! checked against its digest, so a build with `--base REPO@sha256:…` works offline afterwards.
 
-use super::run::{open_cache, warn_from};
+use super::run::warn_from;
 use super::{Connection, Observer};
+use lamina_cache::Cache;
 use lamina_oci::Platform;
 use lamina_registry::Reference;
 use lamina_support::diagnostic::{Context, Result};
@@ -25,14 +26,16 @@ impl Pulled {
     }
 }
 
+/// Pulls `reference` (`HOST/REPO[:TAG][@DIGEST]`, `docker://` allowed) for `platform` into `cache`,
+/// every layer read through its digest check.
 pub fn pull(
     reference: &str,
     platform: &Platform,
+    cache: &Cache,
     conn: &Connection,
     obs: &dyn Observer,
 ) -> Result<Pulled> {
     let r = Reference::parse(reference.strip_prefix("docker://").unwrap_or(reference))?;
-    let cache = open_cache()?;
     let client = conn.client_with(Some(&r.host), Vec::new(), false)?;
     let (image, digest) = lamina_registry::pull::pull(&client, &cache.blobs(), &r, platform)
         .with_context(|| format!("pulling {r}"))?;

@@ -97,6 +97,7 @@ pub fn plan_for(
 /// missing from the wheels.
 pub fn build(
     plan: Plan,
+    cache: &Cache,
     conn: &Connection,
     missing_deps: Severity,
     check_only: bool,
@@ -104,22 +105,21 @@ pub fn build(
 ) -> Result<Outcome> {
     let mut timings = Timings::default();
     let t_resolve = Instant::now();
-    let cache = open_cache()?;
     let log = |m: String| obs.line(m);
     let repo = prepare_push(&plan, conn, &log)?;
     let client = conn.client_for(&plan)?;
-    let base = crate::base::open(&plan, &client, &cache)?;
+    let base = crate::base::open(&plan, &client, cache)?;
     timings.resolve = Some(t_resolve.elapsed());
     obs.stage(Stage::Resolve, t_resolve.elapsed());
     obs.base(&plan, &base.image);
     let index = super::index_client(conn);
     let t_layers = Instant::now();
-    let remote = RemoteCache::for_plan(&plan, &client, &cache);
+    let remote = RemoteCache::for_plan(&plan, &client, cache);
     let built = build::build_with_remote(
         &plan,
         base.image,
         base.host_variant.as_ref(),
-        &cache,
+        cache,
         &index,
         remote.as_ref(),
         &mut |m| log(m),
@@ -139,15 +139,15 @@ pub fn build(
     timings.gate = Some(t_gate.elapsed());
     obs.stage(Stage::Gate, t_gate.elapsed());
     if let (Some((deps, _)), Some(key)) = (&built.deps, &built.deps_key) {
-        if let Err(e) = lamina_install::deps::facts::remember(&cache, key, deps, &report.learned) {
+        if let Err(e) = lamina_install::deps::facts::remember(cache, key, deps, &report.learned) {
             log(format!(
                 "warning: the dependency layer's facts were not cached: {e}"
             ));
         }
     }
     let sizes = crate::sizes::report(&built, &report.base_sizes);
-    obs.gate(&plan, &built, &report, &sizes);
     let verdict = report.verdict(plan.deny_unverified);
+    obs.gate(&plan, &built, &report, &sizes, verdict);
     let learned = std::mem::take(&mut report.learned);
     let mut outcome = Outcome {
         plan,
@@ -187,7 +187,8 @@ pub fn build(
     Ok(outcome)
 }
 
-pub(super) fn open_cache() -> Result<Cache> {
+/// lamina's cache where the environment puts it (`LAMINA_CACHE_DIR`, `XDG_CACHE_HOME`, `~/.cache`).
+pub fn open_cache() -> Result<Cache> {
     let root = Cache::default_location();
     Cache::open(&root).with_context(|| format!("cache {}", root.display()))
 }

@@ -289,7 +289,7 @@ pub fn host_machine() -> &'static str {
 
 /// `qemu-<machine>` (or `-static`) on PATH.
 pub fn find_qemu(machine: &str) -> Option<PathBuf> {
-    let path = lamina_support::env::EnvVars::PATH.get_os()?;
+    let path = lamina_support::env::EnvVars::PATH.raw_os()?;
     for name in [format!("qemu-{machine}"), format!("qemu-{machine}-static")] {
         for d in std::env::split_paths(&path) {
             let p = d.join(&name);

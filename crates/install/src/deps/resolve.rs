@@ -7,6 +7,7 @@ use super::{io_err, DepsError, PYPI};
 use lamina_cache::Cache;
 use lamina_python::lock::{self, Candidate, Lock};
 use lamina_python::tags::{Ranking, Target};
+use lamina_support::env::EnvVars;
 use sha2::{Digest as _, Sha256};
 
 /// What every lookup shares.
@@ -26,9 +27,13 @@ pub fn index_urls(
     lock: &Lock,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Vec<String> {
-    let from_env = ["UV_DEFAULT_INDEX", "UV_INDEX_URL", "PIP_INDEX_URL"]
-        .iter()
-        .find_map(|k| env(k).filter(|v| !v.trim().is_empty()));
+    let from_env = [
+        EnvVars::UV_DEFAULT_INDEX,
+        EnvVars::UV_INDEX_URL,
+        EnvVars::PIP_INDEX_URL,
+    ]
+    .iter()
+    .find_map(|k| env(k.name()).filter(|v| !v.trim().is_empty()));
     let primary = deps
         .index_url
         .clone()
@@ -38,8 +43,8 @@ pub fn index_urls(
     let mut out = vec![primary];
     let mut extra: Vec<String> = deps.extra_index_urls.clone();
     extra.extend(lock.extra_index_urls.iter().cloned());
-    for k in ["UV_INDEX", "PIP_EXTRA_INDEX_URL"] {
-        for v in env(k).unwrap_or_default().split_whitespace() {
+    for k in [EnvVars::UV_INDEX, EnvVars::PIP_EXTRA_INDEX_URL] {
+        for v in env(k.name()).unwrap_or_default().split_whitespace() {
             // UV_INDEX entries may be `name=url`.
             let url = match v.split_once('=') {
                 Some((n, u)) if !n.contains(':') => u,

@@ -117,7 +117,7 @@ impl Netrc {
     /// `$NETRC`, else `~/.netrc`; an absent or unreadable file is no credentials.
     pub fn load() -> Netrc {
         let path = lamina_support::env::EnvVars::NETRC
-            .get_os()
+            .raw_os()
             .map(PathBuf::from)
             .or_else(|| {
                 lamina_support::env::EnvVars::HOME

@@ -1,19 +1,20 @@
-//! The build flags that override `lamina.toml` (`Overrides`, a clap `Args` struct that `build`,
-//! `check` and `verify` flatten into their arguments and `Plan::resolve` reads as it is), and the
-//! flag values checked where clap parses them, each error ending in a `hint:` line. Values that may
-//! hold a secret (`--creds`, `--env`, `--label`, `--registry-endpoint`) are never echoed, not even
-//! in their error: clap's own value errors repeat the value, these do not. Reading the file and
-//! merging it with these flags is `config`'s job, not this module's.
+//! The build flags (clap) that override `lamina.toml`: `build`, `check` and `verify` flatten them
+//! into their arguments and hand them to the library as a plain `config::Overrides`. Each value is
+//! checked where clap parses it, its error ending in a `hint:` line; values that may hold a secret
+//! (`--creds`, `--env`, `--label`, `--registry-endpoint`) are never echoed, not even in their
+//! error (clap's own value errors repeat the value, these do not). What a value means, and
+//! merging with the file, is lamina-core's `config`.
 
-use super::ecr::{Expire, TagMutability};
-use lamina_oci::Platform;
+use lamina_core::config::ecr::{Expire, TagMutability};
+use lamina_core::config::{self, Overrides};
+use lamina_core::oci::Platform;
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
-    super::parse_key_value(s)
+    config::parse_key_value(s)
 }
 
 fn parse_handler(s: &str) -> Result<String, String> {
-    super::check_handler(s).map(|_| s.to_string())
+    config::check_handler(s).map(|_| s.to_string())
 }
 
 /// `--platform`'s parser (also `pull --platform`).
@@ -30,9 +31,9 @@ const PUSH_HINT: &str = "write --push as HOST/REPOSITORY[:TAG], lowercase, e.g. 
 /// `--force` and `--import-check`, which only flags set. Their order here is their order in
 /// `--help`.
 #[derive(clap::Args, Debug, Default, Clone)]
-pub struct Overrides {
+pub struct BuildFlags {
     /// Base image: oci:DIR[:TAG] or a registry reference (public.ecr.aws/lambda/python:3.12).
-    #[arg(long, value_name = "REF", value_parser = checked(crate::location::check_base, BASE_HINT))]
+    #[arg(long, value_name = "REF", value_parser = checked(lamina_core::location::check_base, BASE_HINT))]
     pub base: Option<String>,
     /// Directory to copy to /var/task/DIR (`.` copies the project into /var/task). Repeatable.
     #[arg(long = "src", value_name = "DIR")]
@@ -54,13 +55,13 @@ pub struct Overrides {
     #[arg(long, value_name = "OS/ARCH", value_parser = checked(parse_platform, PLATFORM_HINT))]
     pub platform: Option<Platform>,
     /// Where to write the image: oci:DIR[:TAG] or docker-archive:FILE[:NAME:TAG].
-    #[arg(short = 'o', long, value_name = "DEST", value_parser = checked(crate::location::check_output, OUTPUT_HINT))]
+    #[arg(short = 'o', long, value_name = "DEST", value_parser = checked(lamina_core::location::check_output, OUTPUT_HINT))]
     pub output: Option<String>,
     /// Replace an existing --output file even if it is not a docker-archive.
     #[arg(long)]
     pub force: bool,
     /// Push to this registry repository (REPO[:TAG]); stdout is then REPO@sha256:….
-    #[arg(long, value_name = "REPO[:TAG]", value_parser = checked(crate::location::check_push, PUSH_HINT))]
+    #[arg(long, value_name = "REPO[:TAG]", value_parser = checked(lamina_core::location::check_push, PUSH_HINT))]
     pub push: Option<String>,
     /// Another tag for the pushed image. Repeatable.
     #[arg(long = "tag", value_name = "TAG")]
@@ -89,10 +90,10 @@ pub struct Overrides {
     #[arg(long)]
     pub offline: bool,
     /// The base's CPython version (when the catalog does not know the base), e.g. 3.12.
-    #[arg(long, value_name = "3.X", value_parser = checked(super::parse_python, "pass the base's CPython minor version, e.g. --python 3.12"))]
+    #[arg(long, value_name = "3.X", value_parser = checked(config::parse_python, "pass the base's CPython minor version, e.g. --python 3.12"))]
     pub python: Option<u32>,
     /// The base's glibc version (when the catalog does not know the base), e.g. 2.34.
-    #[arg(long, value_name = "2.Y", value_parser = checked(super::parse_glibc, "pass the base's glibc version, e.g. --glibc 2.34 (Amazon Linux 2023)"))]
+    #[arg(long, value_name = "2.Y", value_parser = checked(config::parse_glibc, "pass the base's glibc version, e.g. --glibc 2.34 (Amazon Linux 2023)"))]
     pub glibc: Option<(u32, u32)>,
     /// Install this project's wheel even if its RECORD is wrong or incomplete. Repeatable.
     #[arg(long = "allow-bad-record", value_name = "PROJECT")]
@@ -101,7 +102,7 @@ pub struct Overrides {
     #[arg(long = "allow-linux-tag")]
     pub allow_linux_tag: bool,
     /// Refuse wheels that unpack to more than this (default 10G, Lambda's image limit).
-    #[arg(long = "max-unpacked-size", value_name = "SIZE", value_parser = checked(super::parse_size, "pass a size such as 500M or 5G (K/M/G are powers of 1000, KiB/MiB/GiB of 1024)"))]
+    #[arg(long = "max-unpacked-size", value_name = "SIZE", value_parser = checked(config::parse_size, "pass a size such as 500M or 5G (K/M/G are powers of 1000, KiB/MiB/GiB of 1024)"))]
     pub max_unpacked: Option<u64>,
     /// Create the ECR repository if it is missing ([ecr] create).
     #[arg(long = "create-repository")]
@@ -117,7 +118,7 @@ pub struct Overrides {
         ignore_case = true,
         hide_possible_values = true
     )]
-    pub tag_mutability: Option<TagMutability>,
+    pub tag_mutability: Option<TagMutabilityArg>,
     /// Lifecycle policy: keep the last N images ([ecr] keep_last).
     #[arg(long = "keep-last", value_name = "N")]
     pub keep_last: Option<u32>,
@@ -128,7 +129,7 @@ pub struct Overrides {
         value_enum,
         hide_possible_values = true
     )]
-    pub expire: Option<Expire>,
+    pub expire: Option<ExpireArg>,
     /// Also import each handler module with a python3.X of the target's version (only the image's
     /// /var/task and the standard library on sys.path). Runs module-level code.
     #[arg(long = "import-check")]
@@ -144,7 +145,7 @@ pub struct Overrides {
     #[arg(
         long = "compile-workers",
         value_name = "N",
-        env = "LAMINA_COMPILE_WORKERS",
+        env = lamina_core::env::EnvVars::COMPILE_WORKERS.name(),
         default_value_t = 0
     )]
     pub compile_workers: usize,
@@ -153,32 +154,82 @@ pub struct Overrides {
     #[arg(
         long = "compile-timeout",
         value_name = "SECONDS",
-        env = "LAMINA_COMPILE_TIMEOUT",
+        env = lamina_core::env::EnvVars::COMPILE_TIMEOUT.name(),
         default_value_t = 300
     )]
     pub compile_timeout: u64,
 }
 
-impl Overrides {
-    /// The flags that write or push, which `check` never does (the first one given), if any.
-    pub fn writes_or_pushes(&self) -> Option<&'static str> {
-        if self.output.is_some() {
-            Some("-o/--output")
-        } else if self.push.is_some() {
-            Some("--push")
-        } else if !self.tags.is_empty() {
-            Some("--tag")
-        } else if self.create_repository
-            || self.scan_on_push.is_some()
-            || self.tag_mutability.is_some()
-            || self.keep_last.is_some()
-            || self.expire.is_some()
-        {
-            Some("the ECR repository flags")
-        } else if self.force {
-            Some("--force")
-        } else {
-            None
+impl From<BuildFlags> for Overrides {
+    fn from(f: BuildFlags) -> Overrides {
+        Overrides {
+            base: f.base,
+            src: f.src,
+            handler: f.handler,
+            handlers_from: f.handlers_from,
+            env: f.env,
+            label: f.label,
+            platform: f.platform,
+            output: f.output,
+            force: f.force,
+            push: f.push,
+            tags: f.tags,
+            cache_repo: f.cache_repo,
+            no_remote_cache: f.no_remote_cache,
+            wheels: f.wheels,
+            lock: f.lock,
+            index_url: f.index_url,
+            extra_index_urls: f.extra_index_urls,
+            offline: f.offline,
+            python: f.python,
+            glibc: f.glibc,
+            allow_bad_record: f.allow_bad_record,
+            allow_linux_tag: f.allow_linux_tag,
+            max_unpacked: f.max_unpacked,
+            create_repository: f.create_repository,
+            scan_on_push: f.scan_on_push,
+            tag_mutability: f.tag_mutability.map(Into::into),
+            keep_last: f.keep_last,
+            expire: f.expire.map(Into::into),
+            import_check: f.import_check,
+            deny_unverified: f.deny_unverified,
+            no_compile_bytecode: f.no_compile_bytecode,
+            compile_workers: f.compile_workers,
+            compile_timeout: f.compile_timeout,
+        }
+    }
+}
+
+/// `--expire untagged|any`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExpireArg {
+    Untagged,
+    Any,
+}
+
+impl From<ExpireArg> for Expire {
+    fn from(e: ExpireArg) -> Expire {
+        match e {
+            ExpireArg::Untagged => Expire::Untagged,
+            ExpireArg::Any => Expire::Any,
+        }
+    }
+}
+
+/// `--tag-mutability MUTABLE|IMMUTABLE` (any case).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum TagMutabilityArg {
+    #[value(name = "MUTABLE")]
+    Mutable,
+    #[value(name = "IMMUTABLE")]
+    Immutable,
+}
+
+impl From<TagMutabilityArg> for TagMutability {
+    fn from(t: TagMutabilityArg) -> TagMutability {
+        match t {
+            TagMutabilityArg::Mutable => TagMutability::Mutable,
+            TagMutabilityArg::Immutable => TagMutability::Immutable,
         }
     }
 }
