@@ -101,6 +101,7 @@ impl RegistryArgs {
             c.parallel = u.parallel;
             c.chunk_size = u.chunk_size;
         }
+        c.notice = Some(Arc::new(|m: &str| eprintln!("lamina: {m}")));
         c
     }
 }

@@ -24,7 +24,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ClientOptions {
     /// Hosts that may be reached over plain http.
     pub insecure: Vec<String>,
@@ -41,6 +41,28 @@ pub struct ClientOptions {
     /// Connect within this, never wait longer than this for a byte, and keep up
     /// `reply::MIN_RATE` after it.
     pub timeout: Duration,
+    /// Where a notice the user should see now goes (a long wait a registry asked for); nowhere
+    /// by default. The client never writes to a terminal itself.
+    pub notice: Option<Notice>,
+}
+
+/// A sink for notices, one line each, without a prefix.
+pub type Notice = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("insecure", &self.insecure)
+            .field("endpoints", &self.endpoints)
+            .field("creds", &self.creds)
+            .field("max_tries", &self.max_tries)
+            .field("retry_base", &self.retry_base)
+            .field("parallel", &self.parallel)
+            .field("chunk_size", &self.chunk_size)
+            .field("timeout", &self.timeout)
+            .field("notice", &self.notice.is_some())
+            .finish()
+    }
 }
 
 impl Default for ClientOptions {
@@ -54,6 +76,7 @@ impl Default for ClientOptions {
             parallel: 4,
             chunk_size: None,
             timeout: Duration::from_secs(60),
+            notice: None,
         }
     }
 }
@@ -407,17 +430,16 @@ impl Client {
                         return Err(RegistryError::from_response(&after(tries), resp));
                     }
                     let wait = retry::retry_after(&resp);
-                    if let Some(w) = wait.filter(|w| w.as_secs() >= 2) {
-                        // A long wait is announced (stderr that cannot be written is no error).
-                        use std::io::Write as _;
-                        let _ = writeln!(
-                            std::io::stderr(),
-                            "lamina: {host} answered {} and asks to wait: waiting {} s{} before try {} of {max_tries}",
+                    let notice = self.opts.notice.as_ref();
+                    if let Some((w, notice)) = wait.filter(|w| w.as_secs() >= 2).zip(notice) {
+                        // A long wait is announced.
+                        notice(&format!(
+                            "{host} answered {} and asks to wait: waiting {} s{} before try {} of {max_tries}",
                             resp.status(),
                             w.as_secs(),
                             if w.as_secs() >= retry::MAX_RETRY_AFTER { " (lamina's limit)" } else { "" },
                             tries + 1
-                        );
+                        ));
                     }
                     wait
                 }

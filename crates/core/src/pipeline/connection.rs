@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Everything about reaching registries, as the user gave it.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Connection {
     /// `--creds USER:PASSWORD`, for the registry pushed to (or pulled from).
     pub creds: Option<Credential>,
@@ -29,6 +29,24 @@ pub struct Connection {
     pub parallel: usize,
     /// `--chunk-size`: PATCH chunks instead of one PUT per blob.
     pub chunk_size: Option<u64>,
+    /// Where the registry client's notices go (a long wait a registry asked for): the caller's
+    /// choice; nowhere when `None`.
+    pub notice: Option<lamina_registry::client::Notice>,
+}
+
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("creds", &self.creds)
+            .field("insecure", &self.insecure)
+            .field("endpoints", &self.endpoints.len())
+            .field("timeout", &self.timeout)
+            .field("profile", &self.profile)
+            .field("region", &self.region)
+            .field("parallel", &self.parallel)
+            .field("chunk_size", &self.chunk_size)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for Connection {
@@ -42,6 +60,7 @@ impl Default for Connection {
             region: None,
             parallel: 4,
             chunk_size: None,
+            notice: None,
         }
     }
 }
@@ -90,6 +109,7 @@ impl Connection {
         let mut opts = ClientOptions {
             insecure: self.insecure.clone(),
             timeout: self.timeout,
+            notice: self.notice.clone(),
             ..Default::default()
         };
         if uploads {
