@@ -66,18 +66,21 @@ pub mod schema;
 pub mod tools;
 pub mod wheelgen;
 
-/// The full path of a tool (also looked up in /usr/sbin, where Debian puts htpasswd).
-pub fn tool_path(name: &str) -> PathBuf {
+/// Where a program is: on PATH, else in /usr/sbin, /usr/bin or /sbin (Debian puts htpasswd in
+/// /usr/sbin).
+pub fn find_program(name: &str) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
         .map(|p| std::env::split_paths(&p).collect())
         .unwrap_or_default();
     dirs.extend(["/usr/sbin", "/usr/bin", "/sbin"].map(PathBuf::from));
-    dirs.into_iter()
-        .map(|d| d.join(name))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| {
-            panic!("{name} is not installed; run the README's test command (it apt-installs it)")
-        })
+    dirs.into_iter().map(|d| d.join(name)).find(|p| p.is_file())
+}
+
+/// The full path of a tool; a missing one fails loudly (.ci/run installs them).
+pub fn tool_path(name: &str) -> PathBuf {
+    find_program(name).unwrap_or_else(|| {
+        panic!("{name} is not installed; run the README's test command (it apt-installs it)")
+    })
 }
 
 /// An external tool the tests rely on. Missing tools fail loudly: .ci/run installs them.

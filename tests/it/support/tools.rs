@@ -4,7 +4,6 @@
 //! the real stderr (the test harness would hide a captured line), and passes without running.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::sync::OnceLock;
 
 /// Programs looked up on PATH (and /usr/sbin, where Debian puts htpasswd).
@@ -12,21 +11,13 @@ const PROGRAMS: &[&str] = &["skopeo", "umoci", "podman", "docker-registry", "htp
 /// Programs from the test venv (`$LAMINA_TEST_VENV`): moto, pypiserver, uv.
 const VENV_PROGRAMS: &[&str] = &["moto_server", "pypi-server", "uv"];
 
-fn on_path(name: &str) -> bool {
-    let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
-        .map(|p| std::env::split_paths(&p).collect())
-        .unwrap_or_default();
-    dirs.extend(["/usr/sbin", "/usr/bin", "/sbin"].map(PathBuf::from));
-    dirs.iter().any(|d| d.join(name).is_file())
-}
-
 /// The tools and assets this machine lacks (computed once).
 pub fn missing() -> &'static [String] {
     static MISSING: OnceLock<Vec<String>> = OnceLock::new();
     MISSING.get_or_init(|| {
         let mut out: Vec<String> = PROGRAMS
             .iter()
-            .filter(|p| !on_path(p))
+            .filter(|p| super::find_program(p).is_none())
             .map(|p| p.to_string())
             .collect();
         let venv = super::moto::venv();
