@@ -22,7 +22,7 @@ use std::time::Instant;
 #[derive(Parser, Debug)]
 #[command(
     name = "lamina",
-    version,
+    version = env!("LAMINA_VERSION"),
     about = "Build AWS Lambda Python container images without Docker"
 )]
 pub struct Cli {
@@ -45,6 +45,11 @@ pub enum Command {
     /// Rebuild from the inputs with no cache at all (local or remote) and compare with a published
     /// image (REPO@sha256:…, REPO:TAG or oci:DIR:TAG): exit 0 only if the digests are equal.
     Verify(Box<crate::verify_cmd::VerifyArgs>),
+    /// Print shell completions for lamina (bash, zsh, fish, powershell, elvish), e.g.
+    /// `lamina completions bash > ~/.local/share/bash-completion/completions/lamina`.
+    Completions(crate::docs_cmd::CompletionsArgs),
+    /// Print lamina's man page (roff), or write one page per subcommand with --out DIR.
+    Man(crate::docs_cmd::ManArgs),
 }
 
 const PULL_HINT: &str = "write a registry image as HOST/REPOSITORY[:TAG][@sha256:DIGEST], e.g. public.ecr.aws/lambda/python:3.12";
@@ -179,6 +184,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Pull(args) => run_pull(*args),
         Command::Init(args) => crate::init_cmd::run(*args),
         Command::Verify(args) => crate::verify_cmd::run(*args),
+        Command::Completions(args) => crate::docs_cmd::completions(args),
+        Command::Man(args) => crate::docs_cmd::man(args),
     }
 }
 

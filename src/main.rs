@@ -21,6 +21,7 @@ macro_rules! eprint {
 }
 
 mod cli;
+mod docs_cmd;
 mod flags;
 mod init_cmd;
 mod progress;

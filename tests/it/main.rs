@@ -9,6 +9,7 @@ mod build;
 mod bytecode;
 mod coldstart;
 mod corpus;
+mod distribution;
 mod docs;
 mod ecr;
 mod editloop;
