@@ -53,9 +53,11 @@ fi
 
 # The wheel (issue 25): maturin builds it, tests/it/distribution.rs installs it into a fresh venv;
 # the SPDX and CycloneDX tools judge the SBOMs.
-if [ ! -x "$LAMINA_TEST_VENV/bin/maturin" ]; then
-  echo "test.sh: installing maturin into $LAMINA_TEST_VENV" >&2
-  "$LAMINA_TEST_VENV/bin/pip" install -q --disable-pip-version-check 'maturin>=1.9,<2'
+if [ ! -x "$LAMINA_TEST_VENV/bin/maturin" ] || [ ! -x "$LAMINA_TEST_VENV/bin/pyspdxtools" ] \
+   || [ ! -x "$LAMINA_TEST_VENV/bin/cyclonedx-py" ]; then
+  echo "test.sh: installing maturin, spdx-tools and cyclonedx-bom into $LAMINA_TEST_VENV" >&2
+  "$LAMINA_TEST_VENV/bin/pip" install -q --disable-pip-version-check 'maturin>=1.9,<2' \
+    spdx-tools cyclonedx-bom cyclonedx-python-lib
 fi
 
 # Debian's CPython 3.11 for amd64 and arm64 (.deb files, unpacked by the bytecode tests into
@@ -152,3 +154,6 @@ cargo package --locked --allow-dirty --workspace --exclude lamina-fuzz-targets \
   --config 'profile.dev.package.aws-sdk-ecr.opt-level=0' \
   --config 'profile.dev.package.aws-sdk-codeartifact.opt-level=0' \
   --config 'profile.dev.package.aws-config.opt-level=0'
+# With the same profile, the packaged `lamina` shares its build-script unit with the checkout's, and
+# its `--version` stamp (from .cargo_vcs_info.json) would outlive this run: drop that unit.
+cargo clean --quiet -p lamina

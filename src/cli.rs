@@ -50,6 +50,28 @@ pub enum Command {
     Completions(crate::docs_cmd::CompletionsArgs),
     /// Print lamina's man page (roff), or write one page per subcommand with --out DIR.
     Man(crate::docs_cmd::ManArgs),
+    /// Print the SBOM attached to a registry image (REPO:TAG or REPO@sha256:…), as stored.
+    Sbom(Box<SbomArgs>),
+}
+
+#[derive(Args, Debug)]
+pub struct SbomArgs {
+    /// The image: REPO:TAG or REPO@sha256:….
+    #[arg(value_name = "REF", value_parser = checked(lamina_core::location::check_pull, PULL_HINT))]
+    pub reference: String,
+    /// Which SBOM: spdx or cyclonedx (default: SPDX if attached, else CycloneDX).
+    #[arg(
+        long,
+        value_name = "spdx|cyclonedx",
+        value_enum,
+        hide_possible_values = true
+    )]
+    pub format: Option<crate::flags::SbomFormatArg>,
+    /// For a tag naming a multi-platform index: which image's SBOM.
+    #[arg(long, value_name = "OS/ARCH", value_parser = checked(parse_platform, PLATFORM_HINT), default_value = "linux/amd64")]
+    pub platform: Platform,
+    #[command(flatten)]
+    pub registry: RegistryArgs,
 }
 
 const PULL_HINT: &str = "write a registry image as HOST/REPOSITORY[:TAG][@sha256:DIGEST], e.g. public.ecr.aws/lambda/python:3.12";
@@ -186,7 +208,26 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Verify(args) => crate::verify_cmd::run(*args),
         Command::Completions(args) => crate::docs_cmd::completions(args),
         Command::Man(args) => crate::docs_cmd::man(args),
+        Command::Sbom(args) => run_sbom(*args),
     }
+}
+
+fn run_sbom(args: SbomArgs) -> Result<()> {
+    let cache = pipeline::open_cache()?;
+    let conn = args.registry.connection(None);
+    let found = pipeline::sbom(
+        &args.reference,
+        args.format.map(Into::into),
+        &args.platform,
+        &cache,
+        &conn,
+    )?;
+    eprintln!(
+        "the {} SBOM {} attached to {}",
+        found.artifact_type, found.digest, found.subject
+    );
+    emit(String::from_utf8_lossy(&found.document).trim_end())?;
+    Ok(())
 }
 
 /// `check` writes and pushes nothing: a flag that would is a usage error.

@@ -158,6 +158,42 @@ pub struct BuildFlags {
         default_value_t = 300
     )]
     pub compile_timeout: u64,
+    /// Push no SBOM or provenance with the image (they are attached as OCI referrers by default;
+    /// attest = false). For verify: check the image alone.
+    #[arg(long = "no-attest")]
+    pub no_attest: bool,
+    /// The SBOM's format: spdx (SPDX 2.3 JSON, the default) or cyclonedx (CycloneDX 1.6 JSON);
+    /// sbom_format in lamina.toml.
+    #[arg(
+        long = "sbom-format",
+        value_name = "spdx|cyclonedx",
+        value_enum,
+        hide_possible_values = true
+    )]
+    pub sbom_format: Option<SbomFormatArg>,
+    /// Also write the image's SBOM to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub sbom: Option<std::path::PathBuf>,
+    /// Also write the image's provenance (an in-toto statement, SLSA provenance v1) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub provenance: Option<std::path::PathBuf>,
+}
+
+/// `--sbom-format spdx|cyclonedx`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum SbomFormatArg {
+    Spdx,
+    #[value(name = "cyclonedx", alias = "cdx")]
+    CycloneDx,
+}
+
+impl From<SbomFormatArg> for lamina_core::attest::SbomFormat {
+    fn from(f: SbomFormatArg) -> lamina_core::attest::SbomFormat {
+        match f {
+            SbomFormatArg::Spdx => lamina_core::attest::SbomFormat::Spdx,
+            SbomFormatArg::CycloneDx => lamina_core::attest::SbomFormat::CycloneDx,
+        }
+    }
 }
 
 impl From<BuildFlags> for Overrides {
@@ -196,6 +232,10 @@ impl From<BuildFlags> for Overrides {
             no_compile_bytecode: f.no_compile_bytecode,
             compile_workers: f.compile_workers,
             compile_timeout: f.compile_timeout,
+            no_attest: f.no_attest,
+            sbom_format: f.sbom_format.map(Into::into),
+            sbom: f.sbom,
+            provenance: f.provenance,
         }
     }
 }

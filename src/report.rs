@@ -401,6 +401,12 @@ pub fn image_fields(
         "digest": published.map_or_else(|| image.to_string(), |p| p.digest.to_string()),
         "repository": pushed.map(|p| p.repository.clone()),
         "tags": pushed.map(|p| p.tags.clone()).unwrap_or_default(),
+        "attestations": pushed.map(|p| p.attached.iter().map(|a| serde_json::json!({
+            "kind": a.kind,
+            "artifact_type": a.artifact_type,
+            "digest": a.digest,
+        })).collect::<Vec<_>>()).unwrap_or_default(),
+        "referrers": pushed.and_then(|p| p.referrers),
         "output": plan.output.as_ref().map(|o| o.to_string()),
         "platform": b.image.platform(),
         "media_type": b.image.format.manifest_type(),

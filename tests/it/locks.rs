@@ -46,13 +46,7 @@ impl Run {
         let t = tempfile::tempdir().unwrap();
         let project = example_copy(t.path());
         // The lock (or --wheels) given per build is the only dependency input.
-        let toml = fs::read_to_string(project.join("lamina.toml")).unwrap();
-        let toml: String = toml
-            .lines()
-            .filter(|l| !l.starts_with("wheels ="))
-            .map(|l| format!("{l}\n"))
-            .collect();
-        fs::write(project.join("lamina.toml"), toml).unwrap();
+        crate::support::drop_keys(&project, &["wheels"]);
         fs::write(t.path().join("req.in"), REQS_IN).unwrap();
         Run { t, project }
     }

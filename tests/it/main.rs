@@ -5,6 +5,7 @@
 mod support;
 
 mod arm64;
+mod attest;
 mod build;
 mod bytecode;
 mod coldstart;

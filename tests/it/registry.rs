@@ -176,11 +176,12 @@ fn second_push_uploads_nothing_and_an_edit_uploads_one_layer() {
     e.push(&reg, &target, &[]);
     assert_eq!(
         uploads(&reg),
-        7,
-        "base layer, dependency layer, source layer, config; the two layers' remote cache entries and their empty config"
+        9,
+        "base layer, dependency layer, source layer, config; the SBOM and the provenance (their \
+         empty config is the cache entries'); the two layers' remote cache entries and their empty config"
     );
     e.push(&reg, &target, &[]);
-    assert_eq!(uploads(&reg), 7, "a second push sends no blob bodies");
+    assert_eq!(uploads(&reg), 9, "a second push sends no blob bodies");
     assert_eq!(reg.count("PATCH", "/v2/lambda/app/blobs/uploads/"), 0);
     let responses = e.project.join("src/shared/responses.py");
     let text = fs::read_to_string(&responses).unwrap();
@@ -189,13 +190,13 @@ fn second_push_uploads_nothing_and_an_edit_uploads_one_layer() {
     e.push(&reg, &target, &[]);
     assert_eq!(
         uploads(&reg),
-        10,
-        "only the new source layer, the config and the new source layer's cache entry"
+        14,
+        "only the new source layer, the config, the new image's SBOM and provenance, and the new source layer's cache entry"
     );
     assert_eq!(
         reg.count("PUT", "/v2/lambda/app/manifests/"),
-        before_manifests + 3,
-        "the manifest by digest, then the tag, then the cache entry"
+        before_manifests + 6,
+        "the manifest by digest, its two attestations and the referrers tag, then the tag, then the cache entry"
     );
 }
 

@@ -105,23 +105,7 @@ impl Setup {
         serde_json::from_slice(&r.bytes().unwrap()).unwrap()
     }
     fn upload(&self, bytes: &[u8]) -> String {
-        let h = reqwest::blocking::Client::new();
-        let r = h.post(self.url("blobs/uploads/")).send().unwrap();
-        let loc = r.headers()["location"].to_str().unwrap().to_string();
-        let loc = if loc.starts_with("http") {
-            loc
-        } else {
-            format!("http://{}{loc}", self.reg.addr)
-        };
-        let digest = format!("sha256:{}", hex::encode(Sha256::digest(bytes)));
-        let sep = if loc.contains('?') { '&' } else { '?' };
-        let r = h
-            .put(format!("{loc}{sep}digest={digest}"))
-            .body(bytes.to_vec())
-            .send()
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
-        digest
+        crate::support::registry::put_blob(&self.reg.addr, "lambda/app", bytes)
     }
     /// Replaces the entry blob of cache tag `tag` with `entry` (the manifest otherwise kept).
     fn rewrite_entry(&self, tag: &str, entry: &[u8], layer: Option<&serde_json::Value>) {
@@ -132,13 +116,13 @@ impl Setup {
         if let Some(l) = layer {
             m["layers"][1] = l.clone();
         }
-        let r = reqwest::blocking::Client::new()
-            .put(self.url(&format!("manifests/{tag}")))
-            .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
-            .body(serde_json::to_vec(&m).unwrap())
-            .send()
-            .unwrap();
-        assert!(r.status().is_success(), "{}", r.status());
+        crate::support::registry::put_manifest(
+            &self.reg.addr,
+            "lambda/app",
+            tag,
+            &serde_json::to_vec(&m).unwrap(),
+            "application/vnd.oci.image.manifest.v1+json",
+        );
     }
     /// The cache tags in the repository, by kind (`deps`, `src`).
     fn cache_tag(&self, kind: &str) -> String {

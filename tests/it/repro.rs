@@ -288,7 +288,8 @@ fn one_digest_whatever_directory_mtimes_umask_locale_cores_cache_or_input_kind()
     let names = matrix_wheels(&template.join("wheels"));
     pylock(&template, &names);
     let base = format!("oci:{}:py312", crate::bytecode::python_base().display());
-    let build = |name: &str, v: &Vary| -> String {
+    // Each build: the image digest, and the sha256 of its SBOM and of its provenance.
+    let build = |name: &str, v: &Vary| -> (String, String, String) {
         let project = t.path().join(v.dir.unwrap_or("base")).join(name);
         copy_tree(&template, &project);
         if v.mtimes {
@@ -316,6 +317,12 @@ fn one_digest_whatever_directory_mtimes_umask_locale_cores_cache_or_input_kind()
         }
         let out = t.path().join(format!("out-{name}"));
         args.extend(["-o".into(), format!("oci:{}:latest", out.display())]);
+        let (sbom, provenance) = (
+            t.path().join(format!("{name}.sbom.json")),
+            t.path().join(format!("{name}.provenance.json")),
+        );
+        args.extend(["--sbom".into(), sbom.display().to_string()]);
+        args.extend(["--provenance".into(), provenance.display().to_string()]);
         let lamina_bin = env!("CARGO_BIN_EXE_lamina");
         let mut script = format!("umask {}; exec ", v.umask.unwrap_or("022"));
         if v.one_core {
@@ -345,10 +352,19 @@ fn one_digest_whatever_directory_mtimes_umask_locale_cores_cache_or_input_kind()
                 stderr(&o)
             );
         }
-        digest_of(&stdout(&o))
+        let sha = |p: &Path| hex::encode(sha2::Sha256::digest(fs::read(p).unwrap()));
+        (digest_of(&stdout(&o)), sha(&sbom), sha(&provenance))
     };
-    let baseline = build("baseline", &Vary::default());
-    let mut rows = vec![format!("baseline: {baseline}")];
+    let row = |name: &str, (d, s, p): &(String, String, String)| {
+        format!("{name}: {d} sbom {} provenance {}", &s[..12], &p[..12])
+    };
+    let first = build("baseline", &Vary::default());
+    let baseline = first.0.clone();
+    let mut rows = vec![row("baseline", &first)];
+    // The provenance records the lock when the wheels come from one: one provenance per input kind.
+    let mut provenance_by_kind: BTreeMap<bool, String> = BTreeMap::new();
+    provenance_by_kind.insert(false, first.2.clone());
+    let mut attestations_differ = Vec::new();
     let all = Vary {
         dir: Some("elsewhere/deeper"),
         mtimes: true,
@@ -411,12 +427,24 @@ fn one_digest_whatever_directory_mtimes_umask_locale_cores_cache_or_input_kind()
         ("all-at-once", all),
     ];
     for (name, v) in &cases {
-        rows.push(format!("{name}: {}", build(name, v)));
+        let got = build(name, v);
+        let want_provenance = provenance_by_kind
+            .entry(v.lock)
+            .or_insert_with(|| got.2.clone());
+        if got.1 != first.1 || got.2 != *want_provenance {
+            attestations_differ.push(name.to_string());
+        }
+        rows.push(row(name, &got));
     }
     eprintln!("{}", rows.join("\n"));
     assert!(
-        rows.iter().all(|r| r.ends_with(&baseline)),
+        rows.iter().all(|r| r.contains(&baseline)),
         "not one digest:\n{}",
+        rows.join("\n")
+    );
+    assert!(
+        attestations_differ.is_empty(),
+        "the SBOM (one for all) or the provenance (one per input kind: wheels, lock) differs in {attestations_differ:?}:\n{}",
         rows.join("\n")
     );
 }

@@ -37,13 +37,7 @@ struct Case {
 fn case() -> Case {
     let t = tempfile::tempdir().unwrap();
     let project = example_copy(t.path());
-    let toml = fs::read_to_string(project.join("lamina.toml")).unwrap();
-    let toml: String = toml
-        .lines()
-        .filter(|l| !l.starts_with("wheels ="))
-        .map(|l| format!("{l}\n"))
-        .collect();
-    fs::write(project.join("lamina.toml"), toml).unwrap();
+    crate::support::drop_keys(&project, &["wheels"]);
     Case { t, project }
 }
 

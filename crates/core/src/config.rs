@@ -90,6 +90,10 @@ pub struct FileConfig {
     /// `"error"`: a cannot-verify finding fails the build like an error (`--deny-unverified`);
     /// `"warning"` (the default): it is reported, the result is `unverified`.
     unverified: Option<UnverifiedPolicy>,
+    /// Attach an SBOM and a provenance to every pushed image (default true).
+    attest: Option<bool>,
+    /// `"spdx"` (default) or `"cyclonedx"`.
+    sbom_format: Option<String>,
     ecr: Option<ecr::RepoSettings>,
     /// The file this was read from (None: there is no lamina.toml).
     #[serde(skip)]
@@ -155,6 +159,12 @@ pub struct Plan {
     pub import_check: bool,
     /// `--deny-unverified` / `unverified = "error"`: what cannot be verified fails the gate.
     pub deny_unverified: bool,
+    /// Push the SBOM and provenance with the image, as OCI referrers (`attest`, `--no-attest`).
+    pub attest: bool,
+    pub sbom_format: lamina_attest::SbomFormat,
+    /// `--sbom FILE` / `--provenance FILE`: also written locally (absolute).
+    pub sbom_out: Option<PathBuf>,
+    pub provenance_out: Option<PathBuf>,
 }
 
 pub fn load_file(project: &Path) -> Result<FileConfig, ConfigError> {
@@ -304,6 +314,17 @@ impl Plan {
             ecr.expire = v;
         }
         ecr.validate().map_err(|e| r.invalid("ecr", e))?;
+        let sbom_format = match (o.sbom_format, file.sbom_format) {
+            (Some(f), _) => f,
+            (None, None) => lamina_attest::SbomFormat::default(),
+            (None, Some(s)) => lamina_attest::SbomFormat::parse(&s).ok_or_else(|| {
+                r.invalid(
+                    "sbom_format",
+                    format!("'{s}' is not \"spdx\" or \"cyclonedx\""),
+                )
+            })?,
+        };
+        let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
         let deps = r.deps(DepsConfig {
             dir: o.wheels.or(file.wheels).map(|w| r.in_project(&w)),
             lock: o.lock.or(file.lock).map(|l| r.in_project(&l)),
@@ -343,6 +364,10 @@ impl Plan {
                 std::thread::available_parallelism().map_or(2, |n| n.get())
             },
             compile_timeout: std::time::Duration::from_secs(o.compile_timeout.max(1)),
+            attest: !o.no_attest && file.attest.unwrap_or(true),
+            sbom_format,
+            sbom_out: o.sbom.map(absolute),
+            provenance_out: o.provenance.map(absolute),
         })
     }
 }

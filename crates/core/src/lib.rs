@@ -16,10 +16,11 @@
 //! archives, the layer writer) knows no HTTP, Python or AWS; `lamina-registry` speaks the
 //! distribution API and knows nothing of Python, AWS or lamina's cache; `lamina-python`
 //! (packaging) and `lamina-analysis` (import analysis) know no images; `lamina-install` writes the
-//! dependency layer; this crate wires them, with ECR and CodeArtifact behind the `aws` feature.
+//! dependency layer; `lamina-attest` writes SBOMs and provenance from an inventory; this crate wires them, with ECR and CodeArtifact behind the `aws` feature.
 //! The re-exports below are the front door for the binary and the tests.
 
 pub use lamina_analysis as analysis;
+pub use lamina_attest as attest;
 pub use lamina_cache as cache;
 pub use lamina_install as install;
 pub use lamina_oci as oci;
@@ -27,6 +28,7 @@ pub use lamina_python as python;
 pub use lamina_registry as registry;
 pub use lamina_support::{cleanup, diagnostic, env, human};
 
+pub mod attestation;
 #[cfg(feature = "aws")]
 pub mod aws;
 pub mod base;

@@ -59,6 +59,10 @@ pub struct Pushed {
     /// The repository's URI (ECR's own, when lamina checked the repository), else `host/repo`.
     pub repository: String,
     pub tags: Vec<String>,
+    /// The SBOM and provenance attached as OCI referrers (empty with `--no-attest`).
+    pub attached: Vec<crate::attestation::Attached>,
+    /// How the registry keeps referrers (`referrers API` or `referrers tag schema`).
+    pub referrers: Option<&'static str>,
 }
 
 /// What one sink did with the image.
@@ -118,6 +122,8 @@ pub struct RegistrySink {
     pub immutable_tags: bool,
     /// The repository's URI as ECR names it, when lamina checked the repository.
     pub uri: Option<String>,
+    /// Documents about the image, attached before any tag moves.
+    pub artifacts: Vec<lamina_oci::artifact::Artifact>,
 }
 
 impl Sink for LayoutSink {
@@ -184,12 +190,38 @@ impl Sink for RegistrySink {
     fn publish(&self, image: &Image, log: Log) -> Result<Published, Box<SinkError>> {
         let start = Instant::now();
         let (target, tags) = (&self.target, &self.tags);
-        let digest =
-            registry::push::push(&self.client, image, target, tags, self.immutable_tags, log)
-                .map_err(|source| SinkError::Push {
-                    repository: self.name(),
-                    source,
-                })?;
+        let (digest, via) = registry::push::push_with(
+            &self.client,
+            image,
+            target,
+            tags,
+            self.immutable_tags,
+            &self.artifacts,
+            log,
+        )
+        .map_err(|source| SinkError::Push {
+            repository: self.name(),
+            source,
+        })?;
+        let attached: Vec<crate::attestation::Attached> = self
+            .artifacts
+            .iter()
+            .map(|a| crate::attestation::Attached {
+                kind: crate::attestation::kind_of(&a.artifact_type).unwrap_or("document"),
+                artifact_type: a.artifact_type.clone(),
+                digest: a.manifest_digest().to_string(),
+            })
+            .collect();
+        for a in &attached {
+            log(format!(
+                "attached the {} ({}) as {}@{} ({})",
+                a.kind,
+                a.artifact_type,
+                self.name(),
+                a.digest,
+                via.map_or("", |v| v.name())
+            ));
+        }
         let s = &self.client.stats;
         log(format!(
             "pushed {}@{digest}{}: {} blobs uploaded ({}), {} already present, {} mounted, {} retries",
@@ -208,6 +240,8 @@ impl Sink for RegistrySink {
             pushed: Some(Pushed {
                 repository: self.uri.clone().unwrap_or_else(|| self.name()),
                 tags: tags.clone(),
+                attached,
+                referrers: via.map(|v| v.name()),
             }),
             elapsed: start.elapsed(),
         })
@@ -237,7 +271,12 @@ pub fn local(target: &ImageRef, mtime: u64) -> Box<dyn Sink> {
 
 /// The sinks `plan` names: its local output, then its push target (with what ECR said of the
 /// repository, if it is one).
-pub fn for_plan(plan: &Plan, client: &Arc<Client>, repo: Option<&RepoState>) -> Vec<Box<dyn Sink>> {
+pub fn for_plan(
+    plan: &Plan,
+    client: &Arc<Client>,
+    repo: Option<&RepoState>,
+    artifacts: Vec<lamina_oci::artifact::Artifact>,
+) -> Vec<Box<dyn Sink>> {
     let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
     if let Some(out) = &plan.output {
         sinks.push(local(out, plan.epoch));
@@ -249,6 +288,7 @@ pub fn for_plan(plan: &Plan, client: &Arc<Client>, repo: Option<&RepoState>) -> 
             tags: tags.clone(),
             immutable_tags: repo.is_some_and(|r| r.immutable),
             uri: repo.map(|r| r.uri.clone()),
+            artifacts,
         }));
     }
     sinks

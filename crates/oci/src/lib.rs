@@ -2,6 +2,7 @@
 //! from (sources) and go to (sinks). It knows no HTTP, no AWS and no Python.
 
 pub mod archive;
+pub mod artifact;
 pub mod image;
 pub mod layer;
 pub mod layout;

@@ -9,6 +9,7 @@ pub mod pull;
 pub mod push;
 pub mod pusher;
 pub mod reference;
+pub mod referrers;
 pub mod reply;
 mod stats;
 
@@ -71,6 +72,9 @@ pub enum RegistryError {
         outcome: String,
         source: Box<RegistryError>,
     },
+    /// The attestations could not be attached; no tag moved.
+    #[error("attaching the SBOM and provenance (OCI referrers); no tag was moved")]
+    Attach { source: Box<RegistryError> },
     #[error("tag '{tag}' already exists in {repository} (pointing at {existing}) and tags there are immutable")]
     TagExists {
         tag: String,
@@ -199,6 +203,10 @@ impl Hint for RegistryError {
             RegistryError::TagsRolledBack { source, .. } => source
                 .hint()
                 .or_else(|| Some("no tag moved; push again once the registry works".into())),
+            RegistryError::Attach { source } => Some(match source.hint() {
+                Some(h) => format!("{h}; or push without attestations: --no-attest (attest = false in lamina.toml)"),
+                None => "the registry refused the OCI 1.1 artifacts: push without attestations with --no-attest (attest = false in lamina.toml)".into(),
+            }),
             RegistryError::NoPlatform { .. } => Some("choose --platform to match the base, or use a base built for that platform".into()),
             _ => None,
         }

@@ -2,7 +2,8 @@
 //! present, mounted across repositories of the same registry when possible, else uploaded
 //! monolithically (POST, then one streamed PUT `?digest=`; chunked PATCHes only on request,
 //! accepting ECR's 201). Uploads run in parallel, bounded. The config and then the manifest go last,
-//! by digest, then each tag, each checked against our digest. The manifest is never sent unless
+//! by digest, then the attestations that name it (OCI referrers, `referrers`), then each tag,
+//! each checked against our digest. The manifest is never sent unless
 //! every blob is known to be in the repository, and a tag that fails puts back every tag this push
 //! already moved (their previous manifests are read first), so a failed push leaves every tag where
 //! it was, or says exactly which tag moved. A rerun uploads only what is missing. Each request is a
@@ -31,6 +32,21 @@ pub fn push(
     immutable_tags: bool,
     log: Log,
 ) -> Result<Digest, RegistryError> {
+    push_with(client, image, target, tags, immutable_tags, &[], log).map(|(d, _)| d)
+}
+
+/// `push`, attaching `artifacts` (documents whose subject is this image) once the image is in
+/// the repository by digest and before any tag moves: a failed attachment leaves every tag where
+/// it was. Returns the digest and, with artifacts, how the registry keeps referrers.
+pub fn push_with(
+    client: &Client,
+    image: &Image,
+    target: &Reference,
+    tags: &[String],
+    immutable_tags: bool,
+    artifacts: &[lamina_oci::artifact::Artifact],
+    log: Log,
+) -> Result<(Digest, Option<crate::referrers::Via>), RegistryError> {
     let pusher = Pusher::new(client, target, log);
     let manifest = image.manifest_bytes();
     let digest = sha256_digest(&manifest);
@@ -68,9 +84,20 @@ pub fn push(
     // 3. The manifest by digest (no tag moves yet), then each tag, then a check of every tag. If a
     //    tag fails, the tags this push moved are put back where they were.
     //    (A tag that already names this image proves the manifest is there.)
-    if to_tag.len() == tags.len() {
+    if to_tag.len() == tags.len() || !artifacts.is_empty() {
         pusher.put_manifest(digest.as_ref(), &manifest, media_type, &digest)?;
     }
+    // 4. The attestations, about the manifest now in the repository; still no tag has moved.
+    let via = match artifacts {
+        [] => None,
+        _ => Some(
+            crate::referrers::attach(client, target, artifacts, log).map_err(|e| {
+                RegistryError::Attach {
+                    source: Box::new(e),
+                }
+            })?,
+        ),
+    };
     let mut moved: Vec<(String, Option<Prior>)> = Vec::new();
     for (tag, prior) in to_tag {
         if let Err(e) = pusher.put_manifest(&tag, &manifest, media_type, &digest) {
@@ -83,7 +110,7 @@ pub fn push(
             return Err(put_back(&pusher, moved, &digest, e));
         }
     }
-    Ok(digest)
+    Ok((digest, via))
 }
 
 /// One job per distinct layer blob, read back verified, with where it came from (for mounts).

@@ -35,3 +35,18 @@ fn pull_help() {
 fn init_help() {
     help("help_init", &["init", "--help"]);
 }
+
+#[test]
+fn sbom_help() {
+    help("help_sbom", &["sbom", "--help"]);
+}
+
+#[test]
+fn verify_help() {
+    help("help_verify", &["verify", "--help"]);
+}
+
+#[test]
+fn completions_help() {
+    help("help_completions", &["completions", "--help"]);
+}

@@ -226,3 +226,31 @@ fn push_with_wrong_credentials_prints_no_secret() {
     assert_eq!(o.status.code(), Some(1));
     assert!(!stderr(&o).contains("hunter2SECRET"));
 }
+
+/// A registry that refuses OCI 1.1 artifacts: the push stops before any tag moves, and the hint
+/// names --no-attest.
+#[test]
+fn push_whose_attestations_are_refused() {
+    let (fake, c) = seeded();
+    fake.with(|s| s.faults.refuse_artifacts = true);
+    let mut cmd = c.lamina(&["build", "--push", &format!("{}/app:v2", fake.addr)]);
+    let o = snap("push_attestations_refused", &mut cmd, &[c.path()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(fake.tag("app", "v2").is_none(), "no tag moved");
+}
+
+/// `lamina sbom` for an image pushed without attestations.
+#[test]
+fn sbom_of_an_image_without_one() {
+    let fake = Fake::start();
+    let c = Case::new();
+    let target = format!("{}/app:v1", fake.addr);
+    let o = run(&mut c.lamina(&["build", "--push", &target, "--no-attest"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = snap(
+        "sbom_none_attached",
+        &mut c.lamina(&["sbom", &target]),
+        &[c.path()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+}

@@ -34,6 +34,11 @@ pub struct Faults {
     pub require_authorization: Option<String>,
     /// Answer blob GETs with `307 Location: <this>/<digest>` (a blob store elsewhere).
     pub blob_redirect: Option<String>,
+    /// Serve the OCI 1.1 referrers API: `OCI-Subject` on a manifest PUT that has a subject, and
+    /// `GET /v2/<repo>/referrers/<digest>` (docker-registry 2.8 has neither).
+    pub referrers_api: bool,
+    /// Refuse every manifest that has an `artifactType` (a registry without OCI 1.1 artifacts).
+    pub refuse_artifacts: bool,
 }
 
 #[derive(Default)]
@@ -224,6 +229,11 @@ fn handle(state: &Arc<Mutex<State>>, addr: &str, req: &mut Request) -> Reply {
     if let Some((repo, reference)) = rest.split_once("/manifests/") {
         return manifests(state, repo, reference, req);
     }
+    if let Some((repo, subject)) = rest.split_once("/referrers/") {
+        if state.lock().unwrap().faults.referrers_api {
+            return referrers(state, repo, subject);
+        }
+    }
     err(404, "NOT_FOUND")
 }
 
@@ -310,6 +320,42 @@ fn uploads(state: &Arc<Mutex<State>>, repo: &str, tail: &str, req: &mut Request)
     }
 }
 
+/// The referrers API: every manifest of `repo` whose subject is `subject`, as an OCI index.
+fn referrers(state: &Arc<Mutex<State>>, repo: &str, subject: &str) -> Reply {
+    let s = state.lock().unwrap();
+    let mut seen = std::collections::BTreeMap::new();
+    for (key, (body, mt)) in &s.manifests {
+        let Some((r, _)) = key.split_once(':') else {
+            continue;
+        };
+        let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) else {
+            continue;
+        };
+        if r == repo && v["subject"]["digest"] == subject {
+            seen.insert(
+                sha(body),
+                serde_json::json!({
+                    "mediaType": mt,
+                    "digest": sha(body),
+                    "size": body.len(),
+                    "artifactType": v["artifactType"],
+                    "annotations": v.get("annotations").cloned().unwrap_or(serde_json::json!({})),
+                }),
+            );
+        }
+    }
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": seen.into_values().collect::<Vec<_>>(),
+    });
+    Reply::Send(
+        Response::new(200)
+            .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+            .body(serde_json::to_vec(&index).unwrap()),
+    )
+}
+
 fn manifests(state: &Arc<Mutex<State>>, repo: &str, reference: &str, req: &mut Request) -> Reply {
     let key = format!("{repo}:{reference}");
     match req.method.as_str() {
@@ -329,13 +375,24 @@ fn manifests(state: &Arc<Mutex<State>>, repo: &str, reference: &str, req: &mut R
                     .flatten()
                     .filter_map(|l| l["digest"].as_str().map(str::to_string)),
             );
-            if needed.iter().any(|d| !s.blobs.contains_key(d)) {
+            if needed
+                .iter()
+                .any(|d| !d.is_empty() && !s.blobs.contains_key(d))
+            {
                 return err(400, "MANIFEST_BLOB_UNKNOWN");
+            }
+            if s.faults.refuse_artifacts && v.get("artifactType").is_some() {
+                return err(400, "MANIFEST_INVALID");
             }
             let d = sha(&body);
             s.manifests.insert(key, (body.clone(), mt.clone()));
             s.manifests.insert(format!("{repo}:{d}"), (body, mt));
-            Reply::Send(Response::new(201).header("Docker-Content-Digest", d))
+            let mut r = Response::new(201).header("Docker-Content-Digest", d);
+            if let (true, Some(subject)) = (s.faults.referrers_api, v["subject"]["digest"].as_str())
+            {
+                r = r.header("OCI-Subject", subject);
+            }
+            Reply::Send(r)
         }
         "GET" | "HEAD" => {
             let s = state.lock().unwrap();

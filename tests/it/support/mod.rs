@@ -133,6 +133,18 @@ pub fn anchor_paths(project: &Path) {
     .unwrap();
 }
 
+/// Removes the `KEY = …` lines of a project's lamina.toml for each of `keys`.
+pub fn drop_keys(project: &Path, keys: &[&str]) {
+    let path = project.join("lamina.toml");
+    let text = fs::read_to_string(&path).unwrap();
+    let kept: String = text
+        .lines()
+        .filter(|l| !keys.iter().any(|k| l.starts_with(&format!("{k} ="))))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    fs::write(path, kept).unwrap();
+}
+
 /// The example copied to `dir`, based on the stand-in and without a local output (for pushes).
 pub fn pushing_project(dir: &Path) -> PathBuf {
     let project = example_copy(dir);

@@ -239,3 +239,44 @@ impl Drop for Registry {
         let _ = self.child.wait();
     }
 }
+
+/// Uploads `bytes` as a blob of `repo` at the registry `addr` (POST, then one PUT); its digest.
+pub fn put_blob(addr: &str, repo: &str, bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let c = reqwest::blocking::Client::new();
+    let digest = format!("sha256:{}", hex::encode(sha2::Sha256::digest(bytes)));
+    let r = c
+        .post(format!("http://{addr}/v2/{repo}/blobs/uploads/"))
+        .send()
+        .unwrap();
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let loc = if loc.starts_with("http") {
+        loc
+    } else {
+        format!("http://{addr}{loc}")
+    };
+    let sep = if loc.contains('?') { '&' } else { '?' };
+    let r = c
+        .put(format!("{loc}{sep}digest={digest}"))
+        .body(bytes.to_vec())
+        .send()
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    digest
+}
+
+/// PUTs a manifest (or index) under `reference` in `repo` at the registry `addr`.
+pub fn put_manifest(addr: &str, repo: &str, reference: &str, bytes: &[u8], media_type: &str) {
+    let r = reqwest::blocking::Client::new()
+        .put(format!("http://{addr}/v2/{repo}/manifests/{reference}"))
+        .header("Content-Type", media_type)
+        .body(bytes.to_vec())
+        .send()
+        .unwrap();
+    assert!(
+        r.status().is_success(),
+        "{}: {}",
+        r.status(),
+        r.text().unwrap()
+    );
+}

@@ -8,8 +8,15 @@ use std::sync::OnceLock;
 
 /// Programs looked up on PATH (and /usr/sbin, where Debian puts htpasswd).
 const PROGRAMS: &[&str] = &["skopeo", "umoci", "podman", "docker-registry", "htpasswd"];
-/// Programs from the test venv (`$LAMINA_TEST_VENV`): moto, pypiserver, uv.
-const VENV_PROGRAMS: &[&str] = &["moto_server", "pypi-server", "uv"];
+/// Programs from the test venv (`$LAMINA_TEST_VENV`): moto, pypiserver, uv, the SPDX and
+/// CycloneDX tools.
+const VENV_PROGRAMS: &[&str] = &[
+    "moto_server",
+    "pypi-server",
+    "uv",
+    "pyspdxtools",
+    "cyclonedx-py",
+];
 
 /// The tools and assets this machine lacks (computed once).
 pub fn missing() -> &'static [String] {

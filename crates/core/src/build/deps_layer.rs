@@ -110,6 +110,8 @@ pub(super) struct DepsLayer {
     pub key: String,
     /// The remote cache entry it came from, if it did.
     pub from: FromRemote,
+    /// Each wheel: file name and sha256 (hex), in layer order (for the SBOM and provenance).
+    pub inputs: Vec<(String, String)>,
 }
 
 pub(super) fn deps_layer(
@@ -161,6 +163,7 @@ pub(super) fn deps_layer(
             bytecode: bytecode.and_then(|_| cache.lookup_note(&key)),
             key,
             from: None,
+            inputs: named(&inputs),
         });
     }
     if let Some((layer, deps_plan, bc, from)) =
@@ -179,6 +182,7 @@ pub(super) fn deps_layer(
             bytecode: bytecode.and(bc),
             key,
             from,
+            inputs: named(&inputs),
         });
     }
     // Planning is cheap (zip directories, metadata) and the gate needs it even on a cache hit.
@@ -204,6 +208,7 @@ pub(super) fn deps_layer(
             bytecode: bc,
             key,
             from: None,
+            inputs: named(&inputs),
         });
     }
     let extra = match bytecode.map(Bytecode::compiler).transpose()?.flatten() {
@@ -245,7 +250,15 @@ pub(super) fn deps_layer(
         bytecode: bc,
         key,
         from: None,
+        inputs: named(&inputs),
     })
+}
+
+fn named(inputs: &[lamina_install::deps::Input]) -> Vec<(String, String)> {
+    inputs
+        .iter()
+        .map(|i| (i.filename.clone(), i.sha256.clone()))
+        .collect()
 }
 
 /// The cached layer for `key` and the plan its recorded facts describe, when both are there.

@@ -107,6 +107,10 @@ pub struct Built {
     pub bytecode: Vec<(String, LayerBytecode)>,
     /// One line on bytecode: who compiled it, or why there is none.
     pub bytecode_note: String,
+    /// The base image's manifest digest.
+    pub base_digest: oci_spec::image::Digest,
+    /// Each wheel of the dependency layer: its file name and sha256 (hex), in layer order.
+    pub wheels: Vec<(String, String)>,
 }
 
 /// A layer this build added.
@@ -189,6 +193,8 @@ pub fn build_with_remote(
     log: &mut dyn FnMut(String),
 ) -> Result<Built, BuildError> {
     let base_layers = base.layers.len();
+    let base_digest = base.digest();
+    let mut wheel_inputs = Vec::new();
 
     let skip = crate::output::never_copied(plan, cache);
     let bytecode = plan.compile_bytecode.then(|| {
@@ -231,7 +237,9 @@ pub fn build_with_remote(
             bytecode: bc,
             key,
             from,
+            inputs,
         } = deps_layer::deps_layer(plan, deps, &image, bytecode, (cache, remote), index, log)?;
+        wheel_inputs = inputs;
         deps_info = Some((deps_plan, target));
         deps_key = Some(key.clone());
         let compiled = match bytecode {
@@ -304,6 +312,8 @@ pub fn build_with_remote(
         new_layers,
         bytecode: bytecode_done,
         bytecode_note,
+        base_digest,
+        wheels: wheel_inputs,
     })
 }
 

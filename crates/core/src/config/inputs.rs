@@ -25,6 +25,7 @@ impl std::fmt::Display for WheelsInput {
 
 /// Every key lamina.toml accepts (aliases too), for "did you mean".
 pub const KEYS: &[&str] = &[
+    "attest",
     "base",
     "src",
     "handler",
@@ -50,6 +51,7 @@ pub const KEYS: &[&str] = &[
     "max_unpacked_size",
     "allow_linux_tag",
     "ecr",
+    "sbom_format",
 ];
 
 /// Levenshtein distance (small strings).

@@ -82,6 +82,14 @@ pub struct Overrides {
     /// Seconds the base's interpreter may take to start, and to compile one module, before the
     /// build fails naming the module (a base whose Python hangs never hangs the build).
     pub compile_timeout: u64,
+    /// Push no SBOM or provenance with the image (`attest = false`).
+    pub no_attest: bool,
+    /// The SBOM format: SPDX 2.3 JSON (default) or CycloneDX 1.6 JSON (`sbom_format`).
+    pub sbom_format: Option<lamina_attest::SbomFormat>,
+    /// Also write the SBOM to this file (relative to the working directory).
+    pub sbom: Option<std::path::PathBuf>,
+    /// Also write the provenance (in-toto statement) to this file.
+    pub provenance: Option<std::path::PathBuf>,
 }
 
 impl Default for Overrides {
@@ -120,6 +128,10 @@ impl Default for Overrides {
             no_compile_bytecode: Default::default(),
             compile_workers: Default::default(),
             compile_timeout: 300,
+            no_attest: Default::default(),
+            sbom_format: Default::default(),
+            sbom: Default::default(),
+            provenance: Default::default(),
         }
     }
 }
@@ -142,6 +154,10 @@ impl Overrides {
             Some("the ECR repository flags")
         } else if self.force {
             Some("--force")
+        } else if self.sbom.is_some() {
+            Some("--sbom")
+        } else if self.provenance.is_some() {
+            Some("--provenance")
         } else {
             None
         }

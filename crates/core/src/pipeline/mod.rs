@@ -9,11 +9,13 @@
 pub mod connection;
 mod pull;
 mod run;
+pub mod sbom;
 pub mod verify;
 
 pub use connection::Connection;
 pub use pull::{pull, Pulled};
 pub use run::{build, open_cache, plan_for, Outcome, Purpose, Timings};
+pub use sbom::{sbom, Sbom};
 pub use verify::{verify, Verified};
 
 use crate::build::Built;

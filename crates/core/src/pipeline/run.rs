@@ -174,8 +174,25 @@ pub fn build(
             f.display()
         )),
     }
-    let sinks = crate::sink::for_plan(plan, &client, repo.as_ref());
+    // The SBOM and provenance: attached to a push (unless turned off), written where asked.
+    let wanted = (plan.attest && plan.push.is_some())
+        || plan.sbom_out.is_some()
+        || plan.provenance_out.is_some();
+    let attestations = match wanted {
+        true => Some(crate::attestation::documents(plan, &outcome.built)?),
+        false => None,
+    };
+    let artifacts = match (&attestations, plan.attest) {
+        (Some(a), true) => a.artifacts(&outcome.built.image),
+        _ => Vec::new(),
+    };
+    let sinks = crate::sink::for_plan(plan, &client, repo.as_ref(), artifacts);
     outcome.published = crate::sink::publish_all(&outcome.built.image, &sinks, obs)?;
+    if let Some(a) = &attestations {
+        for f in a.write_files(plan)? {
+            log(format!("wrote {}", f.display()));
+        }
+    }
     // After the push, so an entry never names a blob the registry does not hold.
     if let Some(r) = remote
         .as_ref()

@@ -1,7 +1,9 @@
 //! `verify`: opens the published image (`REPO@sha256:…`, `REPO:TAG` or `oci:DIR:TAG`; one that
 //! does not exist fails before anything is built), builds the plan again with no cache at all (a
 //! private empty cache directory, removed afterwards; no remote cache) and compares the manifest
-//! digests. It runs no gate, writes no output and pushes nothing.
+//! digests. For a registry image it then checks the attestations attached to it (OCI referrers):
+//! an SBOM and the provenance must be there, about this image, equal to the rebuild's (unless
+//! `--no-attest` / `attest = false`). It runs no gate, writes no output and pushes nothing.
 
 use super::{Connection, Observer};
 use crate::build;
@@ -16,6 +18,8 @@ use std::path::Path;
 /// A published image these inputs rebuild exactly.
 pub struct Verified {
     pub digest: Digest,
+    /// The attestations checked (empty for a layout, or with `--no-attest`).
+    pub attestations: Vec<crate::attestation::Attached>,
 }
 
 const REF_HINT: &str = "pass REPO@sha256:…, REPO:TAG or oci:DIR:TAG";
@@ -96,6 +100,22 @@ pub fn verify(
         built.new_layers.iter().map(|n| n.name.clone()),
     );
     let difference = verify::compare(&built.image, &published, &names)?;
+    // The attestations, compared with the rebuild's: only once the image itself matched.
+    let mut attestations = Vec::new();
+    if let (None, Location::Registry(r), true) = (&difference, reference, plan.attest) {
+        let inventory = crate::attestation::inventory(&plan, &built)?;
+        let (checked, via) =
+            crate::attestation::verify_attached(&client, r, &published.digest(), &inventory)?;
+        for a in &checked {
+            log(format!(
+                "verify: the attached {} {} is exactly what these inputs produce ({})",
+                a.kind,
+                a.digest,
+                via.name()
+            ));
+        }
+        attestations = checked;
+    }
     drop(cache);
     scratch
         .close()
@@ -107,6 +127,7 @@ pub fn verify(
             ));
             Ok(Verified {
                 digest: rebuilt.digest(),
+                attestations,
             })
         }
         Some(what) => Err(Mismatch {

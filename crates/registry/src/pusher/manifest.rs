@@ -26,6 +26,19 @@ impl Pusher<'_> {
         media_type: &str,
         digest: &Digest,
     ) -> Result<(), RegistryError> {
+        self.put_manifest_answer(reference, bytes, media_type, digest)
+            .map(|_| ())
+    }
+
+    /// `put_manifest`, returning whether the registry answered with `OCI-Subject` (it has the
+    /// referrers API and indexed the manifest's subject).
+    pub fn put_manifest_answer(
+        &self,
+        reference: &str,
+        bytes: &[u8],
+        media_type: &str,
+        digest: &Digest,
+    ) -> Result<bool, RegistryError> {
         let what = format!(
             "putting the manifest {}:{reference}",
             self.target.repo_name()
@@ -49,7 +62,8 @@ impl Pusher<'_> {
             }
             other => other,
         })?;
-        check_digest_header(&resp, digest, &what)
+        check_digest_header(&resp, digest, &what)?;
+        Ok(resp.headers().contains_key("oci-subject"))
     }
 
     /// GET: the manifest a tag names now, if the tag exists.

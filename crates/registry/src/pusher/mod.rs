@@ -24,7 +24,7 @@ use reqwest::StatusCode;
 pub type Log<'a> = &'a (dyn Fn(String) + Sync);
 
 /// Any 2xx answer RFC 9110 defines: where the spec names one code and registries vary.
-const SUCCESS: &[StatusCode] = &[
+pub(crate) const SUCCESS: &[StatusCode] = &[
     StatusCode::OK,
     StatusCode::CREATED,
     StatusCode::ACCEPTED,
@@ -61,7 +61,7 @@ impl<'a> Pusher<'a> {
     }
 
     /// `…/v2/<repository>/<path>` on the target's host.
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         self.client.url(
             &self.target.host,
             &format!("/v2/{}/{path}", self.target.repository),
@@ -69,7 +69,7 @@ impl<'a> Pusher<'a> {
     }
 
     /// A request with auth and retries, in the push scope.
-    fn send(
+    pub(crate) fn send(
         &self,
         what: &str,
         make: &dyn Fn(&Http) -> Result<RequestBuilder, RegistryError>,

@@ -33,6 +33,7 @@ complete -c lamina -n "__fish_lamina_needs_command" -f -a "init" -d 'Write lamin
 complete -c lamina -n "__fish_lamina_needs_command" -f -a "verify" -d 'Rebuild from the inputs with no cache at all (local or remote) and compare with a published image (REPO@sha256:…, REPO:TAG or oci:DIR:TAG): exit 0 only if the digests are equal'
 complete -c lamina -n "__fish_lamina_needs_command" -f -a "completions" -d 'Print shell completions for lamina (bash, zsh, fish, powershell, elvish), e.g. `lamina completions bash > ~/.local/share/bash-completion/completions/lamina`'
 complete -c lamina -n "__fish_lamina_needs_command" -f -a "man" -d 'Print lamina\'s man page (roff), or write one page per subcommand with --out DIR'
+complete -c lamina -n "__fish_lamina_needs_command" -f -a "sbom" -d 'Print the SBOM attached to a registry image (REPO:TAG or REPO@sha256:…), as stored'
 complete -c lamina -n "__fish_lamina_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c lamina -n "__fish_lamina_using_subcommand build" -s C -l project-dir -d 'Project directory holding lamina.toml; relative paths are taken from here' -r -F
 complete -c lamina -n "__fish_lamina_using_subcommand build" -l base -d 'Base image: oci:DIR[:TAG] or a registry reference (public.ecr.aws/lambda/python:3.12)' -r
@@ -63,6 +64,10 @@ complete -c lamina -n "__fish_lamina_using_subcommand build" -l expire -d 'Which
 any\t''"
 complete -c lamina -n "__fish_lamina_using_subcommand build" -l compile-workers -d 'Interpreter processes compiling bytecode at once (default: one per core)' -r
 complete -c lamina -n "__fish_lamina_using_subcommand build" -l compile-timeout -d 'Seconds the base\'s interpreter may take to start, and to compile one module, before the build fails naming the module (a base whose Python hangs never hangs the build)' -r
+complete -c lamina -n "__fish_lamina_using_subcommand build" -l sbom-format -d 'The SBOM\'s format: spdx (SPDX 2.3 JSON, the default) or cyclonedx (CycloneDX 1.6 JSON); sbom_format in lamina.toml' -r -f -a "spdx\t''
+cyclonedx\t''"
+complete -c lamina -n "__fish_lamina_using_subcommand build" -l sbom -d 'Also write the image\'s SBOM to FILE' -r -F
+complete -c lamina -n "__fish_lamina_using_subcommand build" -l provenance -d 'Also write the image\'s provenance (an in-toto statement, SLSA provenance v1) to FILE' -r -F
 complete -c lamina -n "__fish_lamina_using_subcommand build" -l missing-deps -d 'Dependencies missing from the wheels: error (default) or warn' -r -f -a "error\t''
 warn\t''"
 complete -c lamina -n "__fish_lamina_using_subcommand build" -l format -d 'Output format on stdout: text (the digest or REPO@sha256:…) or json (digest, tags, sizes, layers)' -r -f -a "text\t''
@@ -83,6 +88,7 @@ complete -c lamina -n "__fish_lamina_using_subcommand build" -l create-repositor
 complete -c lamina -n "__fish_lamina_using_subcommand build" -l import-check -d 'Also import each handler module with a python3.X of the target\'s version (only the image\'s /var/task and the standard library on sys.path). Runs module-level code'
 complete -c lamina -n "__fish_lamina_using_subcommand build" -l deny-unverified -d 'Fail (exit 1, nothing written or pushed) when something cannot be verified, as for an error; unverified = "error" in lamina.toml'
 complete -c lamina -n "__fish_lamina_using_subcommand build" -l no-compile-bytecode -d 'Ship no bytecode (no `__pycache__/*.pyc` beside the modules); compile_bytecode = false'
+complete -c lamina -n "__fish_lamina_using_subcommand build" -l no-attest -d 'Push no SBOM or provenance with the image (they are attached as OCI referrers by default; attest = false). For verify: check the image alone'
 complete -c lamina -n "__fish_lamina_using_subcommand build" -s h -l help -d 'Print help'
 complete -c lamina -n "__fish_lamina_using_subcommand check" -s C -l project-dir -d 'Project directory holding lamina.toml; relative paths are taken from here' -r -F
 complete -c lamina -n "__fish_lamina_using_subcommand check" -l base -d 'Base image: oci:DIR[:TAG] or a registry reference (public.ecr.aws/lambda/python:3.12)' -r
@@ -113,6 +119,10 @@ complete -c lamina -n "__fish_lamina_using_subcommand check" -l expire -d 'Which
 any\t''"
 complete -c lamina -n "__fish_lamina_using_subcommand check" -l compile-workers -d 'Interpreter processes compiling bytecode at once (default: one per core)' -r
 complete -c lamina -n "__fish_lamina_using_subcommand check" -l compile-timeout -d 'Seconds the base\'s interpreter may take to start, and to compile one module, before the build fails naming the module (a base whose Python hangs never hangs the build)' -r
+complete -c lamina -n "__fish_lamina_using_subcommand check" -l sbom-format -d 'The SBOM\'s format: spdx (SPDX 2.3 JSON, the default) or cyclonedx (CycloneDX 1.6 JSON); sbom_format in lamina.toml' -r -f -a "spdx\t''
+cyclonedx\t''"
+complete -c lamina -n "__fish_lamina_using_subcommand check" -l sbom -d 'Also write the image\'s SBOM to FILE' -r -F
+complete -c lamina -n "__fish_lamina_using_subcommand check" -l provenance -d 'Also write the image\'s provenance (an in-toto statement, SLSA provenance v1) to FILE' -r -F
 complete -c lamina -n "__fish_lamina_using_subcommand check" -l missing-deps -d 'Dependencies missing from the wheels: error (default) or warn' -r -f -a "error\t''
 warn\t''"
 complete -c lamina -n "__fish_lamina_using_subcommand check" -l format -d 'Output format on stdout: text (the digest or REPO@sha256:…) or json (digest, tags, sizes, layers)' -r -f -a "text\t''
@@ -133,6 +143,7 @@ complete -c lamina -n "__fish_lamina_using_subcommand check" -l create-repositor
 complete -c lamina -n "__fish_lamina_using_subcommand check" -l import-check -d 'Also import each handler module with a python3.X of the target\'s version (only the image\'s /var/task and the standard library on sys.path). Runs module-level code'
 complete -c lamina -n "__fish_lamina_using_subcommand check" -l deny-unverified -d 'Fail (exit 1, nothing written or pushed) when something cannot be verified, as for an error; unverified = "error" in lamina.toml'
 complete -c lamina -n "__fish_lamina_using_subcommand check" -l no-compile-bytecode -d 'Ship no bytecode (no `__pycache__/*.pyc` beside the modules); compile_bytecode = false'
+complete -c lamina -n "__fish_lamina_using_subcommand check" -l no-attest -d 'Push no SBOM or provenance with the image (they are attached as OCI referrers by default; attest = false). For verify: check the image alone'
 complete -c lamina -n "__fish_lamina_using_subcommand check" -s h -l help -d 'Print help'
 complete -c lamina -n "__fish_lamina_using_subcommand pull" -l platform -r
 complete -c lamina -n "__fish_lamina_using_subcommand pull" -l creds -d 'Credentials for the registry pushed to (or pulled from, for `pull`): USER:PASSWORD. Without it, ~/.docker/config.json, $REGISTRY_AUTH_FILE and podman\'s auth.json are read' -r
@@ -177,6 +188,10 @@ complete -c lamina -n "__fish_lamina_using_subcommand verify" -l expire -d 'Whic
 any\t''"
 complete -c lamina -n "__fish_lamina_using_subcommand verify" -l compile-workers -d 'Interpreter processes compiling bytecode at once (default: one per core)' -r
 complete -c lamina -n "__fish_lamina_using_subcommand verify" -l compile-timeout -d 'Seconds the base\'s interpreter may take to start, and to compile one module, before the build fails naming the module (a base whose Python hangs never hangs the build)' -r
+complete -c lamina -n "__fish_lamina_using_subcommand verify" -l sbom-format -d 'The SBOM\'s format: spdx (SPDX 2.3 JSON, the default) or cyclonedx (CycloneDX 1.6 JSON); sbom_format in lamina.toml' -r -f -a "spdx\t''
+cyclonedx\t''"
+complete -c lamina -n "__fish_lamina_using_subcommand verify" -l sbom -d 'Also write the image\'s SBOM to FILE' -r -F
+complete -c lamina -n "__fish_lamina_using_subcommand verify" -l provenance -d 'Also write the image\'s provenance (an in-toto statement, SLSA provenance v1) to FILE' -r -F
 complete -c lamina -n "__fish_lamina_using_subcommand verify" -l missing-deps -d 'Dependencies missing from the wheels: error (default) or warn' -r -f -a "error\t''
 warn\t''"
 complete -c lamina -n "__fish_lamina_using_subcommand verify" -l format -d 'Output format on stdout: text (the digest or REPO@sha256:…) or json (digest, tags, sizes, layers)' -r -f -a "text\t''
@@ -197,15 +212,27 @@ complete -c lamina -n "__fish_lamina_using_subcommand verify" -l create-reposito
 complete -c lamina -n "__fish_lamina_using_subcommand verify" -l import-check -d 'Also import each handler module with a python3.X of the target\'s version (only the image\'s /var/task and the standard library on sys.path). Runs module-level code'
 complete -c lamina -n "__fish_lamina_using_subcommand verify" -l deny-unverified -d 'Fail (exit 1, nothing written or pushed) when something cannot be verified, as for an error; unverified = "error" in lamina.toml'
 complete -c lamina -n "__fish_lamina_using_subcommand verify" -l no-compile-bytecode -d 'Ship no bytecode (no `__pycache__/*.pyc` beside the modules); compile_bytecode = false'
+complete -c lamina -n "__fish_lamina_using_subcommand verify" -l no-attest -d 'Push no SBOM or provenance with the image (they are attached as OCI referrers by default; attest = false). For verify: check the image alone'
 complete -c lamina -n "__fish_lamina_using_subcommand verify" -s h -l help -d 'Print help'
 complete -c lamina -n "__fish_lamina_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c lamina -n "__fish_lamina_using_subcommand man" -l out -d 'Write lamina.1 and one page per subcommand (lamina-build.1, …) into DIR instead of printing lamina.1 to stdout' -r -F
 complete -c lamina -n "__fish_lamina_using_subcommand man" -s h -l help -d 'Print help'
-complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man help" -f -a "build" -d 'Build the image described by lamina.toml (and flags); write it to --output and/or --push it'
-complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man help" -f -a "check" -d 'Run every Lambda check of a build (handlers, binaries, dependencies, image rules) and print the size report, without writing or pushing anything'
-complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man help" -f -a "pull" -d 'Pull an image (manifest, config and layers) into lamina\'s cache, for offline builds'
-complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man help" -f -a "init" -d 'Write lamina.toml from the project\'s Dockerfile, serverless.yml (functions, ECR resource) and lock, reporting every line it could not translate'
-complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man help" -f -a "verify" -d 'Rebuild from the inputs with no cache at all (local or remote) and compare with a published image (REPO@sha256:…, REPO:TAG or oci:DIR:TAG): exit 0 only if the digests are equal'
-complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man help" -f -a "completions" -d 'Print shell completions for lamina (bash, zsh, fish, powershell, elvish), e.g. `lamina completions bash > ~/.local/share/bash-completion/completions/lamina`'
-complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man help" -f -a "man" -d 'Print lamina\'s man page (roff), or write one page per subcommand with --out DIR'
-complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c lamina -n "__fish_lamina_using_subcommand sbom" -l format -d 'Which SBOM: spdx or cyclonedx (default: SPDX if attached, else CycloneDX)' -r -f -a "spdx\t''
+cyclonedx\t''"
+complete -c lamina -n "__fish_lamina_using_subcommand sbom" -l platform -d 'For a tag naming a multi-platform index: which image\'s SBOM' -r
+complete -c lamina -n "__fish_lamina_using_subcommand sbom" -l creds -d 'Credentials for the registry pushed to (or pulled from, for `pull`): USER:PASSWORD. Without it, ~/.docker/config.json, $REGISTRY_AUTH_FILE and podman\'s auth.json are read' -r
+complete -c lamina -n "__fish_lamina_using_subcommand sbom" -l insecure-registry -d 'Allow plain http to this registry (loopback always is). Repeatable' -r
+complete -c lamina -n "__fish_lamina_using_subcommand sbom" -l registry-endpoint -d 'Send HOST\'s registry traffic to URL, naming and authenticating it as HOST (e.g. an ECR host to http://127.0.0.1:5000). Repeatable; also LAMINA_REGISTRY_ENDPOINTS=HOST=URL,…' -r
+complete -c lamina -n "__fish_lamina_using_subcommand sbom" -l timeout -d 'Give up on a registry that makes no progress: connecting, waiting for an answer, or a request that takes longer than this (plus time for its bytes at 16 KiB/s). 30s, 2m, 90' -r
+complete -c lamina -n "__fish_lamina_using_subcommand sbom" -l profile -d 'AWS profile for ECR registries (else AWS_PROFILE, else the default chain)' -r
+complete -c lamina -n "__fish_lamina_using_subcommand sbom" -l region -d 'AWS region for ECR (must match the registry host\'s; by default taken from it)' -r
+complete -c lamina -n "__fish_lamina_using_subcommand sbom" -s h -l help -d 'Print help'
+complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man sbom help" -f -a "build" -d 'Build the image described by lamina.toml (and flags); write it to --output and/or --push it'
+complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man sbom help" -f -a "check" -d 'Run every Lambda check of a build (handlers, binaries, dependencies, image rules) and print the size report, without writing or pushing anything'
+complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man sbom help" -f -a "pull" -d 'Pull an image (manifest, config and layers) into lamina\'s cache, for offline builds'
+complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man sbom help" -f -a "init" -d 'Write lamina.toml from the project\'s Dockerfile, serverless.yml (functions, ECR resource) and lock, reporting every line it could not translate'
+complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man sbom help" -f -a "verify" -d 'Rebuild from the inputs with no cache at all (local or remote) and compare with a published image (REPO@sha256:…, REPO:TAG or oci:DIR:TAG): exit 0 only if the digests are equal'
+complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man sbom help" -f -a "completions" -d 'Print shell completions for lamina (bash, zsh, fish, powershell, elvish), e.g. `lamina completions bash > ~/.local/share/bash-completion/completions/lamina`'
+complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man sbom help" -f -a "man" -d 'Print lamina\'s man page (roff), or write one page per subcommand with --out DIR'
+complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man sbom help" -f -a "sbom" -d 'Print the SBOM attached to a registry image (REPO:TAG or REPO@sha256:…), as stored'
+complete -c lamina -n "__fish_lamina_using_subcommand help; and not __fish_seen_subcommand_from build check pull init verify completions man sbom help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
