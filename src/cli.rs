@@ -223,7 +223,7 @@ fn run_sbom(args: SbomArgs) -> Result<()> {
         &conn,
     )?;
     eprintln!(
-        "the {} SBOM {} attached to {}",
+        "lamina: the {} SBOM {} attached to {}",
         found.artifact_type, found.digest, found.subject
     );
     emit(String::from_utf8_lossy(&found.document).trim_end())?;

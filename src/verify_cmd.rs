@@ -24,6 +24,20 @@ pub fn run(args: VerifyArgs) -> Result<()> {
     let reference = pipeline::verify::target(&args.reference, &cwd)?;
     let printer = crate::cli::Printer::new("verify");
     let b = &args.build;
+    for (given, flag) in [
+        (b.overrides.sbom.is_some(), "--sbom"),
+        (b.overrides.provenance.is_some(), "--provenance"),
+    ] {
+        if given {
+            use clap::CommandFactory;
+            crate::cli::Cli::command()
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!("lamina verify writes nothing, so {flag} does not apply; lamina sbom REF prints the attached SBOM"),
+                )
+                .exit();
+        }
+    }
     let plan = pipeline::plan_for(
         &b.project,
         b.overrides.clone().into(),

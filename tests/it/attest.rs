@@ -415,13 +415,63 @@ fn attestations_ride_the_referrers_tag_schema_verify_checks_them_and_the_image_s
     let o = run(lamina(&project, &cache).args(["verify", &target]));
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        stderr(&o).contains("no SBOM or provenance is attached")
-            && stderr(&o).contains("--no-attest"),
+        stderr(&o).contains("no SBOM is attached") && stderr(&o).contains("--no-attest"),
         "{}",
         stderr(&o)
     );
     let o = run(lamina(&project, &cache).args(["verify", &target, "--no-attest"]));
     assert!(o.status.success(), "{}", stderr(&o));
+
+    // Mislabelled: the SBOM's entry names the provenance's manifest; `sbom` refuses to print it.
+    let mut swapped = index.clone();
+    swapped["manifests"][0]["digest"] = attached[1]["digest"].clone();
+    swapped["manifests"][0]["size"] = index["manifests"][1]["size"].clone();
+    // And another tool's entry (no lamina annotation), which a push must keep.
+    let foreign = serde_json::json!({
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "digest": forged_digest,
+        "size": forged.len(),
+        "artifactType": "application/vnd.example.scan+json",
+        "annotations": {"org.example.tool": "scanner"},
+    });
+    swapped["manifests"]
+        .as_array_mut()
+        .unwrap()
+        .insert(0, foreign.clone());
+    put_manifest(
+        &reg.addr,
+        repo,
+        &referrers_tag,
+        &serde_json::to_vec(&swapped).unwrap(),
+        "application/vnd.oci.image.index.v1+json",
+    );
+    let o = run(lamina(&project, &cache).args(["sbom", &target]));
+    assert_eq!(o.status.code(), Some(1), "{}", stdout(&o));
+    assert!(
+        stderr(&o).contains("the referrers list says application/spdx+json, the manifest is application/vnd.in-toto+json"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(stdout(&o).is_empty(), "nothing printed");
+    // Pushing again repairs lamina's own entries and keeps the other tool's as it was.
+    ok(lamina(&project, &cache).args(["build", "--push", &target, "--tag", "latest"]));
+    let (_, body) = manifest(&reg, repo, &referrers_tag);
+    let repaired: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(repaired["manifests"][0], foreign, "{repaired}");
+    assert_eq!(
+        repaired["manifests"].as_array().unwrap().len(),
+        3,
+        "{repaired}"
+    );
+    let o = run(lamina(&project, &cache).args(["verify", &target]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = run(lamina(&project, &cache).args(["verify", &target, "--sbom", "x.json"]));
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "verify writes nothing: {}",
+        stderr(&o)
+    );
 
     // Lambda's view: the tag still runs under awslambdaric.
     let podman = Podman::new(&t.path().join("podman"));
@@ -525,5 +575,68 @@ fn a_registry_that_refuses_artifacts_moves_no_tag_and_no_attest_pushes_none() {
         Some(first.as_str()),
         "v1 still names the first image"
     );
+    let before = fake.count("PUT", "/manifests/");
+    for (args, why) in [
+        (
+            vec!["--sbom", "missing-dir/sbom.json"],
+            "is in a directory that does not exist",
+        ),
+        (vec!["--sbom", "."], "is a directory"),
+        (
+            vec!["--sbom", "same.json", "--provenance", "same.json"],
+            "is also the --sbom file",
+        ),
+    ] {
+        let o = run(lamina(&project, &cache)
+            .args([
+                "build",
+                "--push",
+                &target,
+                "--no-remote-cache",
+                "--no-attest",
+            ])
+            .args(&args));
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&o).contains(why) && stderr(&o).contains("hint:"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    assert_eq!(
+        fake.count("PUT", "/manifests/"),
+        before,
+        "a bad --sbom path pushes nothing"
+    );
     assert!(stdout(&o).is_empty(), "no result line for a failed push");
+}
+
+/// `--sbom` through a symlink writes the file it names (the link stays), and a new file is
+/// readable by others (0644), as any build output.
+#[test]
+fn local_documents_are_written_through_links_and_readable() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let t = tempfile::tempdir().unwrap();
+    let project = example_copy(t.path());
+    let real = t.path().join("real.json");
+    fs::write(&real, "old").unwrap();
+    let link = t.path().join("link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let prov = t.path().join("provenance.json");
+    ok(lamina(&project, &t.path().join("cache"))
+        .args(["build", "--sbom"])
+        .arg(&link)
+        .arg("--provenance")
+        .arg(&prov));
+    assert!(fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert!(fs::read_to_string(&real).unwrap().contains("SPDX-2.3"));
+    assert_eq!(
+        fs::metadata(&prov).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+    let p: Value = serde_json::from_slice(&fs::read(&prov).unwrap()).unwrap();
+    assert_eq!(p["predicateType"], "https://slsa.dev/provenance/v1");
 }

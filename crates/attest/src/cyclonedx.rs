@@ -40,6 +40,7 @@ pub fn document(inv: &Inventory) -> Value {
         "version": inv.base.digest,
         "hashes": sha256(&inv.base.digest),
         "description": "the base image",
+        "purl": crate::oci_purl(&inv.base.reference, &inv.base.digest),
     })];
     let mut depends = vec!["base".to_string()];
     for d in &inv.distributions {

@@ -9,11 +9,8 @@
 //! from a build, lamina-oci wraps a document as an artifact, lamina-registry attaches it.
 
 mod cyclonedx;
-mod license;
 mod provenance;
 mod spdx;
-
-pub use license::declared as declared_license;
 
 use std::collections::BTreeMap;
 
@@ -34,8 +31,9 @@ impl SbomFormat {
         }
     }
 
+    /// `spdx` or `cyclonedx` (any case; `spdx-json`, `cyclonedx-json` and `cdx` too).
     pub fn parse(s: &str) -> Option<SbomFormat> {
-        match s {
+        match s.to_ascii_lowercase().as_str() {
             "spdx" | "spdx-json" => Some(SbomFormat::Spdx),
             "cyclonedx" | "cyclonedx-json" | "cdx" => Some(SbomFormat::CycloneDx),
             _ => None,
@@ -95,8 +93,7 @@ pub struct Distribution {
     /// The wheel's file name and its sha256 (hex).
     pub wheel: String,
     pub sha256: String,
-    /// An SPDX license expression when METADATA gives one (License-Expression, or a License or
-    /// classifier that maps to one), else the License text itself, else nothing.
+    /// What METADATA declares (lamina-python decides): an SPDX expression, or free text.
     pub license: Option<License>,
 }
 
@@ -140,21 +137,85 @@ impl Inventory {
     }
 }
 
-/// `pkg:pypi/google-ads@34.0.0`: the PURL spec lowercases PyPI names and writes `_` as `-`.
+/// `pkg:pypi/google-ads@34.0.0`: the PURL spec writes PyPI names normalized as PEP 503 does
+/// (lowercase, each run of `-`, `_`, `.` one `-`) and percent-encodes the version (`+` → `%2B`).
 pub fn pypi_purl(name: &str, version: &str) -> String {
-    let name: String = name
-        .to_ascii_lowercase()
-        .chars()
-        .map(|c| if c == '_' || c == '.' { '-' } else { c })
-        .collect();
-    format!("pkg:pypi/{name}@{version}")
+    let mut n = String::new();
+    for c in name.to_ascii_lowercase().chars() {
+        if matches!(c, '-' | '_' | '.') {
+            if !n.ends_with('-') {
+                n.push('-');
+            }
+        } else {
+            n.push(c);
+        }
+    }
+    format!("pkg:pypi/{n}@{}", purl_encode(version))
 }
 
-/// Pretty JSON with sorted keys and a final newline: the bytes that are hashed and pushed.
+/// `pkg:oci/python@sha256%3A…?repository_url=public.ecr.aws/lambda/python&tag=3.12` for a
+/// registry image; `pkg:oci/NAME@sha256%3A…` for a local layout (no repository to name).
+pub fn oci_purl(reference: &str, digest: &str) -> String {
+    let reference = reference.split('@').next().unwrap_or(reference);
+    let reference = reference.strip_prefix("oci:").unwrap_or(reference);
+    // The tag is after the last `:` of the last path segment (a host's port is not a tag).
+    let last = reference.rfind('/').map_or(0, |i| i + 1);
+    let (repo, tag) = match reference[last..].rsplit_once(':') {
+        Some((_, t)) => (&reference[..reference.len() - t.len() - 1], Some(t)),
+        None => (reference, None),
+    };
+    let name = repo.rsplit('/').next().unwrap_or(repo).to_ascii_lowercase();
+    let mut out = format!("pkg:oci/{}@{}", purl_encode(&name), purl_encode(digest));
+    let mut query = Vec::new();
+    if repo.contains('/') {
+        query.push(format!("repository_url={repo}"));
+    }
+    if let Some(t) = tag {
+        query.push(format!("tag={}", purl_encode(t)));
+    }
+    if !query.is_empty() {
+        out.push('?');
+        out.push_str(&query.join("&"));
+    }
+    out
+}
+
+/// Percent-encodes what a PURL segment may not hold as is.
+fn purl_encode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Pretty JSON with every object's keys sorted (whatever serde_json's map type) and a final
+/// newline: the bytes that are hashed and pushed.
 fn render(v: &serde_json::Value) -> Vec<u8> {
-    let mut out = serde_json::to_vec_pretty(v).expect("a JSON value serializes");
+    let mut out = serde_json::to_vec_pretty(&sorted(v)).expect("a JSON value serializes");
     out.push(b'\n');
     out
+}
+
+fn sorted(v: &serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.keys().collect();
+            keys.sort();
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect(),
+            )
+        }
+        Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+        other => other.clone(),
+    }
 }
 
 #[cfg(test)]

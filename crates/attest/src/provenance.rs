@@ -4,7 +4,7 @@
 //! and the source tree (the source layer's diff_id). No timestamps, no invocation id, no host:
 //! two builds of the same inputs give the same bytes, which is what `lamina verify` checks.
 
-use crate::{pypi_purl, Inventory, SLSA_PROVENANCE_V1};
+use crate::{oci_purl, pypi_purl, Inventory, SLSA_PROVENANCE_V1};
 use serde_json::{json, Value};
 
 /// What `buildType` names: how lamina turns these parameters into an image (docs/attestations.md).
@@ -19,7 +19,7 @@ fn digest(d: &str) -> Value {
 pub fn statement(inv: &Inventory) -> Value {
     let mut deps = vec![json!({
         "name": "base",
-        "uri": inv.base.reference,
+        "uri": oci_purl(&inv.base.reference, &inv.base.digest),
         "digest": digest(&inv.base.digest),
     })];
     for d in &inv.distributions {

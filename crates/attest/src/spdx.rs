@@ -60,6 +60,11 @@ pub fn document(inv: &Inventory) -> Value {
         "checksums": sha256(&inv.base.digest),
         "primaryPackagePurpose": "CONTAINER",
         "comment": "the base image",
+        "externalRefs": [{
+            "referenceCategory": "PACKAGE-MANAGER",
+            "referenceType": "purl",
+            "referenceLocator": crate::oci_purl(&inv.base.reference, &inv.base.digest),
+        }],
     }));
     contains(base_id);
     for d in &inv.distributions {

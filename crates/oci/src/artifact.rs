@@ -10,6 +10,10 @@ use oci_spec::image::Digest;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
+/// The annotation lamina marks its own documents with (`sbom`, `provenance`): a later push of the
+/// same image replaces the entries carrying it, and leaves every other entry alone.
+pub const WRITER_ANNOTATION: &str = "dev.lamina.attestation";
+
 /// The empty config every artifact manifest carries: the two bytes `{}`.
 pub const EMPTY_CONFIG: &[u8] = b"{}";
 pub const EMPTY_MEDIA_TYPE: &str = "application/vnd.oci.empty.v1+json";
@@ -126,27 +130,60 @@ pub fn parse_referrers(bytes: &[u8]) -> Result<Vec<Referrer>, String> {
 
 /// The referrers index holding `entries` (in order, each digest once).
 pub fn referrers_index(entries: &[Referrer]) -> Vec<u8> {
-    let mut seen = std::collections::HashSet::new();
-    let manifests: Vec<Value> = entries
-        .iter()
-        .filter(|r| seen.insert(r.digest.clone()))
-        .map(|r| {
-            let mut m = Map::new();
-            m.insert("mediaType".into(), json!(media::OCI_MANIFEST));
-            m.insert("digest".into(), json!(r.digest.to_string()));
-            m.insert("size".into(), json!(r.size));
-            m.insert("artifactType".into(), json!(r.artifact_type));
-            if !r.annotations.is_empty() {
-                m.insert("annotations".into(), json!(r.annotations));
+    merge_referrers(None, entries, "").expect("an empty index merges")
+}
+
+/// `entry` as an index descriptor.
+fn descriptor_json(r: &Referrer) -> Value {
+    let mut m = Map::new();
+    m.insert("mediaType".into(), json!(media::OCI_MANIFEST));
+    m.insert("digest".into(), json!(r.digest.to_string()));
+    m.insert("size".into(), json!(r.size));
+    m.insert("artifactType".into(), json!(r.artifact_type));
+    if !r.annotations.is_empty() {
+        m.insert("annotations".into(), json!(r.annotations));
+    }
+    Value::Object(m)
+}
+
+/// The tag schema's index after adding `ours` to `existing` (the tag's current bytes, if any).
+/// Entries other tools put there are kept exactly as they were (raw JSON); an entry with the
+/// digest of one of ours is replaced by ours (so a mislabelled one is repaired); an entry carrying
+/// `owner_key` (the annotation marking the writer's own documents) that is not one of ours is
+/// dropped, so a stale or forged attestation of the same writer does not linger. A tag that is
+/// not an index is an error.
+pub fn merge_referrers(
+    existing: Option<&[u8]>,
+    ours: &[Referrer],
+    owner_key: &str,
+) -> Result<Vec<u8>, String> {
+    let ours_digests: Vec<String> = ours.iter().map(|r| r.digest.to_string()).collect();
+    let mut manifests: Vec<Value> = Vec::new();
+    if let Some(bytes) = existing {
+        let v: Value = crate::parse_json(bytes)?;
+        let Some(list) = v.get("manifests").and_then(Value::as_array) else {
+            return Err("not an image index (no `manifests` list)".into());
+        };
+        for m in list {
+            let digest = m["digest"].as_str().unwrap_or("");
+            let owned = !owner_key.is_empty() && m["annotations"].get(owner_key).is_some();
+            if ours_digests.iter().any(|d| d == digest) || owned {
+                continue;
             }
-            Value::Object(m)
-        })
-        .collect();
-    canonical_json(&json!({
+            manifests.push(m.clone());
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for r in ours {
+        if seen.insert(r.digest.clone()) {
+            manifests.push(descriptor_json(r));
+        }
+    }
+    Ok(canonical_json(&json!({
         "schemaVersion": 2,
         "mediaType": media::OCI_INDEX,
         "manifests": manifests,
-    }))
+    })))
 }
 
 #[cfg(test)]
@@ -179,6 +216,30 @@ mod tests {
         assert_eq!(m["subject"]["digest"], sha256_digest(b"image").to_string());
         assert_eq!(m["layers"][0]["digest"], a.document_digest().to_string());
         assert_eq!(a.manifest_bytes(), artifact(b"{\"x\":1}").manifest_bytes());
+    }
+
+    #[test]
+    fn merging_keeps_other_tools_entries_as_they_were_and_replaces_the_writers_own() {
+        let mut ours = artifact(b"new").descriptor();
+        ours.annotations
+            .insert("dev.lamina.attestation".into(), "sbom".into());
+        let foreign = json!({"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "sha512:abc", "artifactType": "x", "annotations": {"n": 1}});
+        let stale = json!({"mediaType": media::OCI_MANIFEST, "digest": sha256_digest(b"old").to_string(), "size": 1, "annotations": {"dev.lamina.attestation": "sbom"}});
+        let mislabelled = json!({"mediaType": media::OCI_MANIFEST, "digest": ours.digest.to_string(), "size": 9, "artifactType": "wrong"});
+        let existing = serde_json::to_vec(
+            &json!({"schemaVersion": 2, "manifests": [foreign, stale, mislabelled]}),
+        )
+        .unwrap();
+        let merged =
+            merge_referrers(Some(&existing), &[ours.clone()], "dev.lamina.attestation").unwrap();
+        let v: Value = serde_json::from_slice(&merged).unwrap();
+        assert_eq!(v["manifests"].as_array().unwrap().len(), 2, "{v}");
+        assert_eq!(
+            v["manifests"][0], foreign,
+            "kept byte for byte, non-sha256 digest and all"
+        );
+        assert_eq!(parse_referrers(&merged).unwrap(), vec![ours]);
+        assert!(merge_referrers(Some(b"{\"layers\": []}"), &[], "k").is_err());
     }
 
     #[test]

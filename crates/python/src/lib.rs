@@ -1,10 +1,11 @@
 //! Python packaging knowledge: wheel file names and compatibility tags (`wheel_name`, `tags`), a
 //! wheel's contents as pip sees them (`wheel`), `Requires-Dist` and markers (`requires`), which
 //! project provides an import name (`provides`), the simple-index client (`index`) and locks
-//! (`lock`: pylock.toml, hashed requirements). It knows nothing of layers, images or registries,
+//! (`lock`: pylock.toml, hashed requirements), and the license METADATA declares (`license`). It knows nothing of layers, images or registries,
 //! and does not read Python source (that is `lamina-analysis`).
 
 pub mod index;
+pub mod license;
 pub mod lock;
 pub mod provides;
 pub mod requires;

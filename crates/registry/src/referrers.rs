@@ -9,11 +9,12 @@ use crate::client::Scope;
 use crate::pusher::{check_status, BlobJob, Log, Pusher, SUCCESS};
 use crate::{Client, Reference, RegistryError};
 use lamina_oci::artifact::{
-    parse_referrers, referrers_index, referrers_tag, Artifact, Referrer, EMPTY_CONFIG,
+    merge_referrers, parse_referrers, referrers_tag, Artifact, Referrer, EMPTY_CONFIG,
+    WRITER_ANNOTATION,
 };
 use lamina_oci::{media, parse_digest, sha256_digest};
 use oci_spec::image::Digest;
-use reqwest::header::{ACCEPT, CONTENT_TYPE};
+use reqwest::header::ACCEPT;
 use reqwest::StatusCode;
 use std::io::Read;
 
@@ -63,87 +64,142 @@ pub fn attach(
         pusher.ensure_blob(&bytes_job(EMPTY_CONFIG.to_vec()))?;
         pusher.ensure_blob(&bytes_job(a.document.clone()))?;
         let digest = a.manifest_digest();
-        let indexed = pusher.put_manifest_answer(
+        let answered = pusher.put_manifest_answer(
             digest.as_ref(),
             &a.manifest_bytes(),
             media::OCI_MANIFEST,
             &digest,
         )?;
-        api &= indexed;
+        // The referrers API indexed it only if it names this artifact's subject.
+        api &= answered.as_deref() == Some(a.subject.digest.as_ref());
     }
     if api || artifacts.is_empty() {
         return Ok(Via::Api);
     }
-    // The tag schema, one index per subject: what is there, plus ours.
-    let mut by_subject: Vec<(&Digest, Vec<Referrer>)> = Vec::new();
+    let mut subjects: Vec<&Digest> = Vec::new();
     for a in artifacts {
-        match by_subject.iter_mut().find(|(s, _)| **s == a.subject.digest) {
-            Some((_, list)) => list.push(a.descriptor()),
-            None => by_subject.push((&a.subject.digest, vec![a.descriptor()])),
+        if !subjects.contains(&&a.subject.digest) {
+            subjects.push(&a.subject.digest);
         }
     }
-    for (subject, ours) in by_subject {
-        let tag = referrers_tag(subject);
-        let mut entries = tagged(client, target, subject)?.unwrap_or_default();
-        let before = entries.len();
-        for r in ours {
-            if !entries.iter().any(|e| e.digest == r.digest) {
-                entries.push(r);
-            }
-        }
-        if entries.len() == before {
-            pusher.log(format!("tag {tag} already lists these referrers"));
-            continue;
-        }
-        let index = referrers_index(&entries);
-        pusher.put_manifest(&tag, &index, media::OCI_INDEX, &sha256_digest(&index))?;
-        pusher.log(format!("tag {tag} lists {} referrers", entries.len()));
+    for subject in subjects {
+        let ours: Vec<Referrer> = artifacts
+            .iter()
+            .filter(|a| a.subject.digest == *subject)
+            .map(Artifact::descriptor)
+            .collect();
+        update_tag(client, &pusher, target, subject, &ours)?;
     }
     Ok(Via::TagSchema)
 }
 
-/// The referrers of `subject` in `r`'s repository, and where they were found.
+/// The tag schema, for one subject: read the index, merge ours in, write it, and read it back;
+/// another pusher writing the same tag in between loses nothing (the merge is tried again).
+fn update_tag(
+    client: &Client,
+    pusher: &Pusher,
+    target: &Reference,
+    subject: &Digest,
+    ours: &[Referrer],
+) -> Result<(), RegistryError> {
+    let tag = referrers_tag(subject);
+    let what = format!("updating the referrers tag {}:{tag}", target.repo_name());
+    for _ in 0..MAX_MERGES {
+        let current = tag_bytes(client, target, &tag)?;
+        let index = merge_referrers(current.as_deref(), ours, WRITER_ANNOTATION).map_err(
+            |detail| RegistryError::Protocol {
+                what: what.clone(),
+                detail: format!("{detail}: the tag {tag} is not a referrers index (delete it, or push with --no-attest)"),
+            },
+        )?;
+        if current.as_deref() != Some(&index[..]) {
+            pusher.put_manifest(&tag, &index, media::OCI_INDEX, &sha256_digest(&index))?;
+        }
+        let now = tag_bytes(client, target, &tag)?.unwrap_or_default();
+        let listed = parse_referrers(&now).unwrap_or_default();
+        if ours
+            .iter()
+            .all(|r| listed.iter().any(|l| l.digest == r.digest))
+        {
+            pusher.log(format!("tag {tag} lists {} referrers", listed.len()));
+            return Ok(());
+        }
+    }
+    Err(RegistryError::Protocol {
+        what,
+        detail: format!("another writer kept replacing the tag {tag}; tried {MAX_MERGES} times"),
+    })
+}
+
+/// How often the tag schema's read-merge-write is tried against concurrent writers.
+const MAX_MERGES: usize = 5;
+/// A referrers list (the API's pages or the tag's index) larger than this is refused.
+const MAX_LIST: u64 = 4 << 20;
+/// Pages of the referrers API followed (`Link: <…>; rel="next"`).
+const MAX_PAGES: usize = 16;
+
+/// The referrers of `subject` in `r`'s repository, and where they were found: the referrers API
+/// (every page), or, when it answers 404, the tag schema.
 pub fn list(
     client: &Client,
     r: &Reference,
     subject: &Digest,
 ) -> Result<(Vec<Referrer>, Via), RegistryError> {
     let what = format!("listing the referrers of {}@{subject}", r.repo_name());
-    let url = client.url(
+    let mut url = client.url(
         &r.host,
         &format!("/v2/{}/referrers/{subject}", r.repository),
     );
-    let resp = client.send(&what, &r.host, &Scope::pull(&r.repository), &|h| {
-        Ok(h.get(&url).header(ACCEPT, media::OCI_INDEX))
-    })?;
-    let is_index = resp
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(media::OCI_INDEX));
-    if resp.status() == StatusCode::OK && is_index {
-        let body = read_limited(&what, resp, MAX_DOCUMENT)?;
-        let list = parse_referrers(&body).map_err(|detail| RegistryError::Protocol {
-            what: what.clone(),
-            detail,
+    let mut out = Vec::new();
+    for page in 0..MAX_PAGES {
+        let resp = client.send(&what, &r.host, &Scope::pull(&r.repository), &|h| {
+            Ok(h.get(&url).header(ACCEPT, media::OCI_INDEX))
         })?;
-        return Ok((list, Via::Api));
+        if page == 0 && resp.status() == StatusCode::NOT_FOUND {
+            drop(resp);
+            return Ok((
+                tagged(client, r, subject)?.unwrap_or_default(),
+                Via::TagSchema,
+            ));
+        }
+        let resp = check_status(&what, resp, &[StatusCode::OK])?;
+        let next = next_page(&resp, client, &r.host);
+        let body = read_limited(&what, resp, MAX_LIST)?;
+        out.extend(
+            parse_referrers(&body).map_err(|detail| RegistryError::Protocol {
+                what: what.clone(),
+                detail: format!("{detail} (the referrers API must answer an OCI index)"),
+            })?,
+        );
+        match next {
+            Some(n) => url = n,
+            None => return Ok((out, Via::Api)),
+        }
     }
-    // No API (404, or an answer that is not an index): the tag schema.
-    drop(resp);
-    Ok((
-        tagged(client, r, subject)?.unwrap_or_default(),
-        Via::TagSchema,
-    ))
+    Err(RegistryError::Protocol {
+        what,
+        detail: format!("more than {MAX_PAGES} pages of referrers"),
+    })
 }
 
-/// The tag schema's index for `subject`, if the tag exists.
-fn tagged(
-    client: &Client,
-    r: &Reference,
-    subject: &Digest,
-) -> Result<Option<Vec<Referrer>>, RegistryError> {
-    let tag = referrers_tag(subject);
+/// The `Link: <URL>; rel="next"` of a referrers page, made absolute on the same host.
+fn next_page(resp: &crate::Reply, client: &Client, host: &str) -> Option<String> {
+    let link = resp.headers().get("link")?.to_str().ok()?;
+    let part = link.split(',').find(|p| p.contains("rel=\"next\""))?;
+    let target = part
+        .split(';')
+        .next()?
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>');
+    // Another host would get this host's credentials: only same-host paths are followed.
+    target
+        .strip_prefix('/')
+        .map(|path| client.url(host, &format!("/{path}")))
+}
+
+/// The tag's bytes, if it exists.
+fn tag_bytes(client: &Client, r: &Reference, tag: &str) -> Result<Option<Vec<u8>>, RegistryError> {
     let what = format!("reading the referrers tag {}:{tag}", r.repo_name());
     let url = client.url(&r.host, &format!("/v2/{}/manifests/{tag}", r.repository));
     let resp = client.send(&what, &r.host, &Scope::pull(&r.repository), &|h| {
@@ -153,11 +209,23 @@ fn tagged(
         return Ok(None);
     }
     let resp = check_status(&what, resp, SUCCESS)?;
-    let body = read_limited(&what, resp, 8 << 20)?;
+    read_limited(&what, resp, MAX_LIST).map(Some)
+}
+
+/// The tag schema's index for `subject`, if the tag exists.
+fn tagged(
+    client: &Client,
+    r: &Reference,
+    subject: &Digest,
+) -> Result<Option<Vec<Referrer>>, RegistryError> {
+    let tag = referrers_tag(subject);
+    let Some(body) = tag_bytes(client, r, &tag)? else {
+        return Ok(None);
+    };
     parse_referrers(&body)
         .map(Some)
         .map_err(|detail| RegistryError::Protocol {
-            what,
+            what: format!("reading the referrers tag {}:{tag}", r.repo_name()),
             detail: format!("{detail}; the tag {tag} is not a referrers index"),
         })
 }
@@ -171,12 +239,35 @@ pub fn document(
 ) -> Result<(Vec<u8>, Option<Digest>), RegistryError> {
     let what = format!("getting the artifact {}@{}", r.repo_name(), referrer.digest);
     let manifest = get_verified(client, r, "manifests", &referrer.digest, 8 << 20, &what)?;
+    if referrer.size != 0 && referrer.size != manifest.len() as u64 {
+        return Err(RegistryError::Protocol {
+            what,
+            detail: format!(
+                "the referrers list says {} bytes, the manifest has {}",
+                referrer.size,
+                manifest.len()
+            ),
+        });
+    }
     let m: serde_json::Value =
         lamina_oci::parse_json(&manifest).map_err(|detail| RegistryError::Protocol {
             what: what.clone(),
             detail,
         })?;
     let subject = m["subject"]["digest"].as_str().and_then(parse_digest);
+    let kind = m["artifactType"]
+        .as_str()
+        .or(m["layers"][0]["mediaType"].as_str());
+    if kind != Some(referrer.artifact_type.as_str()) {
+        return Err(RegistryError::Protocol {
+            what,
+            detail: format!(
+                "the referrers list says {}, the manifest is {}",
+                referrer.artifact_type,
+                kind.unwrap_or("of no artifact type")
+            ),
+        });
+    }
     let Some(digest) = m["layers"][0]["digest"].as_str().and_then(parse_digest) else {
         return Err(RegistryError::Protocol {
             what,

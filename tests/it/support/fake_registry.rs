@@ -375,9 +375,11 @@ fn manifests(state: &Arc<Mutex<State>>, repo: &str, reference: &str, req: &mut R
                     .flatten()
                     .filter_map(|l| l["digest"].as_str().map(str::to_string)),
             );
+            // An index has no config and no layers; a manifest needs every blob it names.
+            let index = v["mediaType"] == "application/vnd.oci.image.index.v1+json";
             if needed
                 .iter()
-                .any(|d| !d.is_empty() && !s.blobs.contains_key(d))
+                .any(|d| !(s.blobs.contains_key(d) || index && d.is_empty()))
             {
                 return err(400, "MANIFEST_BLOB_UNKNOWN");
             }

@@ -85,6 +85,7 @@ pub fn plan_for(
     let mut plan = Plan::resolve(&project, file, overrides, config::source_date_epoch()?)?;
     if purpose == Purpose::Build {
         crate::output::check(&plan)?;
+        crate::attestation::check_paths(&plan)?;
     } else {
         plan.output = None;
         plan.push = None;
@@ -186,13 +187,14 @@ pub fn build(
         (Some(a), true) => a.artifacts(&outcome.built.image),
         _ => Vec::new(),
     };
-    let sinks = crate::sink::for_plan(plan, &client, repo.as_ref(), artifacts);
-    outcome.published = crate::sink::publish_all(&outcome.built.image, &sinks, obs)?;
+    // The local copies first, like the local output: a failed write pushes nothing.
     if let Some(a) = &attestations {
         for f in a.write_files(plan)? {
             log(format!("wrote {}", f.display()));
         }
     }
+    let sinks = crate::sink::for_plan(plan, &client, repo.as_ref(), artifacts);
+    outcome.published = crate::sink::publish_all(&outcome.built.image, &sinks, obs)?;
     // After the push, so an entry never names a blob the registry does not hold.
     if let Some(r) = remote
         .as_ref()

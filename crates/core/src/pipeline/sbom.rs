@@ -31,13 +31,18 @@ pub fn sbom(
     let r = Reference::parse(reference.strip_prefix("docker://").unwrap_or(reference))?;
     let ecr = conn.ecr_credentials(&[r.host.as_str()])?;
     let client = conn.client_with(Some(&r.host), ecr, false)?;
-    let digest = match &r.digest {
-        Some(d) => d.clone(),
-        None => {
-            lamina_registry::pull::pull(&client, &cache.blobs(), &r, platform)
-                .with_context(|| format!("{r}"))?
-                .1
-        }
+    // The manifest the reference names; an index is resolved for the platform.
+    let (_, media_type, digest) =
+        lamina_registry::pull::fetch_manifest(&client, &cache.blobs(), &r, &r.reference())
+            .with_context(|| format!("{r}"))?;
+    let digest = if media_type == lamina_oci::media::OCI_INDEX
+        || media_type == lamina_oci::media::DOCKER_LIST
+    {
+        lamina_registry::pull::pull(&client, &cache.blobs(), &r, platform)
+            .with_context(|| format!("{r}"))?
+            .1
+    } else {
+        digest
     };
     let (list, via) = referrers::list(&client, &r, &digest)
         .with_context(|| format!("{}@{digest}", r.repo_name()))?;
@@ -45,9 +50,21 @@ pub fn sbom(
         Some(f) => vec![f],
         None => vec![SbomFormat::Spdx, SbomFormat::CycloneDx],
     };
-    let found = wanted
-        .iter()
-        .find_map(|f| list.iter().find(|x| x.artifact_type == f.media_type()));
+    // lamina's own first (marked), then by digest: the same answer for the same list.
+    let mut ordered: Vec<_> = list.iter().collect();
+    ordered.sort_by_key(|x| {
+        (
+            !x.annotations
+                .contains_key(lamina_oci::artifact::WRITER_ANNOTATION),
+            x.digest.to_string(),
+        )
+    });
+    let found = wanted.iter().find_map(|f| {
+        ordered
+            .iter()
+            .find(|x| x.artifact_type == f.media_type())
+            .copied()
+    });
     let Some(found) = found else {
         let other: Vec<&str> = list
             .iter()
@@ -85,6 +102,16 @@ pub fn sbom(
             Some(
                 "the registry's referrers list is wrong or was tampered with; push the image again",
             ),
+        ));
+    }
+    if serde_json::from_slice::<serde_json::Value>(&document).is_err() {
+        return Err(Failure::msg(
+            format!(
+                "{}@{digest}: the SBOM {} is not JSON; nothing was printed",
+                r.repo_name(),
+                found.digest
+            ),
+            Some("the registry holds something else under the SBOM's digest; push the image again"),
         ));
     }
     Ok(Sbom {

@@ -104,17 +104,20 @@ pub fn verify(
     let mut attestations = Vec::new();
     if let (None, Location::Registry(r), true) = (&difference, reference, plan.attest) {
         let inventory = crate::attestation::inventory(&plan, &built)?;
-        let (checked, via) =
+        let checked =
             crate::attestation::verify_attached(&client, r, &published.digest(), &inventory)?;
-        for a in &checked {
+        for a in &checked.attached {
             log(format!(
                 "verify: the attached {} {} is exactly what these inputs produce ({})",
                 a.kind,
                 a.digest,
-                via.name()
+                checked.via.name()
             ));
         }
-        attestations = checked;
+        for o in &checked.others {
+            log(format!("verify: also attached, not from these inputs: {o}"));
+        }
+        attestations = checked.attached;
     }
     drop(cache);
     scratch

@@ -30,15 +30,15 @@ impl Pusher<'_> {
             .map(|_| ())
     }
 
-    /// `put_manifest`, returning whether the registry answered with `OCI-Subject` (it has the
-    /// referrers API and indexed the manifest's subject).
+    /// `put_manifest`, returning the registry's `OCI-Subject` answer, if any (it has the
+    /// referrers API and indexed the manifest under that subject).
     pub fn put_manifest_answer(
         &self,
         reference: &str,
         bytes: &[u8],
         media_type: &str,
         digest: &Digest,
-    ) -> Result<bool, RegistryError> {
+    ) -> Result<Option<String>, RegistryError> {
         let what = format!(
             "putting the manifest {}:{reference}",
             self.target.repo_name()
@@ -63,7 +63,11 @@ impl Pusher<'_> {
             other => other,
         })?;
         check_digest_header(&resp, digest, &what)?;
-        Ok(resp.headers().contains_key("oci-subject"))
+        Ok(resp
+            .headers()
+            .get("oci-subject")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string))
     }
 
     /// GET: the manifest a tag names now, if the tag exists.
