@@ -12,11 +12,11 @@ trap 'rm -rf "$tmp"' EXIT
 now() { date +%s.%N; }
 t0=$(now)
 /usr/bin/python3 -m venv "$tmp/venv"
-"$tmp/venv/bin/pip" install -q --disable-pip-version-check --no-index --find-links "$wheels" lamina
+"$tmp/venv/bin/pip" install -q --disable-pip-version-check --no-index --find-links "$wheels" lamina-lambda
 "$tmp/venv/bin/lamina" --version >/dev/null
 t1=$(now)
 UV_CACHE_DIR="$tmp/uv-cache" UV_TOOL_DIR="$tmp/uv-tools" \
-  "$venv_tools/bin/uvx" --no-index --find-links "$wheels" lamina --version >/dev/null
+  "$venv_tools/bin/uvx" --no-index --find-links "$wheels" --from lamina-lambda lamina --version >/dev/null
 t2=$(now)
 printf 'pip into an empty venv: %.1f s\nuvx, empty uv cache:    %.1f s\n' \
   "$(echo "$t1 - $t0" | bc)" "$(echo "$t2 - $t1" | bc)"

@@ -144,7 +144,7 @@ echo "test.sh: cargo test" >&2
 # Snapshot tests (tests/it/snapshots/): a new or changed snapshot fails, it is never written here.
 # To accept one on purpose: INSTA_UPDATE=always cargo test --test it snapshots::, then review.
 INSTA_UPDATE=no INSTA_FORCE_PASS=0 cargo test --locked --workspace --all-targets
-# `cargo install lamina` needs every crate publishable: package them all and build the packaged
+# `cargo install lamina-lambda` needs every crate publishable: package them all and build the packaged
 # sources (crates.io would hold nothing else). The packaged crates build outside this workspace,
 # without its [profile.dev] settings: the same settings given as --config let that build reuse
 # the dependencies compiled above (2.7 minutes instead of 5).
@@ -156,4 +156,4 @@ cargo package --locked --allow-dirty --workspace --exclude lamina-fuzz-targets \
   --config 'profile.dev.package.aws-config.opt-level=0'
 # With the same profile, the packaged `lamina` shares its build-script unit with the checkout's, and
 # its `--version` stamp (from .cargo_vcs_info.json) would outlive this run: drop that unit.
-cargo clean --quiet -p lamina
+cargo clean --quiet -p lamina-lambda

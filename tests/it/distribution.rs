@@ -1,4 +1,4 @@
-//! How users get lamina: the Python wheel (`pip install lamina`, built by scripts/test.sh with
+//! How users get lamina: the Python wheel (`pip install lamina-lambda`, built by scripts/test.sh with
 //! maturin into `$LAMINA_TEST_WHEEL_DIR`), installed into a fresh venv with no cargo on PATH and
 //! used to push the example; the GitHub Action (action.yml) run step by step the way the runner
 //! does (tests/action/runner.py); `--version` naming the commit; the man pages and completions the
@@ -40,7 +40,7 @@ fn system_python() -> PathBuf {
         .expect("a system python3 (scripts/test.sh apt-installs python3)")
 }
 
-/// `python3 -m venv DIR` and `pip install --no-index --find-links WHEELS lamina` there, with a
+/// `python3 -m venv DIR` and `pip install --no-index --find-links WHEELS lamina-lambda` there, with a
 /// PATH that has no cargo; returns the venv.
 fn install_wheel(wheels: &Path, at: &Path) -> PathBuf {
     let venv = at.join("venv");
@@ -58,7 +58,7 @@ fn install_wheel(wheels: &Path, at: &Path) -> PathBuf {
         ])
         .args(["--no-index", "--find-links"])
         .arg(wheels)
-        .arg("lamina")
+        .arg("lamina-lambda")
         .env("PATH", SYSTEM_PATH));
     venv
 }
