@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(skopeo umoci podman runc python3 docker-registry apache2-utils openssl busybox-static libc-bin qemu-user dpkg)
+# python3-venv: tests/it/distribution.rs installs the wheel into a venv made by the system python3.
+APT_PACKAGES=(skopeo umoci podman runc python3 python3-venv docker-registry apache2-utils openssl busybox-static libc-bin qemu-user dpkg)
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
