@@ -254,3 +254,29 @@ fn sbom_of_an_image_without_one() {
     );
     assert_eq!(o.status.code(), Some(1));
 }
+
+/// `verify` of an image pushed without attestations: the missing SBOM is named, with the way to
+/// attach one or to check the image alone.
+#[test]
+fn verify_of_an_image_without_attestations() {
+    let fake = Fake::start();
+    let c = Case::new();
+    let target = format!("{}/app:v1", fake.addr);
+    let o = run(&mut c.lamina(&["build", "--push", &target, "--no-attest"]));
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = snap(
+        "verify_attestations_missing",
+        &mut c.lamina(&["verify", &target]),
+        &[c.path()],
+    );
+    assert_eq!(o.status.code(), Some(1));
+}
+
+/// `--sbom` into a directory that does not exist fails before anything is built.
+#[test]
+fn sbom_file_in_a_missing_directory() {
+    let c = Case::new();
+    let mut cmd = c.lamina(&["build", "--sbom", "no-such-dir/sbom.json"]);
+    let o = snap("sbom_path_missing_directory", &mut cmd, &[c.path()]);
+    assert_eq!(o.status.code(), Some(1));
+}
